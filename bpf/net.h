@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared between net.bpf.c and user/net.c. */
+#ifndef TUG_BPF_NET_H
+#define TUG_BPF_NET_H
+
+#include "common.h"
+
+struct net_lpm_v4 {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct net_lpm_v6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Slots of the per-CPU counters array, one set per fault. */
+enum net_counter {
+	NET_DROPPED_IN,
+	NET_DROPPED_OUT,
+	NET_PASSED_IN,		/* from a peer, spared by --port/--proto/--percent */
+	NET_PASSED_OUT,
+	NET_SPARED_CONTROL,	/* the SSH session that started tug */
+	NET_COUNTER_MAX,
+};
+
+/* loss_threshold: a matching packet is dropped when a u32 random number is
+ * below it, so 1 << 32 drops all and 0 drops none. */
+#define NET_LOSS_ALL (1ULL << 32)
+
+#endif

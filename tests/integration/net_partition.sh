@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Network partitions with real packets between two namespaces joined by veth.
+# Node A (where tug acts) is 10.200.0.1; node B holds 10.200.0.2 (the peer
+# cut off) and 10.200.0.3 (on the same link, must stay reachable).
+. "$(dirname "$0")/../lib.sh"
+
+PT="$TUG_BUILD/tests/pingtrace"
+A=$(t_netns a) && B=$(t_netns b) || { t_fail setup "cannot create namespaces"; exit 1; }
+t_veth "$A" va "$B" vb || { t_fail setup "cannot create veth"; exit 1; }
+ip -n "$A" addr add 10.200.0.1/24 dev va
+ip -n "$B" addr add 10.200.0.2/24 dev vb
+ip -n "$B" addr add 10.200.0.3/24 dev vb
+ip -n "$A" addr add fd00:200::1/64 dev va nodad
+ip -n "$B" addr add fd00:200::2/64 dev vb nodad
+ip -n "$B" addr add fd00:200::3/64 dev vb nodad
+ip netns exec "$A" ping -c1 -W2 10.200.0.2 >/dev/null || { t_fail setup "no baseline connectivity"; exit 1; }
+
+# Programs of tug's net family still loaded anywhere: a link or filter holds them.
+links_now() { bpftool prog show 2>/dev/null | grep -c 'name tug_net_'; }
+reach() { ip netns exec "$1" ping -q -c1 -W1 "$2" >/dev/null 2>&1; }
+
+# analyse TRACE T_CMD_MS T_END_MS: onset and heal of a partition, in ms.
+# Prints "onset heal lost_inside ok_outside total": onset = first lost probe
+# after the command; heal = first replied probe after the end; lost_inside
+# = probes between onset+100ms and the end that got a reply (must be 0).
+analyse() {
+	awk -v c="$2" -v e="$3" '
+	{ t = $1 / 1000.0; ok = $3 }
+	t >= c && !ok && onset == "" { onset = t - c }
+	t >= c + 100 && t < e && ok { leaked++ }
+	t >= e && ok && heal == "" { heal = t - e }
+	t >= e + 100 && !ok { lost_after++ }
+	t < c && !ok { lost_before++ }
+	END { printf "%s %s %d %d %d\n", onset == "" ? -1 : onset, heal == "" ? -1 : heal, leaked, lost_after, lost_before }' "$1"
+}
+
+# --- onset and heal, IPv4, with an untouched neighbour on the same link ---
+trace="$T_TMP/trace4" other="$T_TMP/other4" out="$T_TMP/out4"
+t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d 2200 -W 20 10.200.0.2 >"$trace"
+t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d 2200 -W 20 10.200.0.3 >"$other"
+sleep 0.4
+t_cmd=$(now_ms)
+"$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 1s --json >"$out" 2>&1
+rc=$?
+wait "$ptpid" "$ptpid2"
+t_end=$(json_field "$out" reverted ts_ms)
+deadline=$(json_field "$out" applied deadline_ms)
+read -r onset heal leaked lost_after lost_before <<<"$(analyse "$trace" "$t_cmd" "$deadline")"
+echo "  IPv4: onset ${onset} ms after the command, heal ${heal} ms after the deadline"
+t_check partition_v4_exit "tug exited $rc" [ "$rc" -eq 0 ]
+t_check partition_v4_onset_under_100ms "onset $onset ms" \
+	awk -v o="$onset" 'BEGIN { exit !(o >= 0 && o < 100) }'
+t_check partition_v4_holds_until_deadline "$leaked probes got through during the fault" [ "$leaked" -eq 0 ]
+t_check partition_v4_heals_under_100ms "heal $heal ms after deadline $deadline (reverted at $t_end)" \
+	awk -v h="$heal" 'BEGIN { exit !(h >= 0 && h < 100) }'
+t_check partition_v4_stays_healed "$lost_after probes lost after the heal" [ "$lost_after" -eq 0 ]
+t_check partition_v4_no_loss_before "$lost_before probes lost before the command" [ "$lost_before" -eq 0 ]
+t_check partition_v4_other_address_reachable "$(awk '!$3' "$other" | wc -l) probes to 10.200.0.3 lost" \
+	[ "$(awk '!$3' "$other" | wc -l)" -eq 0 ]
+t_check partition_v4_counts_drops "dropped counters: $(grep reverted "$out")" \
+	grep -qE '"dropped_out":[1-9]' "$out"
+
+# --- IPv6 ---
+trace="$T_TMP/trace6" out="$T_TMP/out6"
+t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d 1800 -W 20 fd00:200::2 >"$trace"
+t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d 1800 -W 20 fd00:200::3 >"$other"
+sleep 0.3
+t_cmd=$(now_ms)
+"$TUG" net partition --netns "$A" --peer fd00:200::2/128 --for 1s --json >"$out" 2>&1
+wait "$ptpid" "$ptpid2"
+deadline=$(json_field "$out" applied deadline_ms)
+read -r onset heal leaked lost_after lost_before <<<"$(analyse "$trace" "$t_cmd" "$deadline")"
+echo "  IPv6: onset ${onset} ms, heal ${heal} ms"
+t_check partition_v6_onset_and_heal "onset $onset heal $heal leaked $leaked" \
+	awk -v o="$onset" -v h="$heal" -v l="$leaked" 'BEGIN { exit !(o >= 0 && o < 100 && h >= 0 && h < 100 && l == 0) }'
+t_check partition_v6_other_address_reachable "probes to fd00:200::3 lost" \
+	[ "$(awk '!$3' "$other" | wc -l)" -eq 0 ]
+
+# --- status shows the live fault; revert ends it early ---
+out="$T_TMP/out-status"
+links_before=$(links_now)
+t_bg tugpid "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 20s --json >"$out" 2>&1
+wait_for "$out" '"applied"' 3000
+ip netns exec "$A" ping -c3 -i0.05 -W1 10.200.0.2 >/dev/null 2>&1
+st=$("$TUG" status --json)
+id=$(json_field "$out" applied id)
+rem=$(echo "$st" | grep "\"id\":\"$id\"" | sed -n 's/.*"remaining_ms":\([0-9]*\).*/\1/p')
+t_check status_lists_live_fault "status: $st" \
+	bash -c "echo '$st' | grep -q '\"id\":\"$id\".*\"alive\":true'"
+t_check status_remaining_time "remaining_ms=$rem" \
+	awk -v r="${rem:-0}" 'BEGIN { exit !(r > 15000 && r <= 20000) }'
+t_check status_live_counters "status counters: $st" \
+	bash -c "echo '$st' | grep -qE '\"dropped_out\":[1-9]'"
+t_check status_human "human status lacks $id" bash -c "'$TUG' status | grep -q '$id.*net partition.*live'"
+t0=$(now_ms)
+"$TUG" revert "$id" >/dev/null
+rrc=$?
+wait "$tugpid"
+t1=$(now_ms)
+t_check revert_ends_fault "revert rc=$rrc took $((t1 - t0)) ms; $(tail -1 "$out")" \
+	bash -c "[ $rrc -eq 0 ] && grep -q '\"reason\":\"SIGTERM\"' '$out'"
+t_check revert_heals "peer unreachable after revert" reach "$A" 10.200.0.2
+t_check revert_clears_journal "journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" \
+	bash -c "[ -z \"\$(ls '$TUG_RUN_DIR/faults' 2>/dev/null)\" ]"
+t_check revert_leaves_no_link "links $(links_now) vs $links_before" [ "$(links_now)" -eq "$links_before" ]
+"$TUG" revert deadbeef >/dev/null 2>&1
+t_check revert_unknown_id_exit_2 "exit $?" [ $? -eq 2 ]
+
+# --- SIGKILL: tcx links go with the process ---
+out="$T_TMP/out-kill"
+t_bg tugpid "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 30s --backend tcx --json >"$out" 2>&1
+wait_for "$out" '"applied"' 3000
+ip netns exec "$A" ping -c1 -W0.3 10.200.0.2 >/dev/null 2>&1
+held=$?
+kill -9 "$tugpid"
+wait "$tugpid" 2>/dev/null
+trace="$T_TMP/trace-kill"
+ip netns exec "$A" "$PT" -i 1000 -d 100 -W 20 10.200.0.2 >"$trace"
+t_check sigkill_tcx_heals_at_once "held=$held, $(awk '!$3' "$trace" | wc -l)/100 probes lost right after SIGKILL" \
+	bash -c "[ $held -ne 0 ] && [ \$(awk '!\$3' '$trace' | wc -l) -eq 0 ]"
+t_check sigkill_tcx_no_link_left "links $(links_now) vs $links_before" [ "$(links_now)" -eq "$links_before" ]
+st=$("$TUG" status)
+t_check sigkill_status_orphaned "status: $st" bash -c "echo '$st' | grep -q orphaned"
+"$TUG" recover >/dev/null
+t_check recover_clears_orphan "status after recover: $("$TUG" status)" \
+	bash -c "'$TUG' status | grep -q 'no live faults'"
+t_check recover_idempotent "second recover failed" "$TUG" recover
+
+# --- SIGKILL with the clsact fallback: the guardian removes exactly tug's filters ---
+tc -n "$A" qdisc add dev va clsact
+tc -n "$A" filter add dev va ingress prio 7 u32 match u32 0 0 classid 1:1
+out="$T_TMP/out-clsact"
+t_bg tugpid "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 30s --backend clsact --json >"$out" 2>&1
+wait_for "$out" '"applied"' 3000
+ip netns exec "$A" ping -c1 -W0.3 10.200.0.2 >/dev/null 2>&1
+held=$?
+nfilters=$(tc -n "$A" filter show dev va ingress | grep -c '^filter.*pref')
+kill -9 "$tugpid"
+t_kill=$(now_ms)
+healed=""
+while [ $(($(now_ms) - t_kill)) -lt 2000 ]; do
+	if ip netns exec "$A" ping -c1 -W0.05 10.200.0.2 >/dev/null 2>&1; then
+		healed=$(($(now_ms) - t_kill))
+		break
+	fi
+done
+echo "  clsact + guardian: healed ${healed:-never} ms after SIGKILL"
+t_check sigkill_clsact_held "fault did not hold (held=$held, filters=$nfilters)" \
+	bash -c "[ $held -ne 0 ] && [ $nfilters -ge 2 ]"
+t_check sigkill_clsact_heals_within_1s "healed after ${healed:-never} ms" \
+	bash -c "[ -n '$healed' ] && [ '$healed' -lt 1000 ]"
+sleep 0.2
+t_check sigkill_clsact_keeps_foreign_filter "filters now: $(tc -n "$A" filter show dev va ingress)" \
+	bash -c "tc -n '$A' filter show dev va ingress | grep -q u32 && ! tc -n '$A' filter show dev va ingress | grep -q tug_net && ! tc -n '$A' filter show dev va egress | grep -q tug_net"
+t_check sigkill_clsact_keeps_foreign_qdisc "qdisc gone" bash -c "tc -n '$A' qdisc show dev va | grep -q clsact"
+t_check sigkill_clsact_journal_cleared "journal: $(ls "$TUG_RUN_DIR/faults")" \
+	bash -c "[ -z \"\$(ls '$TUG_RUN_DIR/faults' 2>/dev/null)\" ]"
+tc -n "$A" qdisc del dev va clsact
+
+# --- clsact at the deadline: a qdisc tug created is removed again ---
+"$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 300ms --backend clsact >/dev/null 2>&1
+t_check clsact_deadline_removes_own_qdisc "qdisc left: $(tc -n "$A" qdisc show dev va)" \
+	bash -c "! tc -n '$A' qdisc show dev va | grep -q clsact"
+
+# --- the dead-man switch: stdin goes silent, the fault reverts early ---
+out="$T_TMP/out-hb"
+t0=$(now_ms)
+(echo beat; sleep 0.2; echo beat; sleep 5) | "$TUG" net partition --netns "$A" --peer 10.200.0.2 \
+	--for 20s --heartbeat 300ms --json >"$out" 2>&1 &
+hbpid=$!
+T_PIDS+=($hbpid)
+wait_for "$out" '"reverted"' 3000
+t1=$(now_ms)
+t_check heartbeat_lost_reverts "reverted after $((t1 - t0)) ms: $(grep reverted "$out")" \
+	bash -c "grep -q '\"reason\":\"heartbeat lost\"' '$out' && [ $((t1 - t0)) -lt 1500 ]"
+t_check heartbeat_heals "peer unreachable after heartbeat revert" reach "$A" 10.200.0.2
+
+# --- loss: about the asked share of probes is lost ---
+trace="$T_TMP/trace-loss"
+t_bg tugpid "$TUG" net loss --netns "$A" --peer 10.200.0.2 --percent 30 --dir out --for 5s --quiet
+sleep 0.3
+ip netns exec "$A" "$PT" -i 500 -d 1000 -W 20 10.200.0.2 >"$trace"
+kill "$tugpid"
+wait "$tugpid"
+lost=$(awk '!$3' "$trace" | wc -l)
+total=$(wc -l <"$trace")
+echo "  loss 30%: $lost of $total probes lost"
+t_check loss_30_percent "$lost of $total lost" \
+	awk -v l="$lost" -v t="$total" 'BEGIN { p = l / t; exit !(t > 1000 && p > 0.25 && p < 0.35) }'

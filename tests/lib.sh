@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Shared helpers for integration tests. Source it, then use:
+#   t_pass NAME | t_fail NAME WHY | t_skip NAME WHY     one result line each
+#   t_netns SUFFIX                  a namespace, removed at exit
+#   t_veth NS1 IF1 NS2 IF2          a veth pair between two namespaces
+#   t_bg VAR CMD...                 a background process, killed at exit
+#   t_at_exit CMD                   any other cleanup
+# Cleanup runs on every exit, also when a test fails half way.
+set -u
+: "${TUG:?TUG must point at the tug binary}"
+T_ID="tt$$"
+T_NETNS=()
+T_PIDS=()
+T_CLEANUP=()
+T_TMP=$(mktemp -d /tmp/tug-test.XXXXXX)
+# Keep the tests' journal apart from any real one on this machine.
+export TUG_RUN_DIR="$T_TMP/run" TUG_STATE_DIR="$T_TMP/state"
+
+t_pass() { echo "ok $1"; }
+t_fail() { echo "FAIL $1"; echo "  $2"; }
+t_skip() { echo "skip $1: $2"; }
+# t_check NAME WHY-IF-FAILED CONDITION...: one result line from a command.
+t_check() {
+	local name=$1 why=$2
+	shift 2
+	if "$@"; then t_pass "$name"; else t_fail "$name" "$why"; fi
+}
+
+t_cleanup() {
+	local p i
+	for p in "${T_PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null
+	done
+	for p in "${T_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	for ((i = ${#T_CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${T_CLEANUP[$i]}" >/dev/null 2>&1
+	done
+	for p in "${T_NETNS[@]}"; do
+		ip netns pids "$p" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "$p" 2>/dev/null
+	done
+	rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+t_at_exit() { T_CLEANUP+=("$*"); }
+
+t_netns() {
+	local name="$T_ID-$1"
+	ip netns add "$name" || return 1
+	T_NETNS+=("$name")
+	ip -n "$name" link set lo up
+	echo "$name"
+}
+
+t_veth() {	# ns1 if1 ns2 if2
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" &&
+		ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up
+}
+
+# t_bg VAR CMD...: start CMD in the background, its pid in VAR.
+t_bg() {
+	local __var=$1
+	shift
+	"$@" &
+	T_PIDS+=($!)
+	printf -v "$__var" '%s' $!
+}
+
+now_ms() { date +%s%3N; }
+
+# wait_for FILE REGEX TIMEOUT_MS: wait until a line of FILE matches.
+wait_for() {
+	local end=$(($(now_ms) + $3))
+	while [ "$(now_ms)" -lt "$end" ]; do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.01
+	done
+	return 1
+}
+
+# json_field FILE EVENT KEY: a field of the first JSON line with that event.
+json_field() {
+	grep "\"event\":\"$2\"" "$1" | head -1 | sed -n "s/.*\"$3\":\([^,}]*\).*/\1/p" | tr -d '"'
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Site configuration, /etc/tug/tug.conf (TUG_CONFIG moves it):
+ *
+ *   # no fault may be asked to hold longer than this
+ *   max-for = 1h
+ *   default-for = 60s
+ */
+#ifndef TUG_CONFIG_H
+#define TUG_CONFIG_H
+
+#include <stdint.h>
+
+struct tug_config {
+	uint64_t default_for_ns;
+	uint64_t max_for_ns;
+};
+
+/* Defaults, overridden by the file when it exists. -EINVAL (logged, with
+ * file and line) on a malformed file. */
+int config_load(struct tug_config *ret);
+
+#endif

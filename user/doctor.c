@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tug doctor: what the running kernel offers and which backend each fault
+ * family will use. It looks, and loads programs it never attaches; it
+ * mounts and changes nothing.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cgroup.h"
+#include "commands.h"
+#include "fault.h"
+#include "kernel.h"
+#include "log.h"
+#include "probe.skel.h"
+
+struct report {
+	bool json;
+	int missing;
+};
+
+static void check(struct report *r, const char *name, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void check(struct report *r, const char *name, bool ok, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (!ok)
+		r->missing++;
+	if (r->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "check", json_object_new_string(name));
+		json_object_object_add(o, "ok", json_object_new_boolean(ok));
+		json_object_object_add(o, "detail", json_object_new_string(detail));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		printf("  %-22s %-4s %s\n", name, ok ? "yes" : "no", detail);
+	}
+}
+
+static bool fs_magic(const char *path, long magic)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == magic;
+}
+
+static int silent_print(enum libbpf_print_level l, const char *f, va_list ap)
+{
+	return 0;
+}
+
+/* Load exactly one program of probe.bpf.c; 0 or -errno from the kernel. */
+static int try_load(const char *prog_name)
+{
+	libbpf_print_fn_t old = libbpf_set_print(silent_print);
+	struct bpf_program *prog;
+	struct probe_bpf *skel;
+	int err;
+
+	skel = probe_bpf__open();
+	if (!skel) {
+		err = -errno;
+		goto out;
+	}
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, !strcmp(bpf_program__name(prog), prog_name));
+	err = probe_bpf__load(skel);
+	probe_bpf__destroy(skel);
+out:
+	libbpf_set_print(old);
+	return err;
+}
+
+static bool file_has_word(const char *path, const char *word)
+{
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (char *t = strtok(buf, " ,\n"); t; t = strtok(NULL, " ,\n"))
+		if (!strcmp(t, word))
+			return true;
+	return false;
+}
+
+static const char *load_detail(int err)
+{
+	return err == -EPERM ? "fails to load here (EPERM: kernel lockdown or config)" :
+	       err == -ENOENT || err == -ESRCH ? "target missing from this kernel's BTF" :
+	       err ? strerror(-err) : "loads";
+}
+
+int cmd_doctor(int argc, char **argv, bool json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct report r = { .json = json };
+	struct cgroup_layout cg;
+	struct utsname u;
+	int opt, err;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (opt == 'j') {
+			r.json = true;
+		} else if (opt == 'h') {
+			printf("usage: tug doctor [--json]\n\n"
+			       "Say which kernel mechanisms this machine offers and which backend\n"
+			       "each fault family will use. Changes nothing.\n");
+			return EXIT_SUCCESS;
+		} else {
+			return 2;
+		}
+	}
+	if (geteuid() != 0)
+		log_warn("not root: BPF load checks will fail; run 'sudo tug doctor'");
+
+	uname(&u);
+	if (!r.json)
+		printf("kernel %s %s\n\nKernel mechanisms:\n", u.release, u.machine);
+	check(&r, "btf", kernel_has_btf(), "/sys/kernel/btf/vmlinux%s",
+	      kernel_has_btf() ? "" : " missing: CO-RE uses the fallback vmlinux.h");
+	check(&r, "tcx", kernel_has_tcx(), "%s",
+	      kernel_has_tcx() ? "tc programs through bpf_link (kernel >= 6.6)" : "needs kernel >= 6.6");
+	{
+		bool clsact = kernel_btf_has_struct("clsact_sched_data", NULL) ||
+			      kernel_btf_has_struct("clsact_sched_data", "sch_ingress") ||
+			      access("/sys/module/sch_ingress", F_OK) == 0;
+
+		check(&r, "clsact", clsact, "%s", clsact ? "sch_ingress present" : "sch_ingress not found");
+	}
+	check(&r, "bpffs", fs_magic("/sys/fs/bpf", BPF_FS_MAGIC), "%s",
+	      fs_magic("/sys/fs/bpf", BPF_FS_MAGIC) ? "mounted at /sys/fs/bpf" :
+	      "not mounted (tug needs no pins; 'mount -t bpf bpf /sys/fs/bpf' for bpftool)");
+	{
+		bool t = fs_magic("/sys/kernel/tracing", TRACEFS_MAGIC);
+
+		check(&r, "tracefs", t, "%s", t ? "mounted at /sys/kernel/tracing" :
+		      "not mounted; tug mounts it (and says so) when a tracepoint needs it");
+	}
+	err = try_load("probe_tp_btf");
+	check(&r, "tp_btf", !err, "oom/mark_victim via BTF tracepoint: %s", load_detail(err));
+	err = try_load("probe_fentry");
+	check(&r, "fentry", !err, "%s", load_detail(err));
+	err = try_load("probe_fmod_ret");
+	check(&r, "fmod_ret", !err, "%s", load_detail(err));
+	{
+		bool listed = file_has_word("/sys/kernel/security/lsm", "bpf");
+
+		err = try_load("probe_lsm");
+		check(&r, "bpf_lsm", !err && listed, "%s%s", load_detail(err),
+		      listed ? "" : "; 'bpf' not in /sys/kernel/security/lsm");
+	}
+	{
+		bool kprobes = access("/sys/bus/event_source/devices/kprobe", F_OK) == 0;
+		bool override = libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE,
+							BPF_FUNC_override_return, NULL) == 1;
+
+		check(&r, "kprobe_override", kprobes && override, "kprobes %s, bpf_override_return %s",
+		      kprobes ? "yes" : "no", override ? "yes" : "no");
+	}
+	{
+		bool notif = file_has_word("/proc/sys/kernel/seccomp/actions_avail", "user_notif");
+
+		check(&r, "seccomp_user_notif", notif, "%s",
+		      notif ? "SECCOMP_RET_USER_NOTIF available" : "not in actions_avail");
+	}
+	check(&r, "ringbuf", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1, "BPF ring buffer");
+	check(&r, "cgroup_sock_addr",
+	      libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL) == 1,
+	      "connect/sendmsg hooks");
+
+	if (cgroup_probe(&cg) == 0) {
+		check(&r, "cgroup_v2", cg.v2_root[0], "%s%s%s",
+		      cg.v2_root[0] ? cg.v2_root : "not mounted",
+		      cg.v2_root[0] ? " controllers: " : "", cg.v2_controllers);
+		check(&r, "cgroup_v1", cg.v1_count > 0, "%s", cg.v1_summary);
+		check(&r, "memory_controller", cg.memory[0], "%s", cg.memory[0] ? cg.memory : "none");
+	}
+
+	if (!r.json)
+		printf("\nFault families:\n");
+	for (const struct fault_ops *const *o = fault_table; *o; o++) {
+		char why[256] = "", name[64];
+		const char *b = (*o)->backend ? (*o)->backend(why, sizeof(why)) : "userspace";
+
+		snprintf(name, sizeof(name), "%s %s", (*o)->family, (*o)->verb);
+		if (r.json) {
+			json_object *x = json_object_new_object();
+
+			json_object_object_add(x, "fault", json_object_new_string(name));
+			json_object_object_add(x, "backend", json_object_new_string(b ? b : "unavailable"));
+			json_object_object_add(x, "why", json_object_new_string(why));
+			printf("%s\n", json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN));
+			json_object_put(x);
+		} else {
+			printf("  %-22s %-10s %s\n", name, b ? b : "none", why);
+		}
+	}
+	return EXIT_SUCCESS;
+}

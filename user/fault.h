@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The common fault interface. Every family implements struct fault_ops and
+ * the runner in fault.c drives each one through the same life cycle:
+ *
+ *   parse -> prepare (resolve, check safety) -> journal intent (fsync)
+ *         -> [guardian] -> apply -> hold (deadline, signals, heartbeat)
+ *         -> revert -> clear journal entry
+ *
+ * parse and prepare change nothing on the system: a failure there is the
+ * user's (exit 2). A family adds a file and one line in faults.c; it touches
+ * no other family.
+ */
+#ifndef TUG_FAULT_H
+#define TUG_FAULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <json-c/json.h>
+
+#define FAULT_ID_LEN 9		/* 8 hex digits + NUL */
+#define FAULT_MAX_COUNTERS 16
+
+struct fault_counter {
+	const char *name;
+	uint64_t value;
+};
+
+struct fault;
+
+struct fault_ops {
+	const char *family;	/* "net" */
+	const char *verb;	/* "partition" */
+	const char *summary;	/* one line for `tug help` */
+	const char *usage;	/* options and EXAMPLES, printed by --help */
+	size_t priv_size;
+
+	/* argv[0] is the verb. Fill f->priv and f->params; touch nothing. */
+	int (*parse)(struct fault *f, int argc, char **argv);
+	/* Resolve targets and check safety against the live system; record in
+	 * f->state what apply will create, so a crash can be undone. */
+	int (*prepare)(struct fault *f);
+	/* Make the fault real. On failure undo what was done and return -errno. */
+	int (*apply)(struct fault *f);
+	/* One human line of what the fault holds ("10.0.0.0/8 on eth0 ..."). */
+	void (*describe)(struct fault *f, char *buf, size_t len);
+	/* Current counters; returns how many were filled. Optional. */
+	int (*counters)(struct fault *f, struct fault_counter *c, int max);
+	/* Undo apply. Called once, on every exit path after a successful apply. */
+	int (*revert)(struct fault *f);
+	/* Undo from a journal entry whose owner is gone (guardian, tug recover).
+	 * Idempotent; must not undo anything tug did not create. Optional when
+	 * the kernel owns the lifetime of everything the fault creates. */
+	int (*recover)(json_object *entry);
+	/* The backend this kernel gives the family, for `tug doctor`; why
+	 * explains the choice. Optional. */
+	const char *(*backend)(char *why, size_t len);
+	/* Free f->priv's resources. Optional. */
+	void (*destroy)(struct fault *f);
+};
+
+struct fault {
+	const struct fault_ops *ops;
+	char id[FAULT_ID_LEN];
+	uint64_t duration_ns;	/* --for */
+	uint64_t heartbeat_ns;	/* --heartbeat: revert when stdin goes silent */
+	uint64_t started_ns;	/* CLOCK_REALTIME, at apply */
+	uint64_t deadline_ns;	/* CLOCK_REALTIME */
+	bool json;		/* --json: one JSON object per line on stdout */
+	bool quiet;
+	bool needs_guardian;	/* set by prepare: state the kernel won't undo */
+	bool persistent;	/* set by prepare: state that survives a reboot */
+	json_object *params;	/* what the user asked, normalised */
+	json_object *state;	/* what apply creates, for revert and recover */
+	json_object *argv;	/* the command line, for status */
+	void *priv;
+};
+
+/* Options every fault verb takes; families list FAULT_COMMON_OPTIONS in
+ * their getopt table and hand unknown codes to fault_parse_common(). */
+enum {
+	FAULT_OPT_FOR = 0x1000,
+	FAULT_OPT_JSON,
+	FAULT_OPT_HEARTBEAT,
+	FAULT_OPT_HELP,
+	FAULT_OPT_QUIET,
+};
+#define FAULT_COMMON_OPTIONS \
+	{ "for", required_argument, NULL, FAULT_OPT_FOR }, \
+	{ "json", no_argument, NULL, FAULT_OPT_JSON }, \
+	{ "heartbeat", required_argument, NULL, FAULT_OPT_HEARTBEAT }, \
+	{ "quiet", no_argument, NULL, FAULT_OPT_QUIET }, \
+	{ "help", no_argument, NULL, FAULT_OPT_HELP }
+
+#define FAULT_COMMON_USAGE \
+	"  --for DUR          how long the fault holds (250ms, 30s, 5m; default 60s)\n" \
+	"  --heartbeat DUR    revert early when no line arrives on stdin for DUR\n" \
+	"                     (the orchestrator's dead-man switch)\n" \
+	"  --json             one JSON object per event on stdout\n" \
+	"  --quiet            no progress lines\n"
+
+/* Returns 0 if handled, -EINVAL (logged) on a bad value, -ENOENT if the
+ * option is not a common one, 1 when --help was asked. */
+int fault_parse_common(struct fault *f, int opt, const char *arg);
+
+/* Log "--flag: 'value' is not X; use Y" and return -EINVAL. */
+int fault_bad_option(const char *flag, const char *value, const char *expected);
+
+/* Run one fault verb to completion. Returns the process exit status. */
+int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json);
+void fault_usage(const struct fault_ops *ops, FILE *out);
+
+/* Emit one event: a JSON line with --json, a human line otherwise. */
+void fault_emit(struct fault *f, const char *event, json_object *extra);
+
+/* Rewrite the journal entry, e.g. after each piece apply creates, so a
+ * crash in the middle of apply still leaves a complete record. */
+int fault_journal_update(struct fault *f);
+
+/* Undo what a dead owner left: used by the guardian and `tug recover`. */
+int fault_recover_entry(json_object *entry);
+
+/* The static table of fault families, in faults.c. */
+extern const struct fault_ops *const fault_table[];
+const struct fault_ops *fault_find(const char *family, const char *verb);
+
+/* Counters kept by BPF in a per-CPU array of u64, one slot per name. */
+int fault_read_percpu_counters(int map_fd, const char *const *names, int n,
+			       struct fault_counter *out);
+
+uint64_t now_realtime_ns(void);
+
+#endif

@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The one place that lists the fault families: adding a family adds a line. */
+#include <stddef.h>
+
+#include "fault.h"
+
+extern const struct fault_ops net_partition_ops;
+extern const struct fault_ops net_loss_ops;
+
+const struct fault_ops *const fault_table[] = {
+	&net_partition_ops,
+	&net_loss_ops,
+	NULL,
+};

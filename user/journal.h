@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The journal of live faults: one JSON file per fault, written and fsynced
+ * before the fault is applied, removed after it is reverted. Entries of
+ * faults whose state dies with the machine live under /run/tug; entries of
+ * faults whose state outlives a reboot (a fill file) under /var/lib/tug.
+ * TUG_RUN_DIR and TUG_STATE_DIR move both, for tests.
+ */
+#ifndef TUG_JOURNAL_H
+#define TUG_JOURNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+
+int journal_write(json_object *entry, bool persistent);
+int journal_remove(const char *id);
+int journal_load(const char *id, json_object **ret);
+/* All entries, both directories, as a JSON array sorted by start time. */
+int journal_list(json_object **ret);
+
+/* The process start time (clock ticks since boot) that, with the pid,
+ * names one process for its whole life: a reused pid has another. */
+int proc_start_time(pid_t pid, uint64_t *ret);
+/* Is the entry's owner (owner_pid + owner_start) still running? */
+bool journal_owner_alive(json_object *entry);
+
+const char *journal_run_dir(void);
+const char *journal_state_dir(void);
+
+/* Small json-c accessors that tolerate missing keys. */
+int64_t json_get_int(json_object *o, const char *key, int64_t dflt);
+const char *json_get_str(json_object *o, const char *key, const char *dflt);
+json_object *json_get(json_object *o, const char *key);
+
+#endif

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "log.h"
+
+enum log_level log_max_level = LOG_INFO;
+
+static const char *const prefix[] = {
+	[LOG_ERROR] = "tug: error: ",
+	[LOG_WARN] = "tug: warning: ",
+	[LOG_INFO] = "tug: ",
+	[LOG_DEBUG] = "tug: debug: ",
+};
+
+static void vlog(enum log_level level, const char *fmt, va_list ap, int err)
+{
+	if (level > log_max_level)
+		return;
+	fputs(prefix[level], stderr);
+	vfprintf(stderr, fmt, ap);
+	if (err)
+		fprintf(stderr, ": %s", strerror(err < 0 ? -err : err));
+	fputc('\n', stderr);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, fmt, ap, 0);
+	va_end(ap);
+}
+
+int log_errno(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERROR, fmt, ap, err);
+	va_end(ap);
+	return err;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && log_max_level < LOG_DEBUG)
+		return 0;
+	if (level == LIBBPF_INFO && log_max_level < LOG_DEBUG)
+		return 0;
+	fputs("libbpf: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+void log_setup_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tug [global options] <noun> <verb> [options]
+ *
+ * Fault verbs come from the family table (faults.c); everything else from
+ * the command table below.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "fault.h"
+#include "log.h"
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv, bool json);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "doctor", cmd_doctor, "what this kernel offers and which backend each fault uses" },
+	{ "status", cmd_status, "list live faults with their remaining time and counters" },
+	{ "revert", cmd_revert, "end a live fault now: tug revert ID | --all" },
+	{ "recover", cmd_recover, "undo what crashed controllers left behind" },
+	{},
+};
+
+static void usage(FILE *out)
+{
+	const char *family = NULL;
+
+	fprintf(out,
+		"usage: tug [-v] [--json] <command> [options]\n"
+		"\n"
+		"Precise faults that revert themselves: at their deadline, on Ctrl-C, when\n"
+		"tug crashes, and when the orchestrator that asked for them goes silent.\n"
+		"\n"
+		"Faults:\n");
+	for (const struct fault_ops *const *o = fault_table; *o; o++) {
+		char name[64];
+
+		if (!family || strcmp(family, (*o)->family))
+			family = (*o)->family;
+		snprintf(name, sizeof(name), "%s %s", (*o)->family, (*o)->verb);
+		fprintf(out, "  %-18s %s\n", name, (*o)->summary);
+	}
+	fprintf(out, "\nCommands:\n");
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(out, "  %-18s %s\n", c->name, c->summary);
+	fprintf(out,
+		"\nGlobal options:\n"
+		"  -v, --verbose      debug output, libbpf's included\n"
+		"  --json             one JSON object per line on stdout\n"
+		"  -h, --help         this text; 'tug <noun> <verb> --help' for one command\n"
+		"\nExit status: 0 done, 1 the fault or check failed, 2 the command was wrong.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	bool json = false, family_known = false;
+	const char *noun;
+	int opt;
+
+	/* '+': stop at the first non-option, the command's options are its own. */
+	while ((opt = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'v':
+			log_max_level = LOG_DEBUG;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_setup_libbpf();
+	noun = argv[optind];
+	if (!strcmp(noun, "help")) {
+		usage(stdout);
+		return EXIT_SUCCESS;
+	}
+	for (const struct command *c = commands; c->name; c++)
+		if (!strcmp(c->name, noun))
+			return c->fn(argc - optind, argv + optind, json);
+
+	for (const struct fault_ops *const *o = fault_table; *o; o++)
+		family_known |= !strcmp((*o)->family, noun);
+	if (family_known) {
+		const char *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
+		const struct fault_ops *ops = verb ? fault_find(noun, verb) : NULL;
+
+		if (ops)
+			return fault_run(ops, argc - optind - 1, argv + optind + 1, json);
+		if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help"))) {
+			for (const struct fault_ops *const *o = fault_table; *o; o++)
+				if (!strcmp((*o)->family, noun))
+					printf("  tug %s %-10s %s\n", noun, (*o)->verb, (*o)->summary);
+			return EXIT_SUCCESS;
+		}
+		log_error("'%s %s': unknown; the %s verbs are:", noun, verb ? verb : "", noun);
+		for (const struct fault_ops *const *o = fault_table; *o; o++)
+			if (!strcmp((*o)->family, noun))
+				fprintf(stderr, "  tug %s %-10s %s\n", noun, (*o)->verb, (*o)->summary);
+		return 2;
+	}
+	log_error("unknown command '%s'; 'tug --help' lists them", noun);
+	return 2;
+}
