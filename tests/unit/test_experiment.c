@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Experiment files: the model from YAML and JSON, variables, and for every
+ * malformed file an error with file:line:column and what was expected. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "experiment.h"
+#include "parse.h"
+
+static const char good_yaml[] =
+	"title: Kill the gateway\n"
+	"description: its supervisor restarts it\n"
+	"tags: [gateway, restart]\n"
+	"risk: medium\n"
+	"variables:\n"
+	"  bound: 30s\n"
+	"  tug: /usr/sbin/tug\n"
+	"  host: 10.200.0.2\n"
+	"nodes:\n"
+	"  - name: gw\n"
+	"    host: ${host}\n"
+	"    port: 2222\n"
+	"    user: root\n"
+	"    key: /k/id_ed25519\n"
+	"    known-hosts: /k/known_hosts\n"
+	"    tug: ${tug}\n"
+	"  - { name: here, host: local }\n"
+	"preconditions:\n"
+	"  - { name: db up, type: sql, conninfo: 'host=/tmp dbname=x', query: select 1, expect: '1' }\n"
+	"steady-state:\n"
+	"  title: healthy\n"
+	"  probes:\n"
+	"    - name: health\n"
+	"      type: http\n"
+	"      url: http://${host}:8080/health\n"
+	"      status: 200\n"
+	"      json-field: status\n"
+	"      expect: ok\n"
+	"      max-latency: 500ms\n"
+	"method:\n"
+	"  - name: cut\n"
+	"    fault: net partition\n"
+	"    node: gw\n"
+	"    args: { peer: 10.200.0.1, port: 8080 }\n"
+	"    for: 5s\n"
+	"    heartbeat: 1s\n"
+	"  - pause: 1s\n"
+	"  - { action: 'echo hi', node: here }\n"
+	"expect-during:\n"
+	"  - { name: down, type: tcp, host: '${host}', port: 8080, must: fail, within: 2s }\n"
+	"recovery:\n"
+	"  within: ${bound}\n"
+	"  probes:\n"
+	"    - { name: back, type: cmd, node: gw, run: 'true', exit-code: 0 }\n"
+	"post-checks:\n"
+	"  - { name: prom, type: prometheus, url: 'http://127.0.0.1:9090', query: up, expect: '== 1' }\n"
+	"rollbacks:\n"
+	"  - { action: 'rm -f /tmp/x$$', node: gw }\n";
+
+static void test_good_yaml(void)
+{
+	struct exp_var vars[] = { { "bound", "5s" } };
+	struct experiment *e = NULL;
+	struct exp_errors errs;
+	int err = experiment_parse("good.yaml", good_yaml, sizeof(good_yaml) - 1, vars, 1, &e, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		printf("  %s\n", errs.msg[i]);
+	CHECK_EQ(err, 0);
+	if (!e)
+		return;
+	CHECK_STR(e->title, "Kill the gateway");
+	CHECK_EQ(e->risk, RISK_MEDIUM);
+	CHECK_EQ(e->ntags, 2);
+	CHECK_EQ(e->nnodes, 2);
+	CHECK_STR(e->nodes[0].host, "10.200.0.2");
+	CHECK_EQ(e->nodes[0].port, 2222);
+	CHECK_STR(e->nodes[0].tug, "/usr/sbin/tug");
+	CHECK(e->nodes[1].local);
+	CHECK_EQ(e->npre, 1);
+	CHECK_EQ(e->nsteady, 1);
+	CHECK_STR(e->steady[0].url, "http://10.200.0.2:8080/health");
+	CHECK_EQ(e->steady[0].status, 200);
+	CHECK_EQ(e->steady[0].max_latency_ns, 500 * NSEC_PER_MSEC);
+	CHECK_EQ(e->steady[0].interval_ns, 100 * NSEC_PER_MSEC);
+	CHECK_EQ(e->nmethod, 3);
+	CHECK_EQ(e->method[0].kind, STEP_FAULT);
+	CHECK_EQ(e->method[0].nargs, 6);
+	if (e->method[0].nargs == 6) {
+		CHECK_STR(e->method[0].args[0], "net");
+		CHECK_STR(e->method[0].args[1], "partition");
+		CHECK_STR(e->method[0].args[2], "--peer");
+		CHECK_STR(e->method[0].args[5], "8080");
+	}
+	CHECK_EQ(e->method[0].for_ns, 5 * NSEC_PER_SEC);
+	CHECK_EQ(e->method[0].heartbeat_ns, NSEC_PER_SEC);
+	CHECK_EQ(e->method[1].kind, STEP_PAUSE);
+	CHECK_EQ(e->method[2].kind, STEP_ACTION);
+	CHECK_EQ(e->method[2].node, 1);
+	CHECK_EQ(e->nduring, 1);
+	CHECK(e->during[0].must_fail);
+	CHECK_EQ(e->during[0].within_ns, 2 * NSEC_PER_SEC);
+	CHECK_EQ(e->recovery_within_ns, 5 * NSEC_PER_SEC);	/* --var wins */
+	CHECK_EQ(e->recovery[0].type, PROBE_CMD);
+	CHECK_EQ(e->recovery[0].node, 0);
+	CHECK_EQ(e->post[0].type, PROBE_PROMETHEUS);
+	CHECK_STR(e->rollbacks[0].run, "rm -f /tmp/x$");
+	experiment_free(e);
+}
+
+static const char good_json[] =
+	"{\n"
+	"\t\"title\": \"t\", \"risk\": \"high\",\n"
+	"  \"variables\": {\"d\": \"2s\"},\n"
+	"  \"nodes\": [{\"name\": \"n\", \"host\": \"local\"}],\n"
+	"  \"method\": [{\"fault\": \"net partition\", \"node\": \"n\",\n"
+	"              \"args\": [\"--peer\", \"10.200.0.9\"], \"for\": \"${d}\"}],\n"
+	"  \"rollbacks\": [{\"action\": \"echo \\\"done\\\" \\/\", \"node\": \"n\"}]\n"
+	"}\n";
+
+static void test_good_json(void)
+{
+	struct experiment *e = NULL;
+	struct exp_errors errs;
+	int err = experiment_parse("x.json", good_json, sizeof(good_json) - 1, NULL, 0, &e, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		printf("  %s\n", errs.msg[i]);
+	CHECK_EQ(err, 0);
+	if (!e)
+		return;
+	CHECK_EQ(e->risk, RISK_HIGH);
+	CHECK_EQ(e->method[0].for_ns, 2 * NSEC_PER_SEC);
+	CHECK_EQ(e->method[0].nargs, 4);
+	CHECK_STR(e->rollbacks[0].run, "echo \"done\" /");
+	experiment_free(e);
+}
+
+/* Each malformed file: the line:col the first error must name, and a part
+ * of its message. */
+static const struct {
+	const char *name, *text, *where, *what;
+} bad[] = {
+	{ "empty", "", ":1:1:", "empty" },
+	{ "yaml syntax", "title: x\nrisk: [low\nnodes: []\n", ":3:", "YAML" },
+	{ "bad indent", "title: x\n  risk: low\n", ":2:", "YAML" },
+	{ "not a map", "- a\n- b\n", ":1:1:", "expected a mapping" },
+	{ "unknown top key", "title: t\nrisk: low\nnodes: []\nmethod: []\nfoo: 1\n", ":5:1:",
+	  "unknown key 'foo'" },
+	{ "bad risk", "title: t\nrisk: extreme\nnodes: []\nmethod: []\n", ":2:7:",
+	  "expected low, medium or high" },
+	{ "no risk", "title: t\nnodes: []\nmethod: []\n", ":1:1:", "risk" },
+	{ "no title", "risk: low\nnodes: []\nmethod: []\n", ":1:1:", "'title'" },
+	{ "dup key", "title: t\nrisk: low\ntitle: u\n", ":3:1:", "duplicate key 'title'" },
+	{ "node no host", "title: t\nrisk: low\nnodes:\n  - name: a\nmethod: []\n", ":4:5:", "'host'" },
+	{ "ssh node no key", "title: t\nrisk: low\nnodes:\n  - {name: a, host: h, user: u}\nmethod: []\n",
+	  ":4:5:", "key" },
+	{ "bad port", "title: t\nrisk: low\nnodes:\n  - {name: a, host: local, port: 70000}\nmethod: []\n",
+	  ":4:34:", "1..65535" },
+	{ "unknown node", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
+	  "  - {fault: net partition, node: b}\n", ":5:34:", "node 'b'" },
+	{ "bad duration", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
+	  "  - fault: net partition\n    node: a\n    for: 10 seconds\n", ":7:10:", "duration" },
+	{ "fault one word", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
+	  "  - {fault: partition, node: a}\n", ":5:13:", "family and a verb" },
+	{ "two kinds", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
+	  "  - {pause: 1s, action: x, node: a}\n", ":5:5:", "exactly one" },
+	{ "empty method", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: []\n",
+	  ":4:9:", "empty" },
+	{ "probe type", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "steady-state:\n  - {name: p, type: ping}\n", ":6:21:", "http, tcp, sql" },
+	{ "probe key", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: tcp, host: h, port: 1, url: x}\n", ":6:44:",
+	  "unknown key 'url'" },
+	{ "http url", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: http, url: ftp://x}\n", ":6:", "http://" },
+	{ "sql password", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: sql, conninfo: 'password=x', query: q}\n", ":6:", "no password" },
+	{ "must outside during", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: tcp, host: h, port: 1, must: fail}\n", ":6:", "expect-during" },
+	{ "must value", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "expect-during:\n  - {name: p, type: tcp, host: h, port: 1, must: maybe}\n", ":6:", "fail or pass" },
+	{ "recovery no within", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "recovery:\n  probes: []\n", ":6:3:", "within" },
+	{ "unknown var", "title: t ${nope}\nrisk: low\nnodes: []\nmethod: []\n", ":1:8:",
+	  "unknown variable 'nope'" },
+	{ "unterminated var", "title: t ${nope\nrisk: low\n", ":1:8:", "unterminated" },
+	{ "var not scalar", "title: t\nvariables:\n  a: [1]\nrisk: low\n", ":3:6:", "scalar default" },
+	{ "alias", "title: &x t\nrisk: *x\n", ":2:7:", "aliases" },
+	{ "rollback fault", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "rollbacks:\n  - {fault: net partition, node: a}\n", ":6:", "action" },
+	{ "json syntax", "{\n  \"title\": \"t\",\n  \"risk\": low\n}\n", ":3:", "JSON" },
+	{ "json trailing comma", "{\"title\": \"t\",\n \"risk\": \"low\",\n}\n", ":3:", "JSON" },
+	{ "json semantic", "{\"title\": \"t\",\n \"risk\": \"severe\"}\n", ":2:10:", "low, medium" },
+	{ "json eof", "{\"title\": \"t\",\n \"risk\": ", ":2:", "JSON" },
+	{ "heartbeat small", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
+	  "  - {fault: net partition, node: a, heartbeat: 10ms}\n", ":5:", "100ms" },
+	{ "args for", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
+	  "  - {fault: net partition, node: a, args: {for: 1s}}\n", ":5:", "set by the step" },
+};
+
+static void test_malformed(void)
+{
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct experiment *e = NULL;
+		struct exp_errors errs;
+		const char *file = strstr(bad[i].name, "json") ? "bad.json" : "bad.yaml";
+		int err = experiment_parse(file, bad[i].text, strlen(bad[i].text), NULL, 0, &e, &errs);
+
+		if (err != -EINVAL || errs.n == 0) {
+			printf("  %s: parsed (err %d, %zu errors)\n", bad[i].name, err, errs.n);
+			t_cur_failed++;
+			experiment_free(e);
+			continue;
+		}
+		/* Every error carries file:line:col. */
+		for (size_t j = 0; j < errs.n; j++) {
+			int line = 0, col = 0;
+
+			if (sscanf(errs.msg[j] + strlen(file), ":%d:%d:", &line, &col) != 2 ||
+			    line < 1 || col < 1 || strncmp(errs.msg[j], file, strlen(file))) {
+				printf("  %s: no position in '%s'\n", bad[i].name, errs.msg[j]);
+				t_cur_failed++;
+			}
+		}
+		if (!strstr(errs.msg[0], bad[i].where) || !strstr(errs.msg[0], bad[i].what)) {
+			printf("  %s: expected '%s' and '%s' in '%s'\n", bad[i].name, bad[i].where,
+			       bad[i].what, errs.msg[0]);
+			t_cur_failed++;
+		}
+	}
+}
+
+static void test_var_override_unknown(void)
+{
+	struct exp_var vars[] = { { "nope", "1" } };
+	struct experiment *e = NULL;
+	struct exp_errors errs;
+	int err = experiment_parse("v.yaml", good_yaml, sizeof(good_yaml) - 1, vars, 1, &e, &errs);
+
+	CHECK_EQ(err, -EINVAL);
+	CHECK(errs.n >= 1 && strstr(errs.msg[0], "--var nope"));
+}
+
+static void test_expect_matches(void)
+{
+	CHECK(expect_matches("ok", "ok"));
+	CHECK(!expect_matches("ok", "okay"));
+	CHECK(expect_matches("== 0", "0"));
+	CHECK(expect_matches("== 0", "0.0"));
+	CHECK(expect_matches(">= 2.5", "3"));
+	CHECK(!expect_matches("< 1", "1"));
+	CHECK(expect_matches("!= 1", "x"));
+	CHECK(!expect_matches("> 1", "abc"));
+	CHECK(expect_matches("== up", "up"));
+	CHECK(!expect_matches("ok", NULL));
+}
+
+int main(void)
+{
+	RUN(test_good_yaml);
+	RUN(test_good_json);
+	RUN(test_malformed);
+	RUN(test_var_override_unknown);
+	RUN(test_expect_matches);
+	return t_exit();
+}
