@@ -16,18 +16,23 @@ ip -n "$B" addr add fd00:200::3/64 dev vb nodad
 ip netns exec "$A" ping -c1 -W2 10.200.0.2 >/dev/null || { t_fail setup "no baseline connectivity"; exit 1; }
 
 # Programs of tug's net family still loaded anywhere: a link or filter holds them.
+# The contract is 100 ms from the command; a sanitizer build starts several
+# times slower, so it gets a looser bound (the heal bound stays 100 ms).
+ONSET=100
+[ -n "${TUG_SAN:-}" ] && ONSET=1000
+
 links_now() { bpftool prog show 2>/dev/null | grep -c 'name tug_net_'; }
 reach() { ip netns exec "$1" ping -q -c1 -W1 "$2" >/dev/null 2>&1; }
 
 # analyse TRACE T_CMD_MS T_END_MS: onset and heal of a partition, in ms.
 # Prints "onset heal lost_inside ok_outside total": onset = first lost probe
-# after the command; heal = first replied probe after the end; lost_inside
-# = probes between onset+100ms and the end that got a reply (must be 0).
+# after the command; heal = first replied probe after the end; leaked =
+# probes between command+ONSET and the end that got a reply (must be 0).
 analyse() {
-	awk -v c="$2" -v e="$3" '
+	awk -v c="$2" -v e="$3" -v b="$ONSET" '
 	{ t = $1 / 1000.0; ok = $3 }
 	t >= c && !ok && onset == "" { onset = t - c }
-	t >= c + 100 && t < e && ok { leaked++ }
+	t >= c + b && t < e && ok { leaked++ }
 	t >= e && ok && heal == "" { heal = t - e }
 	t >= e + 100 && !ok { lost_after++ }
 	t < c && !ok { lost_before++ }
@@ -48,8 +53,8 @@ deadline=$(json_field "$out" applied deadline_ms)
 read -r onset heal leaked lost_after lost_before <<<"$(analyse "$trace" "$t_cmd" "$deadline")"
 echo "  IPv4: onset ${onset} ms after the command, heal ${heal} ms after the deadline"
 t_check partition_v4_exit "tug exited $rc" [ "$rc" -eq 0 ]
-t_check partition_v4_onset_under_100ms "onset $onset ms" \
-	awk -v o="$onset" 'BEGIN { exit !(o >= 0 && o < 100) }'
+t_check partition_v4_onset_under_100ms "onset $onset ms (bound $ONSET)" \
+	awk -v o="$onset" -v b="$ONSET" 'BEGIN { exit !(o >= 0 && o < b) }'
 t_check partition_v4_holds_until_deadline "$leaked probes got through during the fault" [ "$leaked" -eq 0 ]
 t_check partition_v4_heals_under_100ms "heal $heal ms after deadline $deadline (reverted at $t_end)" \
 	awk -v h="$heal" 'BEGIN { exit !(h >= 0 && h < 100) }'
@@ -72,7 +77,7 @@ deadline=$(json_field "$out" applied deadline_ms)
 read -r onset heal leaked lost_after lost_before <<<"$(analyse "$trace" "$t_cmd" "$deadline")"
 echo "  IPv6: onset ${onset} ms, heal ${heal} ms"
 t_check partition_v6_onset_and_heal "onset $onset heal $heal leaked $leaked" \
-	awk -v o="$onset" -v h="$heal" -v l="$leaked" 'BEGIN { exit !(o >= 0 && o < 100 && h >= 0 && h < 100 && l == 0) }'
+	awk -v o="$onset" -v h="$heal" -v l="$leaked" -v b="$ONSET" 'BEGIN { exit !(o >= 0 && o < b && h >= 0 && h < 100 && l == 0) }'
 t_check partition_v6_other_address_reachable "probes to fd00:200::3 lost" \
 	[ "$(awk '!$3' "$other" | wc -l)" -eq 0 ]
 
