@@ -480,10 +480,16 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		if (f.json) {
 			json_object_object_add(x, "params", json_object_get(f.params));
 			json_object_object_add(x, "state", json_object_get(f.state));
-		} else if (*desc) {
-			json_object_object_add(x, "holds", json_object_new_string(desc));
+			fault_emit(&f, "applied", x);
+		} else {
+			time_t until = f.deadline_ns / NSEC_PER_SEC;
+			char hhmmss[16];
+
+			strftime(hhmmss, sizeof(hhmmss), "%H:%M:%S", localtime(&until));
+			printf("%s %s %s: holding %s for %s, until %s (Ctrl-C reverts; 'tug status' shows it)\n",
+			       ops->family, ops->verb, f.id, *desc ? desc : "the fault", dur, hhmmss);
+			fflush(stdout);
 		}
-		fault_emit(&f, "applied", x);
 		json_object_put(x);
 	}
 
@@ -499,7 +505,16 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		json_object_object_add(x, "reason", json_object_new_string(why));
 		json_object_object_add(x, "held_ms", json_object_new_int64(held / NSEC_PER_MSEC));
 		json_object_object_add(x, "ok", json_object_new_boolean(!err));
-		fault_emit(&f, "reverted", x);
+		if (f.json) {
+			fault_emit(&f, "reverted", x);
+		} else {
+			printf("%s %s %s: %s after %.1fs (%s)", ops->family, ops->verb, f.id,
+			       err ? "REVERT FAILED" : "reverted", held / 1e9, why);
+			json_object_object_foreach(json_get(x, "counters"), k, v)
+				printf("  %s %s", k, json_object_get_string(v));
+			printf("\n");
+			fflush(stdout);
+		}
 		json_object_put(x);
 	}
 	if (err) {
