@@ -40,6 +40,8 @@ analyse() {
 }
 
 # --- onset and heal, IPv4, with an untouched neighbour on the same link ---
+# One short run first, so the measured one does not pay for a cold page cache.
+"$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 1ms >/dev/null 2>&1
 trace="$T_TMP/trace4" other="$T_TMP/other4" out="$T_TMP/out4"
 t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d 2200 -W 20 10.200.0.2 >"$trace"
 t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d 2200 -W 20 10.200.0.3 >"$other"
