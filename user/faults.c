@@ -6,9 +6,11 @@
 
 extern const struct fault_ops net_partition_ops;
 extern const struct fault_ops net_loss_ops;
+extern const struct fault_ops sys_fail_ops;
 
 const struct fault_ops *const fault_table[] = {
 	&net_partition_ops,
 	&net_loss_ops,
+	&sys_fail_ops,
 	NULL,
 };

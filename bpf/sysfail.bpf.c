@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Syscall faults for running processes, in the kernel:
+ *
+ *   tug_sys_kprobe    kprobe on the __<arch>_sys_<name> wrapper with
+ *                     bpf_override_return: the call fails with the errno
+ *                     before its body runs (CONFIG_BPF_KPROBE_OVERRIDE);
+ *   tug_sys_fmod_ret  the same through fmod_ret (BPF trampolines);
+ *   tug_sys_signal    raw_syscalls/sys_enter + bpf_send_signal: the target
+ *                     is sent a signal at its (after+1)th matching call;
+ *                     works on any kernel with BPF raw tracepoints.
+ *
+ * The controller picks one with bpf_program__set_autoload(); the others are
+ * never loaded. Scope: one thread group (target_tgid) and/or a cgroup v2
+ * subtree (the cgroup array, via bpf_current_task_under_cgroup).
+ */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "sysfail.h"
+
+/* Set by the controller between open and load. */
+const volatile __u32 target_tgid = 0;		/* 0 = any */
+const volatile bool use_cgroup = false;
+const volatile __s64 syscall_nr = -1;		/* tug_sys_signal only */
+const volatile __u64 after = 0;
+const volatile __u64 threshold = SYSFAIL_ALL;
+const volatile __s32 err_value = 0;		/* positive errno */
+const volatile __u32 signal_nr = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} cgroup SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, SYSFAIL_COUNTER_MAX);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, SYSFAIL_ST_MAX);
+} state SEC(".maps");
+
+static __always_inline void count(__u32 slot)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool in_scope(void)
+{
+	if (target_tgid && (bpf_get_current_pid_tgid() >> 32) != target_tgid)
+		return false;
+	if (use_cgroup && bpf_current_task_under_cgroup(&cgroup, 0) != 1)
+		return false;
+	return true;
+}
+
+/* The same rule as sysfail_gate() in user/sysfail.c: the first `after`
+ * matching calls run, later ones fail with probability threshold / 2^32. */
+static __always_inline bool chosen(void)
+{
+	__u32 key = SYSFAIL_ST_MATCHED;
+	__u64 *n = bpf_map_lookup_elem(&state, &key);
+
+	count(SYSFAIL_SEEN);
+	if (!n || __sync_fetch_and_add(n, 1) < after ||
+	    (threshold < SYSFAIL_ALL && bpf_get_prandom_u32() >= threshold)) {
+		count(SYSFAIL_CONTINUED);
+		return false;
+	}
+	return true;
+}
+
+SEC("kprobe")
+int tug_sys_kprobe(struct pt_regs *ctx)
+{
+	if (!in_scope() || !chosen())
+		return 0;
+	count(SYSFAIL_FAILED);
+	bpf_override_return(ctx, -(long)err_value);
+	return 0;
+}
+
+SEC("fmod_ret")
+int BPF_PROG(tug_sys_fmod_ret, struct pt_regs *regs, long ret)
+{
+	if (!in_scope() || !chosen())
+		return 0;
+	count(SYSFAIL_FAILED);
+	return -err_value;
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(tug_sys_signal, struct pt_regs *regs, long id)
+{
+	__u32 key = SYSFAIL_ST_FIRED;
+	__u64 *fired;
+
+	if (id != syscall_nr || !in_scope() || !chosen())
+		return 0;
+	fired = bpf_map_lookup_elem(&state, &key);
+	/* Once: the signal is the fault; later calls run on. */
+	if (!fired || __sync_fetch_and_add(fired, 1) != 0) {
+		count(SYSFAIL_CONTINUED);
+		return 0;
+	}
+	count(SYSFAIL_FAILED);
+	bpf_send_signal(signal_nr);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
