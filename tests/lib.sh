@@ -9,7 +9,6 @@
 set -u
 : "${TUG:?TUG must point at the tug binary}"
 T_ID="tt$$"
-T_NETNS=()
 T_PIDS=()
 T_CLEANUP=()
 T_TMP=$(mktemp -d /tmp/tug-test.XXXXXX)
@@ -37,10 +36,13 @@ t_cleanup() {
 	for ((i = ${#T_CLEANUP[@]} - 1; i >= 0; i--)); do
 		eval "${T_CLEANUP[$i]}" >/dev/null 2>&1
 	done
-	for p in "${T_NETNS[@]}"; do
-		ip netns pids "$p" 2>/dev/null | xargs -r kill -9 2>/dev/null
-		ip netns del "$p" 2>/dev/null
-	done
+	# t_netns runs in $(...) subshells: the names are kept in a file.
+	if [ -f "$T_TMP/netns" ]; then
+		while read -r p; do
+			ip netns pids "$p" 2>/dev/null | xargs -r kill -9 2>/dev/null
+			ip netns del "$p" 2>/dev/null
+		done <"$T_TMP/netns"
+	fi
 	rm -rf "$T_TMP"
 }
 trap t_cleanup EXIT
@@ -51,7 +53,7 @@ t_at_exit() { T_CLEANUP+=("$*"); }
 t_netns() {
 	local name="$T_ID-$1"
 	ip netns add "$name" || return 1
-	T_NETNS+=("$name")
+	echo "$name" >>"$T_TMP/netns"
 	ip -n "$name" link set lo up
 	echo "$name"
 }
