@@ -121,6 +121,7 @@ deps:
 
 install: $(OUT)/tug
 	install -D -m 0755 $(OUT)/tug $(DESTDIR)$(PREFIX)/sbin/tug
+	install -D -m 0755 scripts/lab $(DESTDIR)$(PREFIX)/share/tug/lab
 
 clean:
 	rm -rf build build-san
