@@ -9,6 +9,7 @@ int cmd_doctor(int argc, char **argv, bool json);
 int cmd_status(int argc, char **argv, bool json);
 int cmd_revert(int argc, char **argv, bool json);
 int cmd_recover(int argc, char **argv, bool json);
+int cmd_run(int argc, char **argv, bool json);
 int cmd_lab(int argc, char **argv, bool json);
 
 #endif

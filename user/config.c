@@ -26,6 +26,8 @@ int config_load(struct tug_config *ret)
 	struct tug_config c = {
 		.default_for_ns = 60 * NSEC_PER_SEC,
 		.max_for_ns = 3600 * NSEC_PER_SEC,
+		.approvals_medium = 1,
+		.approvals_high = 2,
 	};
 	const char *path = getenv("TUG_CONFIG");
 	char line[512];
@@ -58,12 +60,28 @@ int config_load(struct tug_config *ret)
 		*eq = '\0';
 		key = trim(key);
 		val = trim(eq + 1);
+		if (!strcmp(key, "approvals-medium") || !strcmp(key, "approvals-high")) {
+			uint64_t n;
+
+			if (parse_uint(val, 1, 16, &n)) {
+				log_error("%s:%d: %s: '%s' is not a number of approvers 1..16",
+					  path, lineno, key, val);
+				err = -EINVAL;
+				goto cleanup;
+			}
+			if (!strcmp(key, "approvals-medium"))
+				c.approvals_medium = n;
+			else
+				c.approvals_high = n;
+			continue;
+		}
 		if (!strcmp(key, "max-for"))
 			dst = &c.max_for_ns;
 		else if (!strcmp(key, "default-for"))
 			dst = &c.default_for_ns;
 		else {
-			log_error("%s:%d: unknown key '%s' (known: max-for, default-for)",
+			log_error("%s:%d: unknown key '%s' (known: max-for, default-for, "
+				  "approvals-medium, approvals-high)",
 				  path, lineno, key);
 			err = -EINVAL;
 			goto cleanup;

@@ -5,6 +5,9 @@
  *   # no fault may be asked to hold longer than this
  *   max-for = 1h
  *   default-for = 60s
+ *   # distinct --approve names `tug run` needs for medium and high risk
+ *   approvals-medium = 1
+ *   approvals-high = 2
  */
 #ifndef TUG_CONFIG_H
 #define TUG_CONFIG_H
@@ -14,6 +17,8 @@
 struct tug_config {
 	uint64_t default_for_ns;
 	uint64_t max_for_ns;
+	unsigned approvals_medium;
+	unsigned approvals_high;
 };
 
 /* Defaults, overridden by the file when it exists. -EINVAL (logged, with

@@ -784,7 +784,8 @@ static int parse_fault_args(struct ctx *c, struct xnode *f, struct xnode *a, str
 
 static int parse_step(struct ctx *c, struct xnode *m, bool rollback, struct exp_step *s)
 {
-	static const char *const fkeys[] = { "name", "fault", "node", "args", "for", "heartbeat", NULL };
+	static const char *const fkeys[] = { "name", "fault", "node", "args", "for", "heartbeat",
+					     "oneshot", NULL };
 	static const char *const akeys[] = { "name", "action", "node", "timeout", NULL };
 	static const char *const pkeys[] = { "name", "pause", NULL };
 	const char *what = rollback ? "a rollback" : "a method step";
@@ -829,6 +830,10 @@ static int parse_step(struct ctx *c, struct xnode *m, bool rollback, struct exp_
 	err = parse_fault_args(c, f, map_get(m, "args"), s) ?: err;
 	err = get_duration(c, m, "for", true, label, &s->for_ns) ?: err;
 	err = get_duration(c, m, "heartbeat", true, label, &s->heartbeat_ns) ?: err;
+	err = get_bool(c, m, "oneshot", label, &s->oneshot) ?: err;
+	if (s->oneshot && (map_get(m, "for") || map_get(m, "heartbeat")))
+		err = fail(c, map_get(m, "for") ?: map_get(m, "heartbeat"),
+			   "%s: a oneshot verb holds nothing; 'for' and 'heartbeat' do not apply", label);
 	if (s->heartbeat_ns < 100 * NSEC_PER_MSEC)
 		err = fail(c, map_get(m, "heartbeat"), "%s: 'heartbeat' must be at least 100ms", label);
 	return err;

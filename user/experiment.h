@@ -96,6 +96,7 @@ struct exp_step {
 	uint64_t heartbeat_ns;	/* fault: the node reverts when we go silent this long */
 	uint64_t pause_ns;
 	uint64_t timeout_ns;	/* action */
+	bool oneshot;		/* fault: a one-shot verb (proc kill): no --for, no heartbeat */
 };
 
 struct experiment {

@@ -25,6 +25,7 @@ static const struct command commands[] = {
 	{ "status", cmd_status, "list live faults with their remaining time and counters" },
 	{ "revert", cmd_revert, "end a live fault now: tug revert ID | --all" },
 	{ "recover", cmd_recover, "undo what crashed controllers left behind" },
+	{ "run", cmd_run, "run an experiment file across nodes: faults, probes, verdicts, results" },
 	{ "lab", cmd_lab, "a local federation in network namespaces: up | down | status" },
 	{},
 };

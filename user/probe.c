@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+#include "fault.h"
+#include "node.h"
+#include "parse.h"
+#include "probe.h"
+
+#define BODY_MAX (1 << 20)
+
+struct body {
+	char *buf;
+	size_t len;
+};
+
+int probe_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) ? -EIO : 0;
+}
+
+void probe_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+void prober_init(struct prober *pr, const struct experiment *e, const struct exp_probe *p,
+		 bool accept_new)
+{
+	*pr = (struct prober){ .p = p, .e = e, .accept_new = accept_new };
+}
+
+void prober_cleanup(struct prober *pr)
+{
+	if (pr->curl)
+		curl_easy_cleanup(pr->curl);
+	node_close(pr->conn);
+	pr->curl = NULL;
+	pr->conn = NULL;
+}
+
+static size_t body_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct body *b = arg;
+	size_t len = size * n;
+	char *nb;
+
+	if (b->len + len > BODY_MAX)
+		return 0;	/* curl reports a write error: body too large */
+	nb = realloc(b->buf, b->len + len + 1);
+	if (!nb)
+		return 0;
+	memcpy(nb + b->len, data, len);
+	b->buf = nb;
+	b->len += len;
+	b->buf[b->len] = '\0';
+	return len;
+}
+
+/* GET url into *b; returns the status code or 0 with detail set. */
+static long http_get(struct prober *pr, const char *url, struct body *b, struct probe_result *res)
+{
+	const struct exp_probe *p = pr->p;
+	curl_off_t total = 0;
+	long status = 0;
+	CURLcode rc;
+	CURL *c;
+
+	if (!pr->curl && !(pr->curl = curl_easy_init())) {
+		snprintf(res->detail, sizeof(res->detail), "curl_easy_init failed");
+		return 0;
+	}
+	c = pr->curl;
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(p->timeout_ns / NSEC_PER_MSEC));
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(p->timeout_ns / NSEC_PER_MSEC));
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (p->ca_file)
+		curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);	/* every attempt connects anew */
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "tug-probe");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
+	res->latency_ns = (uint64_t)total * 1000;
+	if (rc != CURLE_OK) {
+		snprintf(res->detail, sizeof(res->detail), "%s", curl_easy_strerror(rc));
+		return 0;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}
+
+/* A dotted path into JSON: "status", "checks.db.ok", "items.0.name". */
+static const char *json_path(json_object *o, const char *path, char *buf, size_t len)
+{
+	char *copy = strdup(path), *save = NULL, *w;
+
+	if (!copy)
+		return NULL;
+	for (w = strtok_r(copy, ".", &save); w && o; w = strtok_r(NULL, ".", &save)) {
+		if (json_object_is_type(o, json_type_array)) {
+			char *end;
+			long i = strtol(w, &end, 10);
+
+			o = *end || i < 0 ? NULL : json_object_array_get_idx(o, i);
+		} else if (!json_object_object_get_ex(o, w, &o)) {
+			o = NULL;
+		}
+	}
+	free(copy);
+	if (!o)
+		return NULL;
+	snprintf(buf, len, "%s", json_object_is_type(o, json_type_string) ?
+		 json_object_get_string(o) : json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	return buf;
+}
+
+static void probe_http(struct prober *pr, struct probe_result *res)
+{
+	const struct exp_probe *p = pr->p;
+	struct body b = { 0 };
+	long status = http_get(pr, p->url, &b, res);
+	char val[128];
+
+	if (!status)
+		goto out;
+	if (p->status ? status != p->status : (status < 200 || status > 299)) {
+		snprintf(res->detail, sizeof(res->detail), "status %ld, expected %ld", status,
+			 p->status ? p->status : 200);
+		goto out;
+	}
+	if (p->body_contains && (!b.buf || !strstr(b.buf, p->body_contains))) {
+		snprintf(res->detail, sizeof(res->detail), "status %ld; body lacks '%s'", status,
+			 p->body_contains);
+		goto out;
+	}
+	if (p->json_field) {
+		json_object *o = b.buf ? json_tokener_parse(b.buf) : NULL;
+		const char *v = o ? json_path(o, p->json_field, val, sizeof(val)) : NULL;
+
+		if (!o)
+			snprintf(res->detail, sizeof(res->detail), "status %ld; body is not JSON", status);
+		else if (!v)
+			snprintf(res->detail, sizeof(res->detail), "status %ld; no field %s", status,
+				 p->json_field);
+		else if (!expect_matches(p->expect, v))
+			snprintf(res->detail, sizeof(res->detail), "%s = %s, expected %s", p->json_field,
+				 v, p->expect);
+		json_object_put(o);
+		if (!v || !expect_matches(p->expect, v))
+			goto out;
+	}
+	if (p->max_latency_ns && res->latency_ns > p->max_latency_ns) {
+		snprintf(res->detail, sizeof(res->detail), "status %ld in %.0f ms, above the %.0f ms bound",
+			 status, res->latency_ns / 1e6, p->max_latency_ns / 1e6);
+		goto out;
+	}
+	res->ok = true;
+	snprintf(res->detail, sizeof(res->detail), "status %ld in %.1f ms", status, res->latency_ns / 1e6);
+out:
+	free(b.buf);
+}
+
+static void probe_prometheus(struct prober *pr, struct probe_result *res)
+{
+	const struct exp_probe *p = pr->p;
+	struct body b = { 0 };
+	char *q = NULL, *url = NULL, val[128];
+	json_object *o = NULL, *data, *result, *first, *value;
+	const char *v;
+	long status;
+
+	if (!pr->curl && !(pr->curl = curl_easy_init()))
+		return;
+	q = curl_easy_escape(pr->curl, p->query, 0);
+	if (!q || asprintf(&url, "%s%s/api/v1/query?query=%s", p->url,
+			   p->url[strlen(p->url) - 1] == '/' ? "" : "", q) < 0) {
+		url = NULL;
+		goto out;
+	}
+	if (url && p->url[strlen(p->url) - 1] == '/') {
+		/* "http://h:9090/" + "api/..." : drop the doubled slash */
+		char *s = strstr(url, "//api/");
+
+		if (s)
+			memmove(s, s + 1, strlen(s));
+	}
+	status = http_get(pr, url, &b, res);
+	if (!status)
+		goto out;
+	o = b.buf ? json_tokener_parse(b.buf) : NULL;
+	if (status != 200 || !o || strcmp(json_object_get_string(json_object_object_get(o, "status")) ?: "", "success")) {
+		snprintf(res->detail, sizeof(res->detail), "status %ld: %.120s", status, b.buf ? b.buf : "");
+		goto out;
+	}
+	data = json_object_object_get(o, "data");
+	result = data ? json_object_object_get(data, "result") : NULL;
+	if (result && json_object_is_type(result, json_type_array)) {
+		first = json_object_array_get_idx(result, 0);
+		value = first ? json_object_object_get(first, "value") : NULL;
+	} else {
+		value = result;	/* a scalar result: [ts, "v"] */
+	}
+	v = value ? json_object_get_string(json_object_array_get_idx(value, 1)) : NULL;
+	if (!v) {
+		snprintf(res->detail, sizeof(res->detail), "no series for %s", p->query);
+		goto out;
+	}
+	snprintf(val, sizeof(val), "%s", v);
+	res->ok = expect_matches(p->expect, val);
+	snprintf(res->detail, sizeof(res->detail), "%s = %s%s%s", p->query, val,
+		 res->ok ? "" : ", expected ", res->ok ? "" : p->expect);
+out:
+	json_object_put(o);
+	curl_free(q);
+	free(url);
+	free(b.buf);
+}
+
+static void probe_tcp(struct prober *pr, struct probe_result *res)
+{
+	const struct exp_probe *p = pr->p;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	uint64_t t0 = mono_ns();
+	char port[8];
+	int fd, r;
+
+	snprintf(port, sizeof(port), "%u", p->port);
+	r = getaddrinfo(p->host, port, &hints, &ai);
+	if (r) {
+		snprintf(res->detail, sizeof(res->detail), "%s: %s", p->host, gai_strerror(r));
+		return;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		struct pollfd pf = { .fd = fd, .events = POLLOUT };
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS) {
+			soerr = errno;
+		} else {
+			r = poll(&pf, 1, p->timeout_ns / NSEC_PER_MSEC);
+			if (r == 0)
+				soerr = ETIMEDOUT;
+			else if (r < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl))
+				soerr = errno;
+		}
+		res->latency_ns = mono_ns() - t0;
+		res->ok = !soerr;
+		if (soerr)
+			snprintf(res->detail, sizeof(res->detail), "connect %s:%u: %s", p->host, p->port,
+				 strerror(soerr));
+		else
+			snprintf(res->detail, sizeof(res->detail), "connected in %.1f ms", res->latency_ns / 1e6);
+		close(fd);
+	}
+	freeaddrinfo(ai);
+}
+
+static void probe_sql(struct prober *pr, struct probe_result *res)
+{
+	const struct exp_probe *p = pr->p;
+	char timeout[16], *msg;
+	const char *keys[] = { "dbname", "connect_timeout", "application_name", NULL };
+	const char *vals[] = { p->conninfo, timeout, "tug-probe", NULL };
+	uint64_t t0 = mono_ns();
+	PGresult *r = NULL;
+	PGconn *c;
+
+	snprintf(timeout, sizeof(timeout), "%u",
+		 (unsigned)((p->timeout_ns + NSEC_PER_SEC - 1) / NSEC_PER_SEC));
+	c = PQconnectdbParams(keys, vals, 1);
+	if (!c || PQstatus(c) != CONNECTION_OK) {
+		msg = c ? PQerrorMessage(c) : "out of memory";
+		snprintf(res->detail, sizeof(res->detail), "%.*s", (int)strcspn(msg, "\n"), msg);
+		goto out;
+	}
+	r = PQexecParams(c, p->query, 0, NULL, NULL, NULL, NULL, 0);
+	res->latency_ns = mono_ns() - t0;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+		msg = PQresultErrorMessage(r);
+		snprintf(res->detail, sizeof(res->detail), "%.*s", (int)strcspn(msg, "\n"), msg);
+		goto out;
+	}
+	if (!p->expect) {
+		res->ok = true;
+		snprintf(res->detail, sizeof(res->detail), "query ok in %.1f ms", res->latency_ns / 1e6);
+		goto out;
+	}
+	if (PQntuples(r) < 1 || PQnfields(r) < 1) {
+		snprintf(res->detail, sizeof(res->detail), "no rows, expected %s", p->expect);
+		goto out;
+	}
+	res->ok = expect_matches(p->expect, PQgetvalue(r, 0, 0));
+	snprintf(res->detail, sizeof(res->detail), "value %.80s%s%s", PQgetvalue(r, 0, 0),
+		 res->ok ? "" : ", expected ", res->ok ? "" : p->expect);
+out:
+	PQclear(r);
+	PQfinish(c);
+}
+
+static void probe_cmd(struct prober *pr, struct probe_result *res)
+{
+	const struct exp_probe *p = pr->p;
+	uint64_t t0 = mono_ns();
+	char why[256] = "", *out = NULL;
+	int err, code = -1;
+
+	if (!pr->conn) {
+		err = node_open(&pr->e->nodes[p->node], pr->accept_new, &pr->conn, why, sizeof(why));
+		if (err) {
+			snprintf(res->detail, sizeof(res->detail), "%s", why);
+			return;
+		}
+	}
+	err = node_run(pr->conn, p->run, p->timeout_ns, &code, &out, why, sizeof(why));
+	res->latency_ns = mono_ns() - t0;
+	if (err) {
+		snprintf(res->detail, sizeof(res->detail), "%s", why);
+		/* A broken session is not reused. */
+		node_close(pr->conn);
+		pr->conn = NULL;
+		return;
+	}
+	if (code != p->exit_code)
+		snprintf(res->detail, sizeof(res->detail), "exit %d, expected %d%s%.100s", code,
+			 p->exit_code, *why ? ": " : "", why);
+	else if (p->output_contains && !strstr(out, p->output_contains))
+		snprintf(res->detail, sizeof(res->detail), "output lacks '%s'", p->output_contains);
+	else {
+		res->ok = true;
+		snprintf(res->detail, sizeof(res->detail), "exit %d in %.1f ms", code, res->latency_ns / 1e6);
+	}
+	free(out);
+}
+
+void probe_once(struct prober *pr, struct probe_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	switch (pr->p->type) {
+	case PROBE_HTTP:
+		probe_http(pr, res);
+		break;
+	case PROBE_TCP:
+		probe_tcp(pr, res);
+		break;
+	case PROBE_SQL:
+		probe_sql(pr, res);
+		break;
+	case PROBE_CMD:
+		probe_cmd(pr, res);
+		break;
+	case PROBE_PROMETHEUS:
+		probe_prometheus(pr, res);
+		break;
+	}
+	res->ts_ns = now_realtime_ns();
+}
+
+void probe_check(struct prober *pr, struct probe_result *res, volatile int *stop)
+{
+	for (unsigned i = 0;; i++) {
+		probe_once(pr, res);
+		if (res->ok || i >= pr->p->retries || (stop && *stop))
+			return;
+		{
+			struct timespec ts = { pr->p->interval_ns / NSEC_PER_SEC,
+					       pr->p->interval_ns % NSEC_PER_SEC };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+}

@@ -1,0 +1,1287 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tug run EXPERIMENT: the orchestrator.
+ *
+ *   load + validate -> policy (approvals) -> [--dry-run: the plan, stop]
+ *   -> connect to every node (host keys) -> preconditions -> steady state
+ *   -> method (faults held by tug on the nodes, heartbeats over the channel;
+ *      expect-during probes polled meanwhile) -> recovery (probes polled until
+ *      they pass, timed from the end of the fault window the nodes report)
+ *   -> steady state again -> post-checks -> rollbacks (always, once the
+ *      method began) -> report directory and PostgreSQL.
+ *
+ * Nothing on a node is touched before the policy, the file and every host
+ * key were checked. Faults run one thread each, probes one thread each while
+ * polled; all results go into one JSON record under r->lock.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "config.h"
+#include "experiment.h"
+#include "fault.h"
+#include "journal.h"
+#include "log.h"
+#include "node.h"
+#include "parse.h"
+#include "probe.h"
+#include "run.h"
+
+#define MAX_APPROVERS 16
+#define MAX_VARS 64
+#define APPLY_TIMEOUT_NS (30 * NSEC_PER_SEC)
+
+static volatile sig_atomic_t interrupted;
+
+struct run {
+	struct experiment *e;
+	bool accept_new, json, tty;
+	pthread_mutex_t lock;
+	json_object *rec;	/* the record of run.h */
+	json_object *events, *phases, *faults, *probes;
+	const char *phase;
+	uint64_t phase_started_ns, phase_deadline_ns;
+	volatile int stop;	/* interrupt or abort: faults and pollers end */
+};
+
+static int64_t ms(uint64_t ns)
+{
+	return ns / NSEC_PER_MSEC;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = { ns / NSEC_PER_SEC, ns % NSEC_PER_SEC };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR && !interrupted)
+		;
+}
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+/* ---- output ---- */
+
+__attribute__((format(printf, 2, 3)))
+static void say(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->json)
+		return;
+	pthread_mutex_lock(&r->lock);
+	if (r->tty)
+		printf("\r\033[K");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void emit(struct run *r, const char *event, json_object *o)
+{
+	if (!r->json) {
+		json_object_put(o);
+		return;
+	}
+	json_object_object_add(o, "event", json_object_new_string(event));
+	json_object_object_add(o, "ts_ms", json_object_new_int64(ms(now_realtime_ns())));
+	pthread_mutex_lock(&r->lock);
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	fflush(stdout);
+	pthread_mutex_unlock(&r->lock);
+	json_object_put(o);
+}
+
+/* The live line on a terminal: phase, elapsed, remaining, probe states. */
+static void progress(struct run *r)
+{
+	uint64_t now = mono_ns();
+	size_t n;
+
+	if (!r->tty || r->json)
+		return;
+	pthread_mutex_lock(&r->lock);
+	printf("\r\033[K  [%s] %.1fs", r->phase, (now - r->phase_started_ns) / 1e9);
+	if (r->phase_deadline_ns > now)
+		printf(", %.1fs left", (r->phase_deadline_ns - now) / 1e9);
+	n = json_object_array_length(r->probes);
+	for (size_t i = 0; i < n; i++) {
+		json_object *p = json_object_array_get_idx(r->probes, i);
+		json_object *st = json_get(p, "state");
+
+		if (st && !strcmp(json_get_str(p, "phase", ""), r->phase))
+			printf("  %s:%s", json_get_str(p, "name", "?"),
+			       json_object_get_boolean(st) ? "ok" : "FAIL");
+	}
+	fflush(stdout);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void phase_begin(struct run *r, const char *name, uint64_t deadline_ns)
+{
+	r->phase = name;
+	r->phase_started_ns = mono_ns();
+	r->phase_deadline_ns = deadline_ns;
+	say(r, "== %s", name);
+	if (r->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "phase", json_object_new_string(name));
+		emit(r, "phase", o);
+	}
+}
+
+static void phase_end(struct run *r, const char *name, const char *verdict, int64_t started_ms,
+		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void phase_end(struct run *r, const char *name, const char *verdict, int64_t started_ms,
+		      const char *fmt, ...)
+{
+	json_object *o = json_object_new_object();
+	char detail[512] = "";
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof(detail), fmt, ap);
+		va_end(ap);
+	}
+	json_object_object_add(o, "name", json_object_new_string(name));
+	json_object_object_add(o, "verdict", json_object_new_string(verdict));
+	json_object_object_add(o, "started_ms", json_object_new_int64(started_ms));
+	json_object_object_add(o, "finished_ms", json_object_new_int64(ms(now_realtime_ns())));
+	json_object_object_add(o, "detail", json_object_new_string(detail));
+	pthread_mutex_lock(&r->lock);
+	json_object_array_add(r->phases, json_object_get(o));
+	pthread_mutex_unlock(&r->lock);
+	say(r, "   %s %s%s%s", name, !strcmp(verdict, "pass") ? "passed" :
+	    !strcmp(verdict, "fail") ? "FAILED" : verdict, *detail ? ": " : "", detail);
+	emit(r, "phase-end", o);
+}
+
+/* Record one probe result; print it when its state changed. */
+static void record(struct run *r, const char *phase, const struct exp_probe *p,
+		   const struct probe_result *res)
+{
+	json_object *ev = json_object_new_object(), *pr = NULL;
+	bool changed = true;
+	size_t n;
+
+	json_object_object_add(ev, "ts_ms", json_object_new_int64(ms(res->ts_ns)));
+	json_object_object_add(ev, "phase", json_object_new_string(phase));
+	json_object_object_add(ev, "probe", json_object_new_string(p->name));
+	json_object_object_add(ev, "ok", json_object_new_boolean(res->ok));
+	json_object_object_add(ev, "latency_ms", json_object_new_double(res->latency_ns / 1e6));
+	json_object_object_add(ev, "detail", json_object_new_string(res->detail));
+	pthread_mutex_lock(&r->lock);
+	json_object_array_add(r->events, json_object_get(ev));
+	n = json_object_array_length(r->probes);
+	for (size_t i = 0; i < n; i++) {
+		json_object *x = json_object_array_get_idx(r->probes, i);
+
+		if (!strcmp(json_get_str(x, "name", ""), p->name) &&
+		    !strcmp(json_get_str(x, "phase", ""), phase))
+			pr = x;
+	}
+	if (!pr) {
+		pr = json_object_new_object();
+		json_object_object_add(pr, "name", json_object_new_string(p->name));
+		json_object_object_add(pr, "type", json_object_new_string(probe_type_name(p->type)));
+		json_object_object_add(pr, "phase", json_object_new_string(phase));
+		json_object_array_add(r->probes, pr);
+	} else if (json_get(pr, "state")) {
+		changed = json_object_get_boolean(json_get(pr, "state")) != res->ok;
+	}
+	json_object_object_add(pr, "state", json_object_new_boolean(res->ok));
+	pthread_mutex_unlock(&r->lock);
+	if (changed)
+		say(r, "   %-8s %s: %s (%s)", phase, p->name, res->ok ? "ok" : "FAIL", res->detail);
+	emit(r, "probe", ev);
+}
+
+/* ---- probes run once (preconditions, steady state, post-checks) ---- */
+
+static bool check_probes(struct run *r, const char *phase, const struct exp_probe *ps, size_t n,
+			 char *why, size_t len)
+{
+	bool all = true;
+
+	for (size_t i = 0; i < n && !r->stop; i++) {
+		struct prober pr;
+		struct probe_result res;
+
+		prober_init(&pr, r->e, &ps[i], r->accept_new);
+		probe_check(&pr, &res, &r->stop);
+		prober_cleanup(&pr);
+		record(r, phase, &ps[i], &res);
+		if (!res.ok && all) {
+			snprintf(why, len, "%s: %s", ps[i].name, res.detail);
+			all = false;
+		}
+	}
+	if (r->stop && all) {
+		snprintf(why, len, "interrupted");
+		return false;
+	}
+	return all;
+}
+
+/* ---- pollers (expect-during, recovery) ---- */
+
+struct poller {
+	struct run *r;
+	const struct exp_probe *p;
+	const char *phase;
+	pthread_t th;
+	volatile int stop;
+	bool stop_on_pass;
+	uint64_t until_mono;
+	/* results */
+	int64_t first_fail_ms, first_pass_ms;
+	unsigned attempts, fails;
+};
+
+static void *poller_main(void *arg)
+{
+	struct poller *pl = arg;
+	struct prober pr;
+
+	prober_init(&pr, pl->r->e, pl->p, pl->r->accept_new);
+	while (!pl->stop && !pl->r->stop && mono_ns() < pl->until_mono) {
+		uint64_t t0 = mono_ns();
+		struct probe_result res;
+
+		probe_once(&pr, &res);
+		if (pl->stop && !pl->stop_on_pass)
+			break;	/* the window closed while we probed */
+		pl->attempts++;
+		if (!res.ok) {
+			pl->fails++;
+			if (pl->first_fail_ms < 0)
+				pl->first_fail_ms = ms(res.ts_ns);
+		} else if (pl->first_pass_ms < 0) {
+			pl->first_pass_ms = ms(res.ts_ns);
+		}
+		record(pl->r, pl->phase, pl->p, &res);
+		if (res.ok && pl->stop_on_pass)
+			break;
+		if (mono_ns() - t0 < pl->p->interval_ns)
+			sleep_ns(pl->p->interval_ns - (mono_ns() - t0));
+	}
+	prober_cleanup(&pr);
+	return NULL;
+}
+
+static int pollers_start(struct run *r, const char *phase, const struct exp_probe *ps, size_t n,
+			 bool stop_on_pass, uint64_t until_mono, struct poller **ret)
+{
+	struct poller *pl = calloc(n ? n : 1, sizeof(*pl));
+
+	if (!pl)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		pl[i] = (struct poller){ .r = r, .p = &ps[i], .phase = phase,
+					 .stop_on_pass = stop_on_pass, .until_mono = until_mono,
+					 .first_fail_ms = -1, .first_pass_ms = -1 };
+		if (pthread_create(&pl[i].th, NULL, poller_main, &pl[i])) {
+			for (size_t j = 0; j < i; j++) {
+				pl[j].stop = 1;
+				pthread_join(pl[j].th, NULL);
+			}
+			free(pl);
+			return -EAGAIN;
+		}
+	}
+	*ret = pl;
+	return 0;
+}
+
+static void pollers_join(struct poller *pl, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pthread_join(pl[i].th, NULL);
+}
+
+/* ---- faults held on nodes ---- */
+
+enum { JOB_STARTING, JOB_APPLIED, JOB_DONE };
+
+struct fault_job {
+	struct run *r;
+	const struct exp_step *s;
+	size_t idx;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int state;
+	bool failed;
+	char why[512];
+	char id[32];
+	char reason[64];
+	int64_t applied_ms, deadline_ms, reverted_ms;
+	int exit_code;
+	json_object *counters;
+};
+
+static int build_fault_cmd(const struct exp_node *n, const struct exp_step *s, char **ret)
+{
+	char *cmd = strdup("exec"), dur[32], hb[32];
+	int err = 0;
+
+	if (!cmd)
+		return -ENOMEM;
+	err = shell_quote_append(&cmd, n->tug);
+	for (size_t i = 0; i < s->nargs && !err; i++)
+		err = shell_quote_append(&cmd, s->args[i]);
+	if (!err && s->oneshot) {
+		err = shell_quote_append(&cmd, "--json");
+		goto out;
+	}
+	if (!err && s->for_ns) {
+		format_duration(s->for_ns, dur, sizeof(dur));
+		err = shell_quote_append(&cmd, "--for") ?: shell_quote_append(&cmd, dur);
+	}
+	format_duration(s->heartbeat_ns, hb, sizeof(hb));
+	if (!err)
+		err = shell_quote_append(&cmd, "--heartbeat") ?: shell_quote_append(&cmd, hb) ?:
+		      shell_quote_append(&cmd, "--json");
+out:
+	if (err) {
+		free(cmd);
+		return err;
+	}
+	*ret = cmd;
+	return 0;
+}
+
+static void job_set(struct fault_job *j, int state)
+{
+	pthread_mutex_lock(&j->mu);
+	if (state > j->state)
+		j->state = state;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+}
+
+static void job_event(struct fault_job *j, const char *line)
+{
+	json_object *o = json_tokener_parse(line);
+	const char *ev = o ? json_get_str(o, "event", "") : "";
+
+	if (!o) {
+		log_debug("node: %s", line);
+		return;
+	}
+	if (!strcmp(ev, "applied")) {
+		snprintf(j->id, sizeof(j->id), "%s", json_get_str(o, "id", ""));
+		j->applied_ms = json_get_int(o, "ts_ms", ms(now_realtime_ns()));
+		j->deadline_ms = json_get_int(o, "deadline_ms", 0);
+		say(j->r, "   fault %s %s on %s applied (id %s)", j->s->args[0], j->s->args[1],
+		    j->r->e->nodes[j->s->node].name, j->id);
+		job_set(j, JOB_APPLIED);
+	} else if (!strcmp(ev, "reverted")) {
+		j->reverted_ms = json_get_int(o, "ts_ms", ms(now_realtime_ns()));
+		snprintf(j->reason, sizeof(j->reason), "%s", json_get_str(o, "reason", ""));
+		json_object_put(j->counters);
+		j->counters = json_object_get(json_get(o, "counters"));
+		say(j->r, "   fault %s %s on %s reverted (%s)", j->s->args[0], j->s->args[1],
+		    j->r->e->nodes[j->s->node].name, j->reason);
+	} else if (j->s->oneshot && !j->applied_ms &&
+		   (!strcmp(ev, "signalled") || !strcmp(ev, "crashed") || !strcmp(ev, "killed"))) {
+		/* A one-shot fault: its window is the instant it acted. */
+		j->applied_ms = j->reverted_ms = json_get_int(o, "ts_ms", ms(now_realtime_ns()));
+		snprintf(j->reason, sizeof(j->reason), "%s", ev);
+		say(j->r, "   %s %s on %s: %s", j->s->args[0], j->s->args[1],
+		    j->r->e->nodes[j->s->node].name, ev);
+		job_set(j, JOB_APPLIED);
+	} else if (!j->s->oneshot && *ev && strcmp(ev, "progress")) {
+		if (!j->applied_ms) {
+			j->applied_ms = json_get_int(o, "ts_ms", ms(now_realtime_ns()));
+			job_set(j, JOB_APPLIED);
+		}
+	}
+	json_object_put(o);
+}
+
+static void *fault_main(void *arg)
+{
+	struct fault_job *j = arg;
+	const struct exp_node *n = &j->r->e->nodes[j->s->node];
+	uint64_t beat_every = j->s->heartbeat_ns / 4, last_beat = 0, started = mono_ns();
+	struct node_conn *c = NULL;
+	struct node_proc *p = NULL;
+	char *cmd = NULL, line[8192];
+	size_t used = 0;
+	bool closed = false;
+	int err;
+
+	if (beat_every < 25 * NSEC_PER_MSEC)
+		beat_every = 25 * NSEC_PER_MSEC;
+	if (beat_every > 500 * NSEC_PER_MSEC)
+		beat_every = 500 * NSEC_PER_MSEC;
+	err = build_fault_cmd(n, j->s, &cmd);
+	if (err) {
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		goto out;
+	}
+	log_debug("%s: %s", n->name, cmd);
+	err = node_open(n, j->r->accept_new, &c, j->why, sizeof(j->why));
+	if (!err)
+		err = node_spawn(c, cmd, &p, j->why, sizeof(j->why));
+	if (err)
+		goto out;
+	if (j->s->oneshot) {
+		node_close_stdin(p);
+		closed = true;
+	}
+	for (;;) {
+		ssize_t got;
+
+		if ((j->r->stop || (j->state == JOB_STARTING &&
+				    mono_ns() - started > APPLY_TIMEOUT_NS)) && !closed) {
+			/* Stop: the node sees its stdin close and reverts. */
+			node_close_stdin(p);
+			closed = true;
+		}
+		if (!closed && mono_ns() - last_beat >= beat_every) {
+			if (node_write(p, "\n", 1) == 0)
+				last_beat = mono_ns();
+		}
+		got = node_read(p, line + used, sizeof(line) - 1 - used, beat_every / NSEC_PER_MSEC);
+		if (got == -EAGAIN)
+			continue;
+		if (got <= 0)
+			break;
+		used += got;
+		line[used] = '\0';
+		for (char *nl; (nl = strchr(line, '\n'));) {
+			*nl = '\0';
+			job_event(j, line);
+			memmove(line, nl + 1, used - (nl + 1 - line) + 1);
+			used -= nl + 1 - line;
+		}
+		if (used == sizeof(line) - 1)
+			used = 0;	/* a line longer than we take: drop it */
+	}
+	node_wait(p, 5000, &j->exit_code);
+	if (j->exit_code != 0 || !j->applied_ms) {
+		const char *e = node_stderr(p);
+
+		snprintf(j->why, sizeof(j->why), "'%s %s' on %s exited %d%s%.*s", j->s->args[0],
+			 j->s->args[1], n->name, j->exit_code, *e ? ": " : "",
+			 (int)strcspn(e, "\n"), e);
+		/* Report the last line, usually the one that says why. */
+		if (*e) {
+			const char *last = e + strlen(e);
+
+			while (last > e && last[-1] == '\n')
+				last--;
+			while (last > e && last[-1] != '\n')
+				last--;
+			snprintf(j->why, sizeof(j->why), "'%s %s' on %s exited %d: %.*s",
+				 j->s->args[0], j->s->args[1], n->name, j->exit_code,
+				 (int)strcspn(last, "\n"), last);
+		}
+		err = -EIO;
+	}
+	if (j->s->oneshot && !j->applied_ms && j->exit_code == 0) {
+		j->applied_ms = j->reverted_ms = ms(now_realtime_ns());
+		err = 0;
+	}
+	if (j->applied_ms && !j->reverted_ms)
+		j->reverted_ms = ms(now_realtime_ns());
+out:
+	j->failed = err != 0 && !(j->r->stop && j->applied_ms);
+	node_proc_free(p);
+	node_close(c);
+	free(cmd);
+	job_set(j, JOB_DONE);
+	return NULL;
+}
+
+static json_object *job_json(struct fault_job *j)
+{
+	json_object *o = json_object_new_object();
+	char what[128];
+
+	snprintf(what, sizeof(what), "%s %s", j->s->args[0], j->s->args[1]);
+	json_object_object_add(o, "step", json_object_new_string(j->s->name ? j->s->name : what));
+	json_object_object_add(o, "node", json_object_new_string(j->r->e->nodes[j->s->node].name));
+	json_object_object_add(o, "fault", json_object_new_string(what));
+	json_object_object_add(o, "id", json_object_new_string(j->id));
+	json_object_object_add(o, "applied_ms", json_object_new_int64(j->applied_ms));
+	json_object_object_add(o, "deadline_ms", json_object_new_int64(j->deadline_ms));
+	json_object_object_add(o, "reverted_ms", json_object_new_int64(j->reverted_ms));
+	json_object_object_add(o, "reason", json_object_new_string(j->reason));
+	json_object_object_add(o, "exit_code", json_object_new_int(j->exit_code));
+	if (j->failed)
+		json_object_object_add(o, "error", json_object_new_string(j->why));
+	json_object_object_add(o, "counters", json_object_get(j->counters));
+	return o;
+}
+
+/* An action: a shell command on a node, to completion. */
+static int run_action(struct run *r, const struct exp_step *s, const char *phase,
+		      int64_t *start_ms, int64_t *end_ms, char *why, size_t len)
+{
+	const struct exp_node *n = &r->e->nodes[s->node];
+	struct node_conn *c = NULL;
+	char *out = NULL, reason[256] = "";
+	int err, code = -1;
+	json_object *ev;
+
+	say(r, "   %s on %s: %s", phase, n->name, s->run);
+	err = node_open(n, r->accept_new, &c, reason, sizeof(reason));
+	*start_ms = ms(now_realtime_ns());
+	if (!err)
+		err = node_run(c, s->run, s->timeout_ns, &code, &out, reason, sizeof(reason));
+	*end_ms = ms(now_realtime_ns());
+	node_close(c);
+	ev = json_object_new_object();
+	json_object_object_add(ev, "ts_ms", json_object_new_int64(*end_ms));
+	json_object_object_add(ev, "phase", json_object_new_string(phase));
+	json_object_object_add(ev, "action", json_object_new_string(s->name ? s->name : s->run));
+	json_object_object_add(ev, "node", json_object_new_string(n->name));
+	json_object_object_add(ev, "exit_code", json_object_new_int(code));
+	json_object_object_add(ev, "ok", json_object_new_boolean(!err && code == 0));
+	json_object_object_add(ev, "duration_ms", json_object_new_int64(*end_ms - *start_ms));
+	json_object_object_add(ev, "output", json_object_new_string(out ? out : ""));
+	json_object_object_add(ev, "detail", json_object_new_string(reason));
+	pthread_mutex_lock(&r->lock);
+	json_object_array_add(r->events, json_object_get(ev));
+	pthread_mutex_unlock(&r->lock);
+	emit(r, "action", ev);
+	free(out);
+	if (err) {
+		snprintf(why, len, "%s on %s: %s", s->name ? s->name : s->run, n->name, reason);
+		return err;
+	}
+	if (code != 0) {
+		snprintf(why, len, "%s on %s exited %d%s%s", s->name ? s->name : s->run, n->name,
+			 code, *reason ? ": " : "", reason);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ---- the command ---- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tug run EXPERIMENT [options]\n"
+		"\n"
+		"Run an experiment file (YAML or JSON) across its nodes: checks, faults held by\n"
+		"tug on each node under a heartbeat, probes, recovery timing, rollbacks, results.\n"
+		"\n"
+		"  --approve NAME          an approver (medium risk needs one, high two distinct;\n"
+		"                          approvals-medium/-high in /etc/tug/tug.conf)\n"
+		"  --var NAME=VALUE        override a variable of the file (repeatable)\n"
+		"  --db CONNINFO           also store the results in PostgreSQL (libpq conninfo;\n"
+		"                          passwords from ~/.pgpass or a service file, never here)\n"
+		"  --report DIR            the report directory (default tug-reports/STAMP-TITLE)\n"
+		"  --operator NAME         who runs it (default: $SUDO_USER or the login name)\n"
+		"  --dry-run               print the plan; touch nothing\n"
+		"  --accept-new-host-keys  add unknown SSH host keys to known_hosts (a changed key\n"
+		"                          is always refused)\n"
+		"\n"
+		"Exit status: 0 every verdict passed, 1 one failed or the run was interrupted,\n"
+		"2 the file or the command was wrong, or the policy refused the run.\n"
+		"\n"
+		"EXAMPLES\n"
+		"  tug run examples/kill-service.yaml --dry-run\n"
+		"  tug run partition.yaml --approve alice --var window=5s --report /tmp/r\n"
+		"  tug run pg-crash.yaml --approve alice --approve bob --db 'service=tug'\n");
+}
+
+static void print_probe_plan(const char *what, const struct exp_probe *ps, size_t n,
+			     const struct experiment *e)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct exp_probe *p = &ps[i];
+		char iv[32], to[32], within[32];
+
+		printf("  %-14s %s (%s", what, p->name, probe_type_name(p->type));
+		if (p->url)
+			printf(" %s", p->url);
+		if (p->host)
+			printf(" %s:%u", p->host, p->port);
+		if (p->query)
+			printf(" '%s'", p->query);
+		if (p->run)
+			printf(" on %s: %s", e->nodes[p->node].name, p->run);
+		if (p->expect)
+			printf(" expect %s", p->expect);
+		printf("; every %s, timeout %s, %u retries",
+		       format_duration(p->interval_ns, iv, sizeof(iv)),
+		       format_duration(p->timeout_ns, to, sizeof(to)), p->retries);
+		if (!strcmp(what, "expect-during"))
+			printf("; must %s%s%s", p->must_fail ? "fail" : "pass",
+			       p->within_ns ? " within " : "",
+			       p->within_ns ? format_duration(p->within_ns, within, sizeof(within)) : "");
+		printf(")\n");
+	}
+}
+
+static void print_plan(const struct experiment *e, char **approvers, size_t napprovers,
+		       const char *operator)
+{
+	char d1[32], d2[32];
+
+	printf("plan of '%s' (%s), risk %s, operator %s, approvers:", e->title, e->file,
+	       risk_name(e->risk), operator);
+	for (size_t i = 0; i < napprovers; i++)
+		printf(" %s", approvers[i]);
+	printf(napprovers ? "\n" : " none\n");
+	for (size_t i = 0; i < e->nnodes; i++) {
+		const struct exp_node *n = &e->nodes[i];
+
+		if (n->local)
+			printf("  node %-9s here (no SSH), tug: %s\n", n->name, n->tug);
+		else
+			printf("  node %-9s %s@%s port %u, %s, tug: %s\n", n->name, n->user, n->host,
+			       n->port, n->key ? n->key : "SSH agent", n->tug);
+	}
+	print_probe_plan("precondition", e->pre, e->npre, e);
+	print_probe_plan("steady-state", e->steady, e->nsteady, e);
+	for (size_t i = 0; i < e->nmethod; i++) {
+		const struct exp_step *s = &e->method[i];
+
+		if (s->kind == STEP_PAUSE) {
+			printf("  method %zu      pause %s\n", i + 1, format_duration(s->pause_ns, d1, sizeof(d1)));
+		} else if (s->kind == STEP_ACTION) {
+			printf("  method %zu      on %s: %s\n", i + 1, e->nodes[s->node].name, s->run);
+		} else {
+			char *cmd = NULL;
+
+			build_fault_cmd(&e->nodes[s->node], s, &cmd);
+			printf("  method %zu      on %s for %s (reverts if silent %s): %s\n", i + 1,
+			       e->nodes[s->node].name,
+			       s->for_ns ? format_duration(s->for_ns, d1, sizeof(d1)) : "its default",
+			       format_duration(s->heartbeat_ns, d2, sizeof(d2)), cmd ? cmd + 5 : "?");
+			free(cmd);
+		}
+	}
+	print_probe_plan("expect-during", e->during, e->nduring, e);
+	if (e->nrecovery)
+		printf("  recovery       within %s of the fault's end\n",
+		       format_duration(e->recovery_within_ns, d1, sizeof(d1)));
+	print_probe_plan("recovery", e->recovery, e->nrecovery, e);
+	print_probe_plan("post-check", e->post, e->npost, e);
+	for (size_t i = 0; i < e->nrollbacks; i++)
+		printf("  rollback %zu    on %s: %s\n", i + 1, e->nodes[e->rollbacks[i].node].name,
+		       e->rollbacks[i].run);
+	printf("dry run: nothing was touched\n");
+}
+
+static const char *default_operator(void)
+{
+	const char *u = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (u && *u)
+		return u;
+	pw = getpwuid(getuid());
+	return pw ? pw->pw_name : "unknown";
+}
+
+static void slug(const char *title, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (const char *s = title; *s && o + 1 < len && o < 40; s++) {
+		if ((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9'))
+			out[o++] = *s;
+		else if (*s >= 'A' && *s <= 'Z')
+			out[o++] = *s - 'A' + 'a';
+		else if (o && out[o - 1] != '-')
+			out[o++] = '-';
+	}
+	while (o && out[o - 1] == '-')
+		o--;
+	out[o] = '\0';
+}
+
+/* Steps of the method, expect-during probes polled meanwhile. Returns 0
+ * when every step went as asked; the window in *start and *end (ms). */
+static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int64_t *start,
+		      int64_t *end, char *why, size_t len)
+{
+	const struct experiment *e = r->e;
+	struct poller *pl = NULL;
+	int err = 0;
+
+	*start = *end = 0;
+	if (e->nduring && pollers_start(r, "during", e->during, e->nduring, false, UINT64_MAX, &pl)) {
+		snprintf(why, len, "cannot start the probe threads");
+		return -EAGAIN;
+	}
+	for (size_t i = 0; i < e->nmethod && !err && !r->stop && !interrupted; i++) {
+		const struct exp_step *s = &e->method[i];
+		int64_t a, b;
+
+		if (s->kind == STEP_PAUSE) {
+			uint64_t until = mono_ns() + s->pause_ns;
+
+			while (mono_ns() < until && !interrupted) {
+				progress(r);
+				sleep_ns(until - mono_ns() < 100 * NSEC_PER_MSEC ? until - mono_ns() :
+					 100 * NSEC_PER_MSEC);
+			}
+			continue;
+		}
+		if (s->kind == STEP_ACTION) {
+			err = run_action(r, s, "method", &a, &b, why, len);
+			if (!*start || a < *start)
+				*start = a;
+			if (b > *end)
+				*end = b;
+			continue;
+		}
+		/* A fault: start it and wait until the node says it is applied. */
+		{
+			struct fault_job *j = &jobs[(*njobs)++];
+
+			*j = (struct fault_job){ .r = r, .s = s, .idx = i };
+			pthread_mutex_init(&j->mu, NULL);
+			pthread_cond_init(&j->cv, NULL);
+			say(r, "   method: %s %s on %s", s->args[0], s->args[1], e->nodes[s->node].name);
+			if (pthread_create(&j->th, NULL, fault_main, j)) {
+				(*njobs)--;
+				snprintf(why, len, "cannot start a thread");
+				err = -EAGAIN;
+				break;
+			}
+			pthread_mutex_lock(&j->mu);
+			while (j->state == JOB_STARTING) {
+				struct timespec ts;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += 100 * NSEC_PER_MSEC;
+				if (ts.tv_nsec >= (long)NSEC_PER_SEC) {
+					ts.tv_sec++;
+					ts.tv_nsec -= NSEC_PER_SEC;
+				}
+				pthread_cond_timedwait(&j->cv, &j->mu, &ts);
+				if (interrupted)
+					r->stop = 1;
+				pthread_mutex_unlock(&j->mu);
+				progress(r);
+				pthread_mutex_lock(&j->mu);
+			}
+			pthread_mutex_unlock(&j->mu);
+			if (j->state == JOB_DONE && (j->failed || !j->applied_ms)) {
+				snprintf(why, len, "%s", *j->why ? j->why : "the fault did not apply");
+				err = -EIO;
+			}
+		}
+	}
+	if (err || interrupted)
+		r->stop = 1;	/* faults still held revert now */
+	/* Hold until every fault reverted. */
+	for (size_t i = 0; i < *njobs; i++) {
+		struct fault_job *j = &jobs[i];
+
+		for (;;) {
+			pthread_mutex_lock(&j->mu);
+			if (j->state == JOB_DONE) {
+				pthread_mutex_unlock(&j->mu);
+				break;
+			}
+			pthread_mutex_unlock(&j->mu);
+			if (interrupted)
+				r->stop = 1;
+			if (j->deadline_ms)
+				r->phase_deadline_ns = mono_ns() +
+					(j->deadline_ms > ms(now_realtime_ns()) ?
+					 (j->deadline_ms - ms(now_realtime_ns())) * NSEC_PER_MSEC : 0);
+			progress(r);
+			sleep_ns(100 * NSEC_PER_MSEC);
+		}
+		pthread_join(j->th, NULL);
+		if (j->applied_ms && (!*start || j->applied_ms < *start))
+			*start = j->applied_ms;
+		if (j->reverted_ms > *end)
+			*end = j->reverted_ms;
+		if (!err && j->failed) {
+			snprintf(why, len, "%s", j->why);
+			err = -EIO;
+		}
+		pthread_mutex_lock(&r->lock);
+		json_object_array_add(r->faults, job_json(j));
+		pthread_mutex_unlock(&r->lock);
+	}
+	if (pl) {
+		for (size_t i = 0; i < e->nduring; i++)
+			pl[i].stop = 1;
+		pollers_join(pl, e->nduring);
+	}
+	/* expect-during verdicts, now that the window is known */
+	if (!err && !r->stop) {
+		int64_t ttd = -1;
+
+		for (size_t i = 0; i < e->nduring; i++) {
+			const struct exp_probe *p = &e->during[i];
+			int64_t first_fail = -1, limit = p->within_ns ? *start + ms(p->within_ns) : *end;
+			bool any_fail_in = false, all_ok = true, any = false;
+			size_t n = json_object_array_length(r->events);
+
+			for (size_t k = 0; k < n; k++) {
+				json_object *ev = json_object_array_get_idx(r->events, k);
+				int64_t t = json_get_int(ev, "ts_ms", 0);
+				bool ok = json_object_get_boolean(json_get(ev, "ok"));
+
+				if (strcmp(json_get_str(ev, "phase", ""), "during") ||
+				    strcmp(json_get_str(ev, "probe", ""), p->name) || t < *start || t > *end)
+					continue;
+				any = true;
+				if (!ok && first_fail < 0)
+					first_fail = t;
+				if (!ok && t <= limit)
+					any_fail_in = true;
+				all_ok &= ok;
+			}
+			if (p->must_fail && !any_fail_in) {
+				snprintf(why, len, "expect-during '%s' never failed %s%s", p->name,
+					 p->within_ns ? "within " : "while the faults held",
+					 p->within_ns ? "its bound" : "");
+				err = -EPROTO;
+			} else if (!p->must_fail && (!all_ok || !any)) {
+				snprintf(why, len, "expect-during '%s' %s while the faults held", p->name,
+					 any ? "failed" : "was never probed");
+				err = -EPROTO;
+			}
+			if (p->must_fail && first_fail >= 0 && (ttd < 0 || first_fail - *start > ttd))
+				ttd = first_fail - *start;
+		}
+		json_object_object_add(r->rec, "time_to_detect_ms",
+				       ttd >= 0 ? json_object_new_int64(ttd) : NULL);
+	}
+	free(pl);
+	return err;
+}
+
+int cmd_run(int argc, char **argv, bool json)
+{
+	static const struct option opts[] = {
+		{ "approve", required_argument, NULL, 'a' },
+		{ "var", required_argument, NULL, 'V' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "report", required_argument, NULL, 'r' },
+		{ "operator", required_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "accept-new-host-keys", no_argument, NULL, 'A' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct exp_var vars[MAX_VARS];
+	char *approvers[MAX_APPROVERS], *vbuf[MAX_VARS] = { 0 };
+	size_t napprovers = 0, nvars = 0, distinct = 0, njobs = 0;
+	const char *db = NULL, *report = NULL, *operator = default_operator(), *file;
+	bool dry_run = false, accept_new = false, began = false, failed = false;
+	struct run r = { .json = json };
+	struct fault_job *jobs = NULL;
+	struct exp_errors errs;
+	struct tug_config cfg;
+	struct sigaction sa = { .sa_handler = on_signal };
+	char why[1024] = "", dir[512], stamp[32], name[64], rid[40];
+	unsigned need;
+	int opt, err, ret = 2;
+	int64_t start_ms = 0, end_ms = 0, t_begin;
+	uint64_t rnd[2];
+	time_t now;
+
+	optind = 0;	/* a full reset: main()'s "+" ordering must not carry over */
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'a':
+			if (!*optarg || napprovers == MAX_APPROVERS) {
+				log_error("--approve: expected a name (at most %d)", MAX_APPROVERS);
+				return 2;
+			}
+			approvers[napprovers++] = optarg;
+			break;
+		case 'V': {
+			char *eq = strchr(optarg, '=');
+
+			if (!eq || eq == optarg || nvars == MAX_VARS) {
+				log_error("--var: '%s' is not NAME=VALUE", optarg);
+				goto out;
+			}
+			vbuf[nvars] = strndup(optarg, eq - optarg);
+			if (!vbuf[nvars])
+				goto out;
+			vars[nvars] = (struct exp_var){ vbuf[nvars], eq + 1 };
+			nvars++;
+			break;
+		}
+		case 'd':
+			db = optarg;
+			break;
+		case 'r':
+			report = optarg;
+			break;
+		case 'o':
+			operator = optarg;
+			break;
+		case 'n':
+			dry_run = true;
+			break;
+		case 'A':
+			accept_new = true;
+			break;
+		case 'j':
+			r.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			ret = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (optind + 1 != argc) {
+		log_error("expected one experiment file; 'tug run --help' shows the options");
+		goto out;
+	}
+	file = argv[optind];
+	if (config_load(&cfg))
+		goto out;
+	err = experiment_load(file, vars, nvars, &r.e, &errs);
+	if (err == -EINVAL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("%s", errs.msg[i]);
+		log_error("%s: not run; nothing was touched", file);
+		goto out;
+	}
+	if (err) {
+		log_errno(err, "cannot read %s", file);
+		goto out;
+	}
+
+	/* Policy: distinct approvers against the risk, before anything else. */
+	for (size_t i = 0; i < napprovers; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(approvers[i], approvers[j]);
+		distinct += !dup;
+	}
+	need = r.e->risk == RISK_HIGH ? cfg.approvals_high :
+	       r.e->risk == RISK_MEDIUM ? cfg.approvals_medium : 0;
+	if (dry_run) {
+		print_plan(r.e, approvers, napprovers, operator);
+		if (distinct < need)
+			printf("policy: a real run would be refused: %s risk needs %u distinct "
+			       "approver%s (--approve NAME), %zu given\n", risk_name(r.e->risk), need,
+			       need == 1 ? "" : "s", distinct);
+		ret = 0;
+		goto out;
+	}
+	if (distinct < need) {
+		log_error("refused: '%s' is %s risk and needs %u distinct approver%s "
+			  "(--approve NAME%s), %zu given; nothing was touched",
+			  r.e->title, risk_name(r.e->risk), need, need == 1 ? "" : "s",
+			  need > 1 ? " --approve NAME2" : "", distinct);
+		goto out;
+	}
+
+	/* The record. */
+	getrandom(rnd, sizeof(rnd), 0);
+	snprintf(rid, sizeof(rid), "%016" PRIx64 "%016" PRIx64, rnd[0], rnd[1]);
+	pthread_mutex_init(&r.lock, NULL);
+	r.accept_new = accept_new;
+	r.tty = isatty(STDOUT_FILENO);
+	r.rec = json_object_new_object();
+	r.events = json_object_new_array();
+	r.phases = json_object_new_array();
+	r.faults = json_object_new_array();
+	r.probes = json_object_new_array();
+	t_begin = ms(now_realtime_ns());
+	{
+		json_object *a = json_object_new_array(), *params = json_object_new_object(), *cli;
+
+		for (size_t i = 0; i < napprovers; i++) {
+			bool dup = false;
+
+			for (size_t j = 0; j < i; j++)
+				dup |= !strcmp(approvers[i], approvers[j]);
+			if (!dup)
+				json_object_array_add(a, json_object_new_string(approvers[i]));
+		}
+		cli = json_object_new_object();
+		for (size_t i = 0; i < nvars; i++)
+			json_object_object_add(cli, vars[i].name, json_object_new_string(vars[i].value));
+		json_object_object_add(params, "variables", json_object_get(r.e->variables));
+		json_object_object_add(params, "overrides", cli);
+		json_object_object_add(params, "accept_new_host_keys", json_object_new_boolean(accept_new));
+		json_object_object_add(r.rec, "run_id", json_object_new_string(rid));
+		json_object_object_add(r.rec, "title", json_object_new_string(r.e->title));
+		json_object_object_add(r.rec, "file", json_object_new_string(file));
+		json_object_object_add(r.rec, "risk", json_object_new_string(risk_name(r.e->risk)));
+		json_object_object_add(r.rec, "operator", json_object_new_string(operator));
+		json_object_object_add(r.rec, "approvers", a);
+		json_object_object_add(r.rec, "parameters", params);
+		json_object_object_add(r.rec, "started_ms", json_object_new_int64(t_begin));
+		json_object_object_add(r.rec, "phases", json_object_get(r.phases));
+		json_object_object_add(r.rec, "faults", json_object_get(r.faults));
+		json_object_object_add(r.rec, "probes", json_object_get(r.probes));
+		json_object_object_add(r.rec, "events", json_object_get(r.events));
+	}
+	say(&r, "tug run '%s' (%s risk) by %s, run %s", r.e->title, risk_name(r.e->risk), operator, rid);
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (node_global_init() || probe_global_init()) {
+		log_error("cannot initialise libssh2 or libcurl");
+		goto results;
+	}
+
+	/* Every node reachable, its host key known and unchanged. */
+	{
+		int64_t t = ms(now_realtime_ns());
+
+		phase_begin(&r, "connect", 0);
+		for (size_t i = 0; i < r.e->nnodes; i++) {
+			struct node_conn *c;
+
+			err = node_open(&r.e->nodes[i], accept_new, &c, why, sizeof(why));
+			if (err) {
+				phase_end(&r, "connect", "fail", t, "%s", why);
+				log_error("refused: %s; nothing was touched", why);
+				json_object_object_add(r.rec, "verdict", json_object_new_string("refused"));
+				json_object_object_add(r.rec, "reason", json_object_new_string(why));
+				ret = 2;
+				goto results;
+			}
+			node_close(c);
+		}
+		phase_end(&r, "connect", "pass", t, "%zu node%s", r.e->nnodes, r.e->nnodes == 1 ? "" : "s");
+	}
+
+	/* Preconditions and the steady state before: failing aborts untouched. */
+	{
+		int64_t t = ms(now_realtime_ns());
+
+		phase_begin(&r, "preconditions", 0);
+		if (!check_probes(&r, "preconditions", r.e->pre, r.e->npre, why, sizeof(why))) {
+			phase_end(&r, "preconditions", "fail", t, "%s", why);
+			failed = true;
+			goto verdict;
+		}
+		phase_end(&r, "preconditions", "pass", t, "%zu probes", r.e->npre);
+		t = ms(now_realtime_ns());
+		phase_begin(&r, "steady-state", 0);
+		if (!check_probes(&r, "steady-state", r.e->steady, r.e->nsteady, why, sizeof(why))) {
+			phase_end(&r, "steady-state", "fail", t, "%s", why);
+			failed = true;
+			goto verdict;
+		}
+		phase_end(&r, "steady-state", "pass", t, "%zu probes", r.e->nsteady);
+	}
+
+	/* The method. */
+	jobs = calloc(r.e->nmethod, sizeof(*jobs));
+	if (!jobs)
+		goto results;
+	began = true;
+	{
+		int64_t t = ms(now_realtime_ns());
+
+		phase_begin(&r, "method", 0);
+		err = run_method(&r, jobs, &njobs, &start_ms, &end_ms, why, sizeof(why));
+		{
+			json_object *w = json_object_new_object();
+
+			json_object_object_add(w, "start_ms", json_object_new_int64(start_ms));
+			json_object_object_add(w, "end_ms", json_object_new_int64(end_ms));
+			json_object_object_add(r.rec, "window", w);
+		}
+		if (err || interrupted) {
+			phase_end(&r, "method", "fail", t, "%s", interrupted ? "interrupted" : why);
+			failed = true;
+			goto verdict;
+		}
+		phase_end(&r, "method", "pass", t, "fault window %.3fs", (end_ms - start_ms) / 1e3);
+	}
+
+	/* Recovery: every probe passes within the bound, timed from the end. */
+	if (r.e->nrecovery) {
+		int64_t t = ms(now_realtime_ns()), now_ms = ms(now_realtime_ns());
+		uint64_t left = end_ms + ms(r.e->recovery_within_ns) > now_ms ?
+			(end_ms + ms(r.e->recovery_within_ns) - now_ms) * NSEC_PER_MSEC : 0;
+		struct poller *pl;
+		int64_t ttr = 0;
+		bool all = true;
+
+		phase_begin(&r, "recovery", mono_ns() + left);
+		if (pollers_start(&r, "recovery", r.e->recovery, r.e->nrecovery, true,
+				  mono_ns() + left, &pl)) {
+			phase_end(&r, "recovery", "fail", t, "cannot start the probe threads");
+			failed = true;
+			goto verdict;
+		}
+		for (;;) {
+			bool running = false;
+
+			for (size_t i = 0; i < r.e->nrecovery; i++)
+				running |= pl[i].first_pass_ms < 0 && mono_ns() < pl[i].until_mono;
+			if (!running || interrupted)
+				break;
+			progress(&r);
+			sleep_ns(100 * NSEC_PER_MSEC);
+		}
+		if (interrupted)
+			r.stop = 1;
+		pollers_join(pl, r.e->nrecovery);
+		for (size_t i = 0; i < r.e->nrecovery; i++) {
+			if (pl[i].first_pass_ms < 0) {
+				if (all)
+					snprintf(why, sizeof(why), "'%s' did not pass within %.1fs of the fault's end",
+						 r.e->recovery[i].name, r.e->recovery_within_ns / 1e9);
+				all = false;
+			} else if (pl[i].first_pass_ms - end_ms > ttr) {
+				ttr = pl[i].first_pass_ms - end_ms;
+			}
+		}
+		free(pl);
+		if (all)
+			json_object_object_add(r.rec, "time_to_recover_ms", json_object_new_int64(ttr));
+		if (!all || interrupted) {
+			phase_end(&r, "recovery", "fail", t, "%s", interrupted ? "interrupted" : why);
+			failed = true;
+			goto verdict;
+		}
+		phase_end(&r, "recovery", "pass", t, "recovered %.3fs after the fault's end (bound %.1fs)",
+			  ttr / 1e3, r.e->recovery_within_ns / 1e9);
+	}
+
+	/* The steady state again, then the post-checks. */
+	{
+		int64_t t = ms(now_realtime_ns());
+
+		if (r.e->nsteady) {
+			phase_begin(&r, "steady-state-after", 0);
+			if (!check_probes(&r, "steady-state-after", r.e->steady, r.e->nsteady, why, sizeof(why))) {
+				phase_end(&r, "steady-state-after", "fail", t, "%s", why);
+				failed = true;
+				goto verdict;
+			}
+			phase_end(&r, "steady-state-after", "pass", t, "%zu probes", r.e->nsteady);
+		}
+		t = ms(now_realtime_ns());
+		phase_begin(&r, "post-checks", 0);
+		if (!check_probes(&r, "post-checks", r.e->post, r.e->npost, why, sizeof(why))) {
+			phase_end(&r, "post-checks", "fail", t, "%s", why);
+			failed = true;
+			goto verdict;
+		}
+		phase_end(&r, "post-checks", "pass", t, "%zu probes", r.e->npost);
+	}
+
+verdict:
+	/* Rollbacks: always once the method began, whatever happened. */
+	if (began && r.e->nrollbacks) {
+		int64_t t = ms(now_realtime_ns()), a, b;
+		char rwhy[512] = "";
+		bool ok = true;
+
+		phase_begin(&r, "rollbacks", 0);
+		for (size_t i = 0; i < r.e->nrollbacks; i++)
+			if (run_action(&r, &r.e->rollbacks[i], "rollbacks", &a, &b, rwhy, sizeof(rwhy)))
+				ok = false;
+		phase_end(&r, "rollbacks", ok ? "pass" : "fail", t, "%s", ok ? "" : rwhy);
+		if (!ok && !failed) {
+			failed = true;
+			snprintf(why, sizeof(why), "rollback: %s", rwhy);
+		}
+	}
+	json_object_object_add(r.rec, "verdict",
+			       json_object_new_string(interrupted ? "interrupted" : failed ? "fail" : "pass"));
+	json_object_object_add(r.rec, "reason", json_object_new_string(interrupted ? "interrupted by a signal" :
+									failed ? why : ""));
+	ret = failed || interrupted ? EXIT_FAILURE : EXIT_SUCCESS;
+
+results:
+	json_object_object_add(r.rec, "finished_ms", json_object_new_int64(ms(now_realtime_ns())));
+	now = t_begin / 1000;
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
+	slug(r.e->title, name, sizeof(name));
+	if (report)
+		snprintf(dir, sizeof(dir), "%s", report);
+	else
+		snprintf(dir, sizeof(dir), "tug-reports/%s-%s", stamp, name);
+	err = report_write(dir, r.rec);
+	if (err) {
+		log_errno(err, "cannot write the report to %s", dir);
+		if (!ret)
+			ret = EXIT_FAILURE;
+	}
+	if (db) {
+		char dbwhy[512] = "";
+
+		err = results_store(db, r.rec, dbwhy, sizeof(dbwhy));
+		if (err) {
+			log_error("results not stored in PostgreSQL: %s", dbwhy);
+			if (!ret)
+				ret = EXIT_FAILURE;
+		}
+	}
+	{
+		json_object *ttd = json_get(r.rec, "time_to_detect_ms"), *ttr = json_get(r.rec, "time_to_recover_ms");
+		const char *v = json_get_str(r.rec, "verdict", "?");
+		json_object *o = json_object_new_object();
+
+		say(&r, "%s: %s%s%s  detect %s%s  recover %s%s  report %s%s", r.e->title,
+		    !strcmp(v, "pass") ? "PASS" : !strcmp(v, "fail") ? "FAIL" : v,
+		    *json_get_str(r.rec, "reason", "") ? " - " : "", json_get_str(r.rec, "reason", ""),
+		    ttd ? json_object_get_string(ttd) : "-", ttd ? " ms" : "",
+		    ttr ? json_object_get_string(ttr) : "-", ttr ? " ms" : "", dir,
+		    db && !err ? ", stored in PostgreSQL" : "");
+		json_object_object_add(o, "run_id", json_object_new_string(rid));
+		json_object_object_add(o, "verdict", json_object_new_string(v));
+		json_object_object_add(o, "reason", json_object_new_string(json_get_str(r.rec, "reason", "")));
+		json_object_object_add(o, "time_to_detect_ms", json_object_get(ttd));
+		json_object_object_add(o, "time_to_recover_ms", json_object_get(ttr));
+		json_object_object_add(o, "report", json_object_new_string(dir));
+		emit(&r, "result", o);
+	}
+	node_global_cleanup();
+	probe_global_cleanup();
+	for (size_t i = 0; i < njobs; i++)
+		json_object_put(jobs[i].counters);
+	free(jobs);
+	json_object_put(r.rec);
+	json_object_put(r.events);
+	json_object_put(r.phases);
+	json_object_put(r.faults);
+	json_object_put(r.probes);
+	pthread_mutex_destroy(&r.lock);
+out:
+	experiment_free(r.e);
+	for (size_t i = 0; i < nvars; i++)
+		free(vbuf[i]);
+	return ret;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The record of one `tug run`, as JSON, shared by the orchestrator
+ * (run.c), the report writer (report.c) and the results store (results.c):
+ *
+ *   { "run_id", "title", "file", "risk", "operator", "approvers": [...],
+ *     "parameters": {...}, "started_ms", "finished_ms", "verdict": "pass" |
+ *     "fail" | "refused" | "interrupted", "reason", "time_to_detect_ms",
+ *     "time_to_recover_ms", "window": { "start_ms", "end_ms" },
+ *     "phases": [ { "name", "verdict", "started_ms", "finished_ms", "detail" } ],
+ *     "faults": [ { "step", "node", "fault", "id", "applied_ms", "deadline_ms",
+ *                   "reverted_ms", "reason", "counters" } ],
+ *     "probes": [ { "name", "type", "phase" } ],
+ *     "events": [ { "ts_ms", "phase", "probe", "ok", "latency_ms", "detail" } ] }
+ */
+#ifndef TUG_RUN_H
+#define TUG_RUN_H
+
+#include <json-c/json.h>
+
+/* Write report.json, junit.xml and report.html into dir (created). */
+int report_write(const char *dir, json_object *run);
+
+/* Store the run in PostgreSQL: schema created or migrated on first use,
+ * one row per experiment and per run, one per phase. why: libpq's reason. */
+int results_store(const char *conninfo, json_object *run, char *why, size_t len);
+
+#endif
