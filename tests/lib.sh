@@ -88,3 +88,45 @@ wait_for() {
 json_field() {
 	grep "\"event\":\"$2\"" "$1" | head -1 | sed -n "s/.*\"$3\":\([^,}]*\).*/\1/p" | tr -d '"'
 }
+
+# --- resource fault helpers (mem/cpu/freeze tests) ---
+# t_rescg DIR: make a cgroup directory (name it with "tug"), removed at
+# exit with everything below it: thawed, its processes killed, rmdir'ed.
+t_rescg() {
+	mkdir -p "$1" || return 1
+	t_at_exit "t_rescg_rm '$1'"
+}
+t_rescg_rm() {
+	local d=$1 c i
+	[ -d "$d" ] || return 0
+	for c in "$d"/*/; do
+		[ -d "$c" ] && t_rescg_rm "${c%/}"
+	done
+	[ -f "$d/freezer.state" ] && echo THAWED >"$d/freezer.state"
+	[ -f "$d/cgroup.freeze" ] && echo 0 >"$d/cgroup.freeze"
+	for i in $(seq 200); do
+		xargs -r kill -9 <"$d/cgroup.procs" 2>/dev/null
+		rmdir "$d" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "  could not remove cgroup $d" >&2
+	return 1
+}
+# t_rescg_root CONTROLLER: the mount of the hierarchy that holds it (v1
+# first, like the kernel), else the v2 mount when its root lists it.
+t_rescg_root() {
+	local m
+	m=$(awk -v c="$1" '$3 == "cgroup" { n = split($4, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) { print $2; exit } }' /proc/mounts)
+	if [ -z "$m" ]; then
+		m=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+		[ -n "$m" ] && grep -qw "$1" "$m/cgroup.controllers" 2>/dev/null || m=""
+	fi
+	echo "$m"
+}
+# t_rescg_bg VAR DIR CMD...: t_bg, with CMD started inside cgroup DIR.
+t_rescg_bg() {
+	local __v=$1 __d=$2
+	shift 2
+	t_bg "$__v" sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$__d" "$@"
+}
+# --- end resource fault helpers

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "cgroup.h"
 
@@ -118,4 +121,221 @@ int cgroup_controller_root(const struct cgroup_layout *l, const char *controller
 		}
 	}
 	return -ENOENT;
+}
+
+/* Does path lie at or below mount? Returns the rest ("" or "/a/b"). */
+static const char *under_mount(const char *path, const char *mnt)
+{
+	size_t n = strlen(mnt);
+
+	while (n > 1 && mnt[n - 1] == '/')
+		n--;
+	if (!n || strncmp(path, mnt, n) || (path[n] && path[n] != '/'))
+		return NULL;
+	return path + n;
+}
+
+/* Normalise a relative cgroup path: no "." or "..", no empty components
+ * kept. "" for the root. */
+static int clean_relative(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	while (*in) {
+		size_t n;
+
+		in += strspn(in, "/");
+		n = strcspn(in, "/");
+		if (!n)
+			break;
+		if ((n == 1 && in[0] == '.') || (n == 2 && in[0] == '.' && in[1] == '.'))
+			return -EINVAL;
+		if (o + n + 2 > len)
+			return -EINVAL;
+		out[o++] = '/';
+		memcpy(out + o, in, n);
+		o += n;
+		in += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int cgroup_resolve(const struct cgroup_layout *l, const char *controller, const char *arg,
+		   struct cgroup_dir *ret)
+{
+	struct cgroup_dir d = { 0 };
+	char rel[CGROUP_PATH_MAX];
+	const char *rest = NULL;
+	struct stat st;
+	bool v2;
+	int err;
+
+	if (!arg || !*arg || strlen(arg) >= CGROUP_PATH_MAX)
+		return -EINVAL;
+	err = cgroup_controller_root(l, controller, d.root, sizeof(d.root), &v2);
+	if (err == -ENOENT && !strcmp(controller, "freezer") && l->v2_root[0]) {
+		/* cgroup.freeze is a core file of every non-root v2 cgroup. */
+		snprintf(d.root, sizeof(d.root), "%s", l->v2_root);
+		v2 = true;
+		err = 0;
+	}
+	if (err)
+		return err == -ENOENT ? -ENODEV : err;
+	d.v2 = v2;
+
+	if (arg[0] == '/' && !strcmp(controller, "freezer") && !v2 && l->v2_root[0] &&
+	    under_mount(arg, l->v2_root)) {
+		/* A v2 path: freeze it with v2's own cgroup.freeze. */
+		snprintf(d.root, sizeof(d.root), "%s", l->v2_root);
+		d.v2 = true;
+	}
+	if (arg[0] == '/') {
+		rest = under_mount(arg, d.root);
+		if (!rest) {
+			/* Under some other hierarchy's mount: the wrong one. */
+			const char *p = l->v1_summary;
+			bool other = l->v2_root[0] && under_mount(arg, l->v2_root);
+
+			while (!other && p && *p) {
+				const char *c = strchr(p, ':');
+				char mnt[CGROUP_PATH_MAX];
+				size_t n;
+
+				if (!c)
+					break;
+				n = strcspn(c + 1, " ");
+				if (n < sizeof(mnt)) {
+					memcpy(mnt, c + 1, n);
+					mnt[n] = '\0';
+					other = under_mount(arg, mnt) != NULL;
+				}
+				p = strchr(c, ' ');
+				p = p ? p + 1 : NULL;
+			}
+			if (other)
+				return -EXDEV;
+			rest = arg;	/* "/system.slice/x" as /proc/PID/cgroup says */
+		}
+	} else {
+		rest = arg;
+	}
+	err = clean_relative(rest, rel, sizeof(rel));
+	if (err)
+		return err;
+	if (!rel[0])
+		return -EBUSY;
+	if ((size_t)snprintf(d.path, sizeof(d.path), "%s%s", d.root, rel) >= sizeof(d.path))
+		return -EINVAL;
+	if (stat(d.path, &st))
+		return -ENOENT;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOENT;
+	*ret = d;
+	return 0;
+}
+
+int cgroup_read(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[CGROUP_PATH_MAX + 64];
+	ssize_t n;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		err = -errno;
+		n = 0;
+	}
+	close(fd);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return err;
+}
+
+int cgroup_write(const char *dir, const char *file, const char *value)
+{
+	char path[CGROUP_PATH_MAX + 64];
+	size_t n = strlen(value);
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, value, n) != (ssize_t)n)
+		err = errno ? -errno : -EIO;
+	close(fd);
+	return err;
+}
+
+int cgroup_read_key(const char *dir, const char *file, const char *key, unsigned long long *ret)
+{
+	char path[CGROUP_PATH_MAX + 64], line[256];
+	size_t n = strlen(key);
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, n) && line[n] == ' ') {
+			*ret = strtoull(line + n + 1, NULL, 10);
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+int cgroup_pid_path(const char *proc_cgroup, bool v2, const char *controller,
+		    char *buf, size_t len)
+{
+	char line[1024];
+	int err = -ENOENT;
+	FILE *f = fopen(proc_cgroup, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		bool match;
+
+		if (!c2)
+			continue;
+		*c2 = '\0';
+		if (v2)
+			match = c1 == line + 1 && line[0] == '0' && c2 == c1 + 1;
+		else
+			match = c2 > c1 + 1 && has_option(c1 + 1, controller);
+		if (!match)
+			continue;
+		c2[1 + strcspn(c2 + 1, "\n")] = '\0';
+		if (strlen(c2 + 1) >= len) {
+			err = -ENAMETOOLONG;
+			break;
+		}
+		strcpy(buf, c2 + 1);
+		err = 0;
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
+bool cgroup_holds(const struct cgroup_dir *d, const char *proc_cgroup, const char *controller)
+{
+	char mine[CGROUP_PATH_MAX], full[2 * CGROUP_PATH_MAX];
+
+	if (cgroup_pid_path(proc_cgroup, d->v2, controller, mine, sizeof(mine)))
+		return false;
+	snprintf(full, sizeof(full), "%s%s", d->root, strcmp(mine, "/") ? mine : "");
+	return under_mount(full, d->path) != NULL;
 }

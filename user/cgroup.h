@@ -31,4 +31,43 @@ int cgroup_probe_file(const char *mountinfo, struct cgroup_layout *ret);
 int cgroup_controller_root(const struct cgroup_layout *l, const char *controller,
 			   char *buf, size_t len, bool *ret_v2);
 
+/* A cgroup a fault acts on: its directory and the hierarchy it lives in. */
+struct cgroup_dir {
+	char path[CGROUP_PATH_MAX];	/* absolute directory */
+	char root[CGROUP_PATH_MAX];	/* mount point of its hierarchy */
+	bool v2;
+};
+
+/*
+ * Resolve a user's --cgroup PATH for a controller ("memory", "cpu",
+ * "freezer"). PATH is absolute under the mount of the hierarchy that holds
+ * the controller (/sys/fs/cgroup/memory/x, /sys/fs/cgroup/x), or relative to
+ * that hierarchy ("system.slice/foo.service"; a leading '/' as in
+ * /proc/PID/cgroup is allowed). The freezer uses v2's core cgroup.freeze
+ * for a path under the v2 mount, or when no v1 hierarchy has it. Returns 0, or:
+ *   -EINVAL   empty, too long, or a "." or ".." component
+ *   -EXDEV    absolute, under a hierarchy that does not hold the controller
+ *   -ENODEV   no hierarchy holds the controller
+ *   -ENOENT   no such cgroup directory
+ *   -EBUSY    the hierarchy's root: tug changes one service, never the host
+ * *ret is untouched on failure.
+ */
+int cgroup_resolve(const struct cgroup_layout *l, const char *controller, const char *arg,
+		   struct cgroup_dir *ret);
+
+/* One cgroup file: read (trailing newline dropped) and write. */
+int cgroup_read(const char *dir, const char *file, char *buf, size_t len);
+int cgroup_write(const char *dir, const char *file, const char *value);
+/* A "key value" line of a flat keyed file (memory.events, cpu.stat). */
+int cgroup_read_key(const char *dir, const char *file, const char *key, unsigned long long *ret);
+
+/* The cgroup of pid in one hierarchy, relative to its root ("/a/b"): the v2
+ * line when v2, else the v1 line that lists controller. */
+int cgroup_pid_path(const char *proc_cgroup, bool v2, const char *controller,
+		    char *buf, size_t len);
+
+/* Is dir, or a cgroup below it, where the process with that
+ * /proc/PID/cgroup file lives? */
+bool cgroup_holds(const struct cgroup_dir *d, const char *proc_cgroup, const char *controller);
+
 #endif

@@ -6,11 +6,19 @@
 
 extern const struct fault_ops net_partition_ops;
 extern const struct fault_ops net_loss_ops;
+extern const struct fault_ops mem_limit_ops;
+extern const struct fault_ops mem_pressure_ops;
+extern const struct fault_ops cpu_throttle_ops;
+extern const struct fault_ops proc_freeze_ops;
 extern const struct fault_ops sys_fail_ops;
 
 const struct fault_ops *const fault_table[] = {
 	&net_partition_ops,
 	&net_loss_ops,
+	&mem_limit_ops,
+	&mem_pressure_ops,
+	&cpu_throttle_ops,
+	&proc_freeze_ops,
 	&sys_fail_ops,
 	NULL,
 };

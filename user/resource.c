@@ -1,0 +1,1173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Resource faults: one service squeezed, never the host.
+ *
+ *   mem limit     lower memory.max / memory.high (v2) or memory.limit_in_bytes /
+ *                 memory.soft_limit_in_bytes (v1) of one cgroup
+ *   cpu throttle  cpu.max (v2) or cpu.cfs_quota_us (v1)
+ *   proc freeze   cgroup.freeze (v2) or freezer.state (v1)
+ *   mem pressure  a hog process in its own capped child cgroup
+ *
+ * None of this is owned by a file descriptor: it outlives a crashed
+ * controller. The previous value goes into the journal before anything is
+ * written, the guardian restores it within a poll wakeup of a SIGKILL, and
+ * `tug recover` after a crash of both. Every restore first reads the knob:
+ * a value someone else wrote after tug is left alone, and tug says so.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "fault.h"
+#include "journal.h"
+#include "log.h"
+#include "parse.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define MIB (UINT64_C(1) << 20)
+#define PAGE_BYTES UINT64_C(4096)
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/* A "Key:   N kB" line of /proc/meminfo or /proc/PID/status, in bytes. */
+static int proc_kb(const char *file, const char *key, uint64_t *ret)
+{
+	char line[256];
+	size_t n = strlen(key);
+	int err = -ENOENT;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			*ret = strtoull(line + n + 1, NULL, 10) * 1024;
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+static uint64_t pid_rss_anon(pid_t pid)
+{
+	char path[64];
+	uint64_t v = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	proc_kb(path, "RssAnon", &v);
+	return v;
+}
+
+/* Resolve --cgroup and log once what is wrong with it. */
+static int resolve_cgroup(const char *controller, const char *arg, struct cgroup_dir *ret)
+{
+	struct cgroup_layout l;
+	char root[CGROUP_PATH_MAX] = "";
+	bool v2;
+	int err;
+
+	err = cgroup_probe(&l);
+	if (err)
+		return log_errno(err, "cannot read /proc/self/mountinfo");
+	cgroup_controller_root(&l, controller, root, sizeof(root), &v2);
+	err = cgroup_resolve(&l, controller, arg, ret);
+	switch (err) {
+	case 0:
+		return 0;
+	case -EXDEV:
+		log_error("--cgroup: '%s' is not on the hierarchy that holds the %s controller on "
+			  "this host (%s); give a path under it or relative to it", arg, controller, root);
+		break;
+	case -ENODEV:
+		log_error("--cgroup: no mounted cgroup hierarchy has the %s controller ('tug doctor' "
+			  "shows the layout)", controller);
+		break;
+	case -ENOENT:
+		log_error("--cgroup: no cgroup '%s' under %s ('systemctl status UNIT' or "
+			  "/proc/PID/cgroup shows a service's)", arg, root);
+		break;
+	case -EBUSY:
+		log_error("--cgroup: '%s' is the root of the %s hierarchy; tug squeezes one service, "
+			  "never the host: give that service's cgroup", arg, controller);
+		break;
+	default:
+		log_error("--cgroup: '%s' is not a cgroup path; use one like system.slice/foo.service "
+			  "or %s/system.slice/foo.service (no '.' or '..')", arg, root[0] ? root : "/sys/fs/cgroup");
+		break;
+	}
+	return -EINVAL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Knobs: one cgroup file, written, and restored exactly.             */
+
+enum knob_kind { KNOB_MEM, KNOB_CPU, KNOB_FREEZE };
+
+struct knob_priv {
+	enum knob_kind kind;
+	const char *cgroup_arg;
+	struct size_or_pct max;
+	bool have_max;
+	bool soft;
+	double percent;
+	struct cgroup_dir cg;
+	const char *file;
+	char prev[128], want[128], applied[128];
+	uint64_t base_pct;		/* what PCT is of, for describe */
+	unsigned long long base_oom, base_events, base_throttled, base_throttled_us;
+	uint64_t freeze_ns;
+};
+
+/* Is cur what tug wrote? The v1 freezer passes through FREEZING. */
+static bool knob_is_ours(const char *file, const char *cur, const char *applied, const char *want)
+{
+	if (!strcmp(cur, applied) || !strcmp(cur, want))
+		return true;
+	return !strcmp(file, "freezer.state") && !strcmp(cur, "FREEZING") && !strcmp(want, "FROZEN");
+}
+
+enum restore_outcome { RESTORED, WAS_RESTORED, CGROUP_GONE, FOREIGN };
+
+/* Compare, then restore. *ret_cur gets the value found. */
+static int knob_restore(const char *dir, const char *file, const char *prev, const char *applied,
+			const char *want, enum restore_outcome *ret, char *cur, size_t len)
+{
+	int err;
+
+	err = cgroup_read(dir, file, cur, len);
+	if (err == -ENOENT || err == -ENODEV) {
+		*ret = CGROUP_GONE;	/* the service went, and its limit with it */
+		return 0;
+	}
+	if (err)
+		return err;
+	if (!strcmp(cur, prev)) {
+		*ret = WAS_RESTORED;
+		return 0;
+	}
+	if (!knob_is_ours(file, cur, applied, want)) {
+		*ret = FOREIGN;
+		return 0;
+	}
+	err = cgroup_write(dir, file, prev);
+	/* v1 reports the unlimited memory limit as a page-rounded huge number
+	 * that it may refuse back; -1 is how v1 spells unlimited. */
+	if (err && !strncmp(file, "memory.", 7) && strlen(prev) >= 19)
+		err = cgroup_write(dir, file, "-1");
+	if (err == -ENOENT || err == -ENODEV) {
+		*ret = CGROUP_GONE;
+		return 0;
+	}
+	*ret = RESTORED;
+	return err;
+}
+
+static void knob_log_foreign(const char *dir, const char *file, const char *cur,
+			     const char *applied, const char *prev)
+{
+	log_warn("%s/%s is '%s', not the '%s' tug set: someone changed it since; left alone "
+		 "(it was '%s' before tug)", dir, file, cur, applied, prev);
+}
+
+static int mem_parse_pct_base(struct knob_priv *p, uint64_t *ret)
+{
+	uint64_t total = 0;
+	char cur[128];
+	char *end;
+	unsigned long long v;
+
+	if (proc_kb("/proc/meminfo", "MemTotal", &total))
+		return -EIO;
+	/* PCT is of the limit the cgroup has now, or of MemTotal without one. */
+	if (!cgroup_read(p->cg.path, p->file, cur, sizeof(cur))) {
+		errno = 0;
+		v = strtoull(cur, &end, 10);
+		if (!errno && end != cur && !*end && v > 0 && v < total) {
+			*ret = v;
+			return 0;
+		}
+	}
+	*ret = total;
+	return 0;
+}
+
+static int knob_parse(struct fault *f, int argc, char **argv)
+{
+	enum { OPT_CGROUP = 1, OPT_MAX, OPT_SOFT, OPT_PERCENT };
+	static const struct option opts[] = {
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "max", required_argument, NULL, OPT_MAX },
+		{ "soft", no_argument, NULL, OPT_SOFT },
+		{ "percent", required_argument, NULL, OPT_PERCENT },
+		FAULT_COMMON_OPTIONS,
+		{},
+	};
+	struct knob_priv *p = f->priv;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	bool have_percent = false;
+	int opt, err;
+
+	p->kind = !strcmp(f->ops->family, "mem") ? KNOB_MEM :
+		  !strcmp(f->ops->family, "cpu") ? KNOB_CPU : KNOB_FREEZE;
+	if (ncpu < 1)
+		ncpu = 1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_CGROUP:
+			p->cgroup_arg = optarg;
+			break;
+		case OPT_MAX:
+			if (p->kind != KNOB_MEM) {
+				log_error("--max: only 'tug mem limit' takes it");
+				return -EINVAL;
+			}
+			if (parse_size_or_pct(optarg, &p->max) || (p->max.is_pct && p->max.pct <= 0) ||
+			    (!p->max.is_pct && p->max.bytes < MIB))
+				return fault_bad_option("--max", optarg,
+							"a size of at least 1M, like 512M or 2G, or a "
+							"percentage above 0, like 50%");
+			p->have_max = true;
+			break;
+		case OPT_SOFT:
+			if (p->kind != KNOB_MEM) {
+				log_error("--soft: only 'tug mem limit' takes it");
+				return -EINVAL;
+			}
+			p->soft = true;
+			break;
+		case OPT_PERCENT: {
+			char *end;
+
+			if (p->kind != KNOB_CPU) {
+				log_error("--percent: only 'tug cpu throttle' takes it");
+				return -EINVAL;
+			}
+			errno = 0;
+			p->percent = strtod(optarg, &end);
+			if (end != optarg && *end == '%')
+				end++;
+			if (errno || end == optarg || *end || !isfinite(p->percent) ||
+			    optarg[0] < '0' || optarg[0] > '9' ||
+			    p->percent < 1 || p->percent > 100.0 * ncpu) {
+				char form[96];
+
+				snprintf(form, sizeof(form), "a share of one CPU from 1 to %ld, like 20 or 12.5%%",
+					 100 * ncpu);
+				return fault_bad_option("--percent", optarg, form);
+			}
+			have_percent = true;
+			break;
+		}
+		default:
+			err = fault_parse_common(f, opt, optarg);
+			if (err == -ENOENT)
+				return -EINVAL;
+			if (err)
+				return err;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (!p->cgroup_arg) {
+		log_error("--cgroup: required; give the service's cgroup, like system.slice/foo.service");
+		return -EINVAL;
+	}
+	if (p->kind == KNOB_MEM && !p->have_max) {
+		log_error("--max: required; give a SIZE like 512M or a PCT like 50%%");
+		return -EINVAL;
+	}
+	if (p->kind == KNOB_CPU && !have_percent) {
+		log_error("--percent: required; give a share of one CPU, like --percent 20");
+		return -EINVAL;
+	}
+	json_object_object_add(f->params, "cgroup", json_object_new_string(p->cgroup_arg));
+	if (p->kind == KNOB_MEM) {
+		json_object_object_add(f->params, "soft", json_object_new_boolean(p->soft));
+		if (p->max.is_pct)
+			json_object_object_add(f->params, "max_pct", json_object_new_double(p->max.pct));
+		else
+			json_object_object_add(f->params, "max_bytes", json_object_new_int64(p->max.bytes));
+	} else if (p->kind == KNOB_CPU) {
+		json_object_object_add(f->params, "percent", json_object_new_double(p->percent));
+	}
+	return 0;
+}
+
+static const char *const knob_controller[] = { "memory", "cpu", "freezer" };
+
+static int knob_prepare(struct fault *f)
+{
+	struct knob_priv *p = f->priv;
+	int err;
+
+	err = resolve_cgroup(knob_controller[p->kind], p->cgroup_arg, &p->cg);
+	if (err)
+		return err;
+
+	switch (p->kind) {
+	case KNOB_MEM: {
+		uint64_t bytes = p->max.bytes, usage = 0;
+		unsigned long long u;
+
+		p->file = p->cg.v2 ? (p->soft ? "memory.high" : "memory.max") :
+				     (p->soft ? "memory.soft_limit_in_bytes" : "memory.limit_in_bytes");
+		if (p->max.is_pct) {
+			err = mem_parse_pct_base(p, &p->base_pct);
+			if (err)
+				return log_errno(err, "cannot read /proc/meminfo");
+			bytes = (uint64_t)((double)p->base_pct * p->max.pct / 100.0);
+			if (bytes < MIB) {
+				log_error("--max: %.3g%% of %" PRIu64 " bytes is below 1M", p->max.pct, p->base_pct);
+				return -EINVAL;
+			}
+		}
+		bytes &= ~(PAGE_BYTES - 1);	/* the kernel keeps whole pages */
+		snprintf(p->want, sizeof(p->want), "%" PRIu64, bytes);
+		if (!cgroup_read_key(p->cg.path, p->cg.v2 ? "memory.events" : "memory.oom_control",
+				     "oom_kill", &u))
+			p->base_oom = u;
+		if (!cgroup_read(p->cg.path, p->cg.v2 ? "memory.current" : "memory.usage_in_bytes",
+				 p->applied, sizeof(p->applied)))
+			usage = strtoull(p->applied, NULL, 10);
+		if (!p->soft && usage > bytes)
+			log_warn("--max: %s is below what %s uses now (%" PRIu64 " bytes): the kernel "
+				 "will reclaim and may OOM-kill%s", p->want, p->cg.path, usage,
+				 p->cg.v2 ? "" : " (v1 refuses with EBUSY what it cannot reclaim)");
+		break;
+	}
+	case KNOB_CPU: {
+		unsigned long long period = 100000, quota;
+		char buf[128];
+
+		if (p->cg.v2) {
+			p->file = "cpu.max";
+			err = cgroup_read(p->cg.path, p->file, buf, sizeof(buf));
+			if (!err && sscanf(buf, "%*s %llu", &period) != 1)
+				period = 100000;
+		} else {
+			p->file = "cpu.cfs_quota_us";
+			err = cgroup_read(p->cg.path, "cpu.cfs_period_us", buf, sizeof(buf));
+			if (!err)
+				period = strtoull(buf, NULL, 10);
+		}
+		if (err)
+			return log_errno(err, "--cgroup: cannot read the CPU period of %s", p->cg.path);
+		quota = (unsigned long long)llround(p->percent / 100.0 * (double)period);
+		if (quota < 1000) {
+			log_error("--percent: %.3g%% of a %llu us period is below the kernel's 1 ms minimum quota",
+				  p->percent, period);
+			return -EINVAL;
+		}
+		if (p->cg.v2)
+			snprintf(p->want, sizeof(p->want), "%llu %llu", quota, period);
+		else
+			snprintf(p->want, sizeof(p->want), "%llu", quota);
+		break;
+	}
+	case KNOB_FREEZE: {
+		char self[CGROUP_PATH_MAX];
+
+		p->file = p->cg.v2 ? "cgroup.freeze" : "freezer.state";
+		snprintf(p->want, sizeof(p->want), "%s", p->cg.v2 ? "1" : "FROZEN");
+		snprintf(self, sizeof(self), "/proc/%d/cgroup", getpid());
+		if (cgroup_holds(&p->cg, self, "freezer")) {
+			log_error("--cgroup: %s holds tug itself; freezing it would freeze the controller "
+				  "that must thaw it", p->cg.path);
+			return -EINVAL;
+		}
+		break;
+	}
+	}
+
+	err = cgroup_read(p->cg.path, p->file, p->prev, sizeof(p->prev));
+	if (err) {
+		log_errno(err, "--cgroup: cannot read %s/%s%s", p->cg.path, p->file,
+			  err == -ENOENT && p->cg.v2 ? " (is the controller enabled in the parent's "
+			  "cgroup.subtree_control?)" : "");
+		return -EINVAL;
+	}
+	if (p->kind == KNOB_FREEZE && strcmp(p->prev, p->cg.v2 ? "0" : "THAWED")) {
+		log_error("--cgroup: %s is already frozen (%s is '%s'); tug thaws only what it froze",
+			  p->cg.path, p->file, p->prev);
+		return -EINVAL;
+	}
+	if (p->kind == KNOB_CPU && !p->cg.v2) {
+		unsigned long long u;
+
+		if (!cgroup_read_key(p->cg.path, "cpu.stat", "nr_throttled", &u))
+			p->base_throttled = u;
+		if (!cgroup_read_key(p->cg.path, "cpu.stat", "throttled_time", &u))
+			p->base_throttled_us = u / 1000;
+	} else if (p->kind == KNOB_CPU) {
+		unsigned long long u;
+
+		if (!cgroup_read_key(p->cg.path, "cpu.stat", "nr_throttled", &u))
+			p->base_throttled = u;
+		if (!cgroup_read_key(p->cg.path, "cpu.stat", "throttled_usec", &u))
+			p->base_throttled_us = u;
+	}
+	snprintf(p->applied, sizeof(p->applied), "%s", p->want);
+
+	json_object_object_add(f->state, "cgroup", json_object_new_string(p->cg.path));
+	json_object_object_add(f->state, "hierarchy", json_object_new_string(p->cg.v2 ? "v2" : "v1"));
+	json_object_object_add(f->state, "file", json_object_new_string(p->file));
+	json_object_object_add(f->state, "previous", json_object_new_string(p->prev));
+	json_object_object_add(f->state, "want", json_object_new_string(p->want));
+	json_object_object_add(f->state, "applied", json_object_new_string(p->applied));
+	f->needs_guardian = true;
+	return 0;
+}
+
+static bool freeze_done(struct knob_priv *p)
+{
+	char buf[64];
+	unsigned long long v;
+
+	if (p->cg.v2)
+		return !cgroup_read_key(p->cg.path, "cgroup.events", "frozen", &v) && v == 1;
+	return !cgroup_read(p->cg.path, "freezer.state", buf, sizeof(buf)) && !strcmp(buf, "FROZEN");
+}
+
+static int knob_apply(struct fault *f)
+{
+	struct knob_priv *p = f->priv;
+	uint64_t t0 = mono_ns();
+	int err;
+
+	err = cgroup_write(p->cg.path, p->file, p->want);
+	if (err) {
+		if (err == -EBUSY && p->kind == KNOB_MEM)
+			log_error("%s/%s: the kernel could not reclaim down to %s bytes (v1 refuses a limit "
+				  "below what it cannot reclaim); ask for more", p->cg.path, p->file, p->want);
+		else if (err == -EINVAL && p->kind == KNOB_CPU && !p->cg.v2)
+			log_error("%s/%s: refused %s (v1 wants a child's quota within its parent's)",
+				  p->cg.path, p->file, p->want);
+		return err;
+	}
+	cgroup_read(p->cg.path, p->file, p->applied, sizeof(p->applied));
+	json_object_object_add(f->state, "applied", json_object_new_string(p->applied));
+	if (p->kind == KNOB_FREEZE) {
+		/* A task in an uninterruptible sleep freezes when it wakes. */
+		while (!freeze_done(p) && mono_ns() - t0 < 5 * NSEC_PER_SEC)
+			usleep(1000);
+		if (freeze_done(p))
+			p->freeze_ns = mono_ns() - t0;
+		else
+			log_warn("%s: not every task has frozen after 5 s; holding anyway", p->cg.path);
+	}
+	return 0;
+}
+
+static void knob_describe(struct fault *f, char *buf, size_t len)
+{
+	struct knob_priv *p = f->priv;
+	char size[32];
+
+	switch (p->kind) {
+	case KNOB_MEM:
+		snprintf(buf, len, "%s/%s = %s (%s) (was %s)%s", p->cg.path, p->file, p->applied,
+			 format_size(strtoull(p->applied, NULL, 10), size, sizeof(size)), p->prev,
+			 p->max.is_pct ? (p->base_pct ? " [PCT of the previous limit or MemTotal]" : "") : "");
+		break;
+	case KNOB_CPU:
+		snprintf(buf, len, "%s/%s = %s (%.3g%% of one CPU) (was %s)", p->cg.path, p->file,
+			 p->applied, p->percent, p->prev);
+		break;
+	case KNOB_FREEZE:
+		snprintf(buf, len, "%s frozen (%s = %s) in %.1f ms", p->cg.path, p->file, p->applied,
+			 p->freeze_ns / 1e6);
+		break;
+	}
+}
+
+static int knob_counters(struct fault *f, struct fault_counter *c, int max)
+{
+	struct knob_priv *p = f->priv;
+	unsigned long long v = 0;
+	char buf[64];
+	int n = 0;
+
+	if (max < 4)
+		return 0;
+	switch (p->kind) {
+	case KNOB_MEM:
+		if (!cgroup_read(p->cg.path, p->cg.v2 ? "memory.current" : "memory.usage_in_bytes",
+				 buf, sizeof(buf)))
+			v = strtoull(buf, NULL, 10);
+		c[n++] = (struct fault_counter){ "usage_bytes", v };
+		v = p->base_oom;
+		cgroup_read_key(p->cg.path, p->cg.v2 ? "memory.events" : "memory.oom_control", "oom_kill", &v);
+		c[n++] = (struct fault_counter){ "oom_kills", v - p->base_oom };
+		break;
+	case KNOB_CPU:
+		v = p->base_throttled;
+		cgroup_read_key(p->cg.path, "cpu.stat", "nr_throttled", &v);
+		c[n++] = (struct fault_counter){ "nr_throttled", v - p->base_throttled };
+		v = p->base_throttled_us * (p->cg.v2 ? 1 : 1000);
+		cgroup_read_key(p->cg.path, "cpu.stat", p->cg.v2 ? "throttled_usec" : "throttled_time", &v);
+		v = p->cg.v2 ? v : v / 1000;
+		c[n++] = (struct fault_counter){ "throttled_ms", (v - p->base_throttled_us) / 1000 };
+		break;
+	case KNOB_FREEZE:
+		c[n++] = (struct fault_counter){ "frozen", freeze_done(p) };
+		c[n++] = (struct fault_counter){ "freeze_us", p->freeze_ns / 1000 };
+		break;
+	}
+	return n;
+}
+
+static int knob_revert(struct fault *f)
+{
+	struct knob_priv *p = f->priv;
+	enum restore_outcome o;
+	char cur[128];
+	int err;
+
+	err = knob_restore(p->cg.path, p->file, p->prev, p->applied, p->want, &o, cur, sizeof(cur));
+	if (err)
+		return err;
+	if (o == FOREIGN) {
+		json_object *x = json_object_new_object();
+
+		knob_log_foreign(p->cg.path, p->file, cur, p->applied, p->prev);
+		json_object_object_add(x, "file", json_object_new_string(p->file));
+		json_object_object_add(x, "found", json_object_new_string(cur));
+		json_object_object_add(x, "tug_set", json_object_new_string(p->applied));
+		json_object_object_add(x, "previous", json_object_new_string(p->prev));
+		fault_emit(f, "left-alone", x);
+		json_object_put(x);
+	} else if (o == CGROUP_GONE) {
+		log_info("%s is gone; nothing to restore", p->cg.path);
+	}
+	return 0;
+}
+
+static int knob_recover(json_object *entry)
+{
+	json_object *s = json_get(entry, "state");
+	const char *dir = json_get_str(s, "cgroup", NULL), *file = json_get_str(s, "file", NULL);
+	const char *prev = json_get_str(s, "previous", NULL);
+	const char *applied = json_get_str(s, "applied", ""), *want = json_get_str(s, "want", "");
+	enum restore_outcome o;
+	char cur[128];
+	int err;
+
+	if (!dir || !file || !prev || strchr(file, '/'))
+		return 0;	/* prepare never got that far */
+	err = knob_restore(dir, file, prev, applied, want, &o, cur, sizeof(cur));
+	if (!err && o == FOREIGN)
+		knob_log_foreign(dir, file, cur, applied, prev);
+	return err;
+}
+
+static const char *knob_backend_for(const char *controller, const char *v1file, const char *v2file,
+				    char *why, size_t len)
+{
+	struct cgroup_layout l;
+	char root[CGROUP_PATH_MAX];
+	bool v2;
+
+	if (cgroup_probe(&l))
+		return NULL;
+	if (cgroup_controller_root(&l, controller, root, sizeof(root), &v2)) {
+		if (!strcmp(controller, "freezer") && l.v2_root[0]) {
+			snprintf(why, len, "v2 %s under %s", v2file, l.v2_root);
+			return "cgroup-v2";
+		}
+		snprintf(why, len, "no hierarchy has the %s controller", controller);
+		return NULL;
+	}
+	snprintf(why, len, "%s %s under %s", v2 ? "v2" : "v1", v2 ? v2file : v1file, root);
+	return v2 ? "cgroup-v2" : "cgroup-v1";
+}
+
+static const char *mem_backend(char *why, size_t len)
+{
+	return knob_backend_for("memory", "memory.limit_in_bytes", "memory.max", why, len);
+}
+
+static const char *cpu_backend(char *why, size_t len)
+{
+	return knob_backend_for("cpu", "cpu.cfs_quota_us", "cpu.max", why, len);
+}
+
+static const char *freeze_backend(char *why, size_t len)
+{
+	return knob_backend_for("freezer", "freezer.state", "cgroup.freeze", why, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* The hog: exactly SIZE allocated and touched, in its own cgroup.     */
+
+#define HOG_FILL_MAX (120 * NSEC_PER_SEC)
+
+struct hog_msg {
+	int32_t err;
+	uint32_t pad;
+	uint64_t fill_ns;
+};
+
+struct hog_priv {
+	struct size_or_pct size;
+	const char *cgroup_arg;
+	struct cgroup_dir target;	/* --cgroup, or the hierarchy's root */
+	uint64_t bytes, cap, base_pct;
+	bool capped;
+	char dir[CGROUP_PATH_MAX + 64];
+	bool created;
+	pid_t pid;
+	int pidfd, rd;
+	uint64_t fork_ns, fill_ns, resident;
+	bool reached;
+	unsigned long long base_oom;
+};
+
+static int hog_parse(struct fault *f, int argc, char **argv)
+{
+	enum { OPT_SIZE = 1, OPT_CGROUP };
+	static const struct option opts[] = {
+		{ "size", required_argument, NULL, OPT_SIZE },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		FAULT_COMMON_OPTIONS,
+		{},
+	};
+	struct hog_priv *p = f->priv;
+	bool have_size = false;
+	int opt, err;
+
+	p->pidfd = p->rd = -1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_SIZE:
+			if (parse_size_or_pct(optarg, &p->size) || (p->size.is_pct && p->size.pct <= 0) ||
+			    (!p->size.is_pct && p->size.bytes < MIB))
+				return fault_bad_option("--size", optarg,
+							"a size of at least 1M, like 512M or 2G, or a "
+							"percentage above 0, like 70%");
+			have_size = true;
+			break;
+		case OPT_CGROUP:
+			p->cgroup_arg = optarg;
+			break;
+		default:
+			err = fault_parse_common(f, opt, optarg);
+			if (err == -ENOENT)
+				return -EINVAL;
+			if (err)
+				return err;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (!have_size) {
+		log_error("--size: required; give a SIZE like 512M or a PCT like 70%%");
+		return -EINVAL;
+	}
+	if (p->cgroup_arg)
+		json_object_object_add(f->params, "cgroup", json_object_new_string(p->cgroup_arg));
+	if (p->size.is_pct)
+		json_object_object_add(f->params, "size_pct", json_object_new_double(p->size.pct));
+	else
+		json_object_object_add(f->params, "size_bytes", json_object_new_int64(p->size.bytes));
+	return 0;
+}
+
+static int hog_prepare(struct fault *f)
+{
+	struct hog_priv *p = f->priv;
+	uint64_t total = 0, avail = 0;
+	char buf[128], size[32], size2[32];
+	int err;
+
+	if (proc_kb("/proc/meminfo", "MemTotal", &total) || proc_kb("/proc/meminfo", "MemAvailable", &avail))
+		return log_errno(-EIO, "cannot read /proc/meminfo");
+	if (p->cgroup_arg) {
+		err = resolve_cgroup("memory", p->cgroup_arg, &p->target);
+		if (err)
+			return err;
+	} else {
+		struct cgroup_layout l;
+		bool v2;
+
+		if (cgroup_probe(&l) ||
+		    cgroup_controller_root(&l, "memory", p->target.root, sizeof(p->target.root), &v2)) {
+			log_error("no mounted cgroup hierarchy has the memory controller; the hog needs one "
+				  "for its cap ('tug doctor' shows the layout)");
+			return -EINVAL;
+		}
+		p->target.v2 = v2;
+		snprintf(p->target.path, sizeof(p->target.path), "%s", p->target.root);
+	}
+
+	p->bytes = p->size.bytes;
+	if (p->size.is_pct) {
+		p->base_pct = total;
+		if (p->cgroup_arg) {
+			unsigned long long lim = 0;
+			char *end;
+
+			err = cgroup_read(p->target.path, p->target.v2 ? "memory.max" : "memory.limit_in_bytes",
+					  buf, sizeof(buf));
+			lim = err ? 0 : strtoull(buf, &end, 10);
+			if (err || !lim || lim >= total) {
+				log_error("--size: %s has no memory limit to take %.3g%% of; give a SIZE, "
+					  "like --size 512M", p->target.path, p->size.pct);
+				return -EINVAL;
+			}
+			p->base_pct = lim;
+		}
+		p->bytes = (uint64_t)((double)p->base_pct * p->size.pct / 100.0);
+	}
+	p->bytes = (p->bytes + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1);
+	if (p->bytes < MIB) {
+		log_error("--size: %" PRIu64 " bytes is below 1M", p->bytes);
+		return -EINVAL;
+	}
+	if (p->bytes + 64 * MIB > avail) {
+		log_error("--size: %s is more than this host has available (MemAvailable %s); the hog "
+			  "would push it into a global OOM", format_size(p->bytes, size, sizeof(size)),
+			  format_size(avail, size2, sizeof(size2)));
+		return -EINVAL;
+	}
+	/* The hog's own stack, page tables and copied pages are charged too. */
+	p->cap = p->bytes + p->bytes / 64 + 16 * MIB;
+	p->capped = true;
+	if (p->target.v2) {
+		/* v2 gives a child a memory.max only when the parent enables the
+		 * controller below it, which a cgroup with processes cannot. */
+		p->capped = !cgroup_read(p->target.path, "cgroup.subtree_control", buf, sizeof(buf)) &&
+			    strstr(buf, "memory");
+		if (!p->capped)
+			log_warn("%s does not enable memory for its children (it holds processes, or "
+				 "cgroup.subtree_control lacks memory): the hog's cgroup gets no cap of its "
+				 "own and is bounded by %s's limit and its fixed allocation", p->target.path,
+				 p->target.path);
+	}
+	cgroup_read_key(p->target.path, p->target.v2 ? "memory.events" : "memory.oom_control",
+			"oom_kill", &p->base_oom);
+	json_object_object_add(f->state, "target", json_object_new_string(p->target.path));
+	json_object_object_add(f->state, "hierarchy", json_object_new_string(p->target.v2 ? "v2" : "v1"));
+	json_object_object_add(f->state, "bytes", json_object_new_int64(p->bytes));
+	json_object_object_add(f->state, "cap", json_object_new_int64(p->capped ? p->cap : 0));
+	f->needs_guardian = true;
+	return 0;
+}
+
+static void hog_child(struct hog_priv *p, pid_t parent, int wr)
+{
+	struct hog_msg m = { 0 };
+	sigset_t none;
+	uint64_t t0, swap = 0;
+	char *mem = NULL;
+	int null;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	prctl(PR_SET_NAME, "tug-hog");
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+	}
+	dup2(wr, 3);
+	close_range(4, ~0U, 0);
+	/* The hog goes first when a global OOM has to pick. */
+	m.err = cgroup_write("/proc/self", "oom_score_adj", "1000");
+	if (!m.err)
+		m.err = cgroup_write(p->dir, "cgroup.procs", "0");
+	if (m.err)
+		goto out;
+	proc_kb("/proc/meminfo", "SwapTotal", &swap);
+	t0 = mono_ns();
+	mem = mmap(NULL, p->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		m.err = -errno;
+		goto out;
+	}
+	madvise(mem, p->bytes, MADV_HUGEPAGE);
+	if (madvise(mem, p->bytes, MADV_POPULATE_WRITE)) {
+		if (errno != EINVAL) {
+			m.err = -errno;
+			goto out;
+		}
+		for (uint64_t off = 0; off < p->bytes; off += PAGE_BYTES)
+			mem[off] = 1;
+	}
+	m.fill_ns = mono_ns() - t0;
+out:
+	if (write(3, &m, sizeof(m)) != sizeof(m) || m.err)
+		_exit(1);
+	close(3);
+	for (;;) {
+		sleep(1);
+		/* With swap the kernel may page the hog out: keep it resident. */
+		if (swap)
+			for (uint64_t off = 0; off < p->bytes; off += PAGE_BYTES)
+				((volatile char *)mem)[off] += 1;
+	}
+}
+
+static bool stop_pending(void)
+{
+	sigset_t s;
+
+	return !sigpending(&s) &&
+	       (sigismember(&s, SIGINT) || sigismember(&s, SIGTERM) || sigismember(&s, SIGHUP));
+}
+
+static void hog_kill_wait(struct hog_priv *p)
+{
+	if (p->pid <= 0)
+		return;
+	if (p->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+	else
+		kill(p->pid, SIGKILL);
+	while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	p->pid = 0;
+}
+
+/* Remove a hog cgroup: kill what is in it (only the hog can be), wait
+ * for it to empty, rmdir. Shared by revert and recover. */
+static int hog_cgroup_remove(const char *dir, bool v2)
+{
+	uint64_t t0 = mono_ns();
+	struct stat st;
+
+	if (stat(dir, &st))
+		return 0;
+	if (!v2 || cgroup_write(dir, "cgroup.kill", "1")) {
+		char path[CGROUP_PATH_MAX + 64];
+		FILE *f;
+		int pid;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+		f = fopen(path, "re");
+		if (f) {
+			while (fscanf(f, "%d", &pid) == 1)
+				if (pid > 0)
+					kill(pid, SIGKILL);
+			fclose(f);
+		}
+	}
+	while (rmdir(dir)) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno != EBUSY || mono_ns() - t0 > 10 * NSEC_PER_SEC)
+			return -errno;
+		usleep(2000);
+	}
+	return 0;
+}
+
+static int hog_apply(struct fault *f)
+{
+	struct hog_priv *p = f->priv;
+	char cap[32], usage[64];
+	struct hog_msg m;
+	pid_t parent = getpid();
+	uint64_t t_end;
+	int fds[2], err;
+
+	snprintf(p->dir, sizeof(p->dir), "%s/tug-hog-%s", p->target.path, f->id);
+	json_object_object_add(f->state, "hog_cgroup", json_object_new_string(p->dir));
+	err = fault_journal_update(f);	/* intent first: recover knows what to remove */
+	if (err)
+		return err;
+	if (mkdir(p->dir, 0755))
+		return -errno;
+	p->created = true;
+	if (p->capped) {
+		snprintf(cap, sizeof(cap), "%" PRIu64, p->cap);
+		err = cgroup_write(p->dir, p->target.v2 ? "memory.max" : "memory.limit_in_bytes", cap);
+		if (err)
+			goto fail;
+		/* Best effort: a swapped hog is no pressure. */
+		if (p->target.v2)
+			cgroup_write(p->dir, "memory.swap.max", "0");
+		else
+			cgroup_write(p->dir, "memory.swappiness", "0");
+	}
+	if (pipe2(fds, O_CLOEXEC)) {
+		err = -errno;
+		goto fail;
+	}
+	fflush(NULL);
+	p->fork_ns = mono_ns();
+	p->pid = fork();
+	if (p->pid < 0) {
+		err = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		goto fail;
+	}
+	if (p->pid == 0)
+		hog_child(p, parent, fds[1]);
+	close(fds[1]);
+	p->rd = fds[0];
+	p->pidfd = syscall(SYS_pidfd_open, p->pid, 0);
+	{
+		uint64_t start = 0;
+
+		proc_start_time(p->pid, &start);
+		json_object_object_add(f->state, "hog_pid", json_object_new_int64(p->pid));
+		json_object_object_add(f->state, "hog_start", json_object_new_int64(start));
+		fault_journal_update(f);
+	}
+
+	/* Wait until the asked size is resident, the hog dies, the user stops
+	 * us (the signal stays pending: the hold sees it at once), or the fill
+	 * takes longer than HOG_FILL_MAX (or --for, when longer). The hold of
+	 * --for starts once SIZE is resident. */
+	t_end = p->fork_ns + (f->duration_ns > HOG_FILL_MAX ? f->duration_ns : HOG_FILL_MAX);
+	for (;;) {
+		struct pollfd pf = { .fd = p->rd, .events = POLLIN };
+		int r = poll(&pf, 1, 50);
+
+		if (r > 0) {
+			ssize_t n = read(p->rd, &m, sizeof(m));
+
+			if (n != sizeof(m)) {
+				int status = 0;
+
+				waitpid(p->pid, &status, 0);
+				p->pid = 0;
+				if (WIFSIGNALED(status))
+					log_error("the hog was killed by signal %d while allocating%s",
+						  WTERMSIG(status), WTERMSIG(status) == SIGKILL ?
+						  " (an OOM kill: its cgroup or the target ran out)" : "");
+				err = -ECHILD;
+				goto fail;
+			}
+			if (m.err) {
+				err = m.err;
+				log_errno(err, "the hog could not %s", err == -ENOMEM || err == -EFAULT ?
+					  "allocate its size" : "join its cgroup");
+				goto fail;
+			}
+			p->reached = true;
+			p->fill_ns = mono_ns() - p->fork_ns;
+			break;
+		}
+		if (stop_pending() || mono_ns() > t_end)
+			break;
+	}
+	p->resident = pid_rss_anon(p->pid);
+	if (p->reached) {
+		json_object *x = json_object_new_object();
+		char a[32], b[32];
+
+		usage[0] = '\0';
+		cgroup_read(p->dir, p->target.v2 ? "memory.current" : "memory.usage_in_bytes", usage, sizeof(usage));
+		json_object_object_add(x, "asked_bytes", json_object_new_int64(p->bytes));
+		json_object_object_add(x, "resident_bytes", json_object_new_int64(p->resident));
+		json_object_object_add(x, "cgroup_bytes", json_object_new_int64(strtoll(usage, NULL, 10)));
+		json_object_object_add(x, "fill_ms", json_object_new_int64((p->fill_ns + 500000) / NSEC_PER_MSEC));
+		json_object_object_add(x, "hog_pid", json_object_new_int(p->pid));
+		if (!f->json) {
+			json_object_object_add(x, "asked", json_object_new_string(format_size(p->bytes, a, sizeof(a))));
+			json_object_object_add(x, "resident", json_object_new_string(format_size(p->resident, b, sizeof(b))));
+		}
+		fault_emit(f, "pressure-reached", x);
+		json_object_put(x);
+	} else if (!stop_pending()) {
+		char a[32], b[32];
+
+		log_warn("the hog holds %s of the %s asked after %.0f s of filling; holding that",
+			 format_size(p->resident, a, sizeof(a)), format_size(p->bytes, b, sizeof(b)),
+			 (mono_ns() - p->fork_ns) / 1e9);
+	}
+	return 0;
+fail:
+	hog_kill_wait(p);
+	hog_cgroup_remove(p->dir, p->target.v2);
+	p->created = false;
+	return err;
+}
+
+static void hog_describe(struct fault *f, char *buf, size_t len)
+{
+	struct hog_priv *p = f->priv;
+	char a[32], r[32], c[32];
+
+	snprintf(buf, len, "hog pid %d holds %s of %s asked in %s (cap %s) after %.0f ms", p->pid,
+		 format_size(p->resident, r, sizeof(r)), format_size(p->bytes, a, sizeof(a)), p->dir,
+		 p->capped ? format_size(p->cap, c, sizeof(c)) : "none of its own", p->fill_ns / 1e6);
+}
+
+static int hog_counters(struct fault *f, struct fault_counter *c, int max)
+{
+	struct hog_priv *p = f->priv;
+	unsigned long long v = p->base_oom;
+
+	if (max < 4)
+		return 0;
+	cgroup_read_key(p->target.path, p->target.v2 ? "memory.events" : "memory.oom_control", "oom_kill", &v);
+	c[0] = (struct fault_counter){ "asked_bytes", p->bytes };
+	c[1] = (struct fault_counter){ "resident_bytes", p->pid > 0 ? pid_rss_anon(p->pid) : 0 };
+	c[2] = (struct fault_counter){ "fill_ms", p->fill_ns / NSEC_PER_MSEC };
+	c[3] = (struct fault_counter){ "oom_kills", v - p->base_oom };
+	return 4;
+}
+
+static int hog_revert(struct fault *f)
+{
+	struct hog_priv *p = f->priv;
+	int err;
+
+	hog_kill_wait(p);
+	if (!p->created)
+		return 0;
+	err = hog_cgroup_remove(p->dir, p->target.v2);
+	if (!err)
+		p->created = false;
+	return err;
+}
+
+static int hog_recover(json_object *entry)
+{
+	json_object *s = json_get(entry, "state");
+	const char *dir = json_get_str(s, "hog_cgroup", NULL);
+	const char *base = dir ? strrchr(dir, '/') : NULL;
+
+	/* Only a cgroup tug named for this fault. */
+	if (!base || strncmp(base, "/tug-hog-", 9) || strcmp(base + 9, json_get_str(entry, "id", "")))
+		return 0;
+	return hog_cgroup_remove(dir, !strcmp(json_get_str(s, "hierarchy", ""), "v2"));
+}
+
+static void hog_destroy(struct fault *f)
+{
+	struct hog_priv *p = f->priv;
+
+	hog_kill_wait(p);
+	if (p->rd >= 0)
+		close(p->rd);
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+}
+
+static const char *hog_backend(char *why, size_t len)
+{
+	return knob_backend_for("memory", "child cgroup with memory.limit_in_bytes",
+				"child cgroup with memory.max", why, len);
+}
+
+/* ------------------------------------------------------------------ */
+
+#define KNOB_OPS(fam, vb, sum, use, be)                                \
+	{                                                              \
+		.family = fam, .verb = vb, .summary = sum, .usage = use, \
+		.priv_size = sizeof(struct knob_priv),                 \
+		.parse = knob_parse, .prepare = knob_prepare,          \
+		.apply = knob_apply, .describe = knob_describe,        \
+		.counters = knob_counters, .revert = knob_revert,      \
+		.recover = knob_recover, .backend = be,                \
+	}
+
+#define CGROUP_USAGE \
+	"  --cgroup PATH      the service's cgroup: absolute (/sys/fs/cgroup/system.slice/x)\n" \
+	"                     or relative to the hierarchy that holds the controller\n" \
+	"                     (system.slice/foo.service works on v1 and v2 hosts)\n"
+
+const struct fault_ops mem_limit_ops = KNOB_OPS("mem", "limit",
+	"lower one cgroup's memory limit; the exact previous value comes back",
+	"Options:\n"
+	CGROUP_USAGE
+	"  --max SIZE|PCT     the new limit: 512M, 2G, or a PCT of the present limit\n"
+	"                     (of MemTotal when there is none), like 50%\n"
+	"  --soft             memory.high (v2) / memory.soft_limit_in_bytes (v1): throttle\n"
+	"                     and reclaim instead of OOM-killing\n"
+	"\nThe previous value is restored at the deadline, on Ctrl-C, by the guardian\n"
+	"when tug is killed, or by 'tug recover'; a value someone else set meanwhile is\n"
+	"left alone (and tug says so).\n"
+	"\nExamples:\n"
+	"  tug mem limit --cgroup system.slice/gateway.service --max 256M --for 2m\n"
+	"  tug mem limit --cgroup /sys/fs/cgroup/system.slice/pg.service --max 50% --soft --for 60s\n",
+	mem_backend);
+
+const struct fault_ops cpu_throttle_ops = KNOB_OPS("cpu", "throttle",
+	"cap one cgroup at a share of a CPU; the previous quota comes back",
+	"Options:\n"
+	CGROUP_USAGE
+	"  --percent P        the share of one CPU, 1..100 x CPUs (150 = one and a half)\n"
+	"\nExamples:\n"
+	"  tug cpu throttle --cgroup system.slice/model.service --percent 20 --for 5m\n"
+	"  tug cpu throttle --cgroup /sys/fs/cgroup/cpu/worker --percent 5 --for 30s\n",
+	cpu_backend);
+
+const struct fault_ops proc_freeze_ops = KNOB_OPS("proc", "freeze",
+	"freeze every process of one cgroup: the service hangs without dying, then thaws",
+	"Options:\n"
+	CGROUP_USAGE
+	"\nRefuses a cgroup that holds tug itself, or one already frozen.\n"
+	"\nExamples:\n"
+	"  tug proc freeze --cgroup system.slice/postgresql.service --for 20s\n",
+	freeze_backend);
+
+const struct fault_ops mem_pressure_ops = {
+	.family = "mem",
+	.verb = "pressure",
+	.summary = "a hog that holds exactly SIZE resident, in its own capped cgroup",
+	.usage = "Options:\n"
+		 "  --size SIZE|PCT    what to allocate and touch: 512M, 2G, or a PCT of MemTotal\n"
+		 "                     (of the cgroup's memory limit with --cgroup), like 70%\n"
+		 "  --cgroup PATH      put the hog in a child of this cgroup, so it squeezes\n"
+		 "                     that service alone (default: a child of the root)\n"
+		 "\nThe hog's child cgroup is capped at SIZE plus a little for its own page\n"
+		 "tables, its oom_score_adj is 1000, and it dies with tug (and its cgroup with\n"
+		 "it, removed by the guardian). The hold of --for starts once SIZE is resident\n"
+		 "(after at most 2 min of filling); tug reports the resident size reached and\n"
+		 "how long it took.\n"
+		 "\nExamples:\n"
+		 "  tug mem pressure --size 70% --for 2m\n"
+		 "  tug mem pressure --size 80% --cgroup system.slice/gateway.service --for 60s\n",
+	.priv_size = sizeof(struct hog_priv),
+	.parse = hog_parse,
+	.prepare = hog_prepare,
+	.apply = hog_apply,
+	.describe = hog_describe,
+	.counters = hog_counters,
+	.revert = hog_revert,
+	.recover = hog_recover,
+	.backend = hog_backend,
+	.destroy = hog_destroy,
+};
