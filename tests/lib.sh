@@ -130,3 +130,49 @@ t_rescg_bg() {
 	t_bg "$__v" sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$__d" "$@"
 }
 # --- end resource fault helpers
+
+# --- sockfail/disk helpers (socket and disk fault tests) ---
+# t_cgroup2_root: the cgroup2 mount point ("" when none).
+t_cgroup2_root() {
+	awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' \
+		/proc/self/mountinfo
+}
+# t_cgroup SUFFIX: a fresh cgroup on the v2 hierarchy, its path on stdout;
+# at exit its processes are killed and it is removed.
+t_cgroup() {
+	local root cg
+	root=$(t_cgroup2_root)
+	[ -n "$root" ] || return 1
+	cg="$root/$T_ID-$1"
+	mkdir "$cg" || return 1
+	T_CLEANUP+=("t_cgroup_remove '$cg'")
+	echo "$cg"
+}
+t_cgroup_remove() {
+	local p n=0
+	while [ -s "$1/cgroup.procs" ] && [ $n -lt 50 ]; do
+		for p in $(cat "$1/cgroup.procs"); do kill -9 "$p" 2>/dev/null; done
+		sleep 0.02
+		n=$((n + 1))
+	done
+	rmdir "$1"
+}
+# t_in_cgroup CG CMD...: run CMD as a member of cgroup CG.
+t_in_cgroup() {
+	local cg=$1
+	shift
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+# t_tmpfs DIR SIZE: a private tmpfs of SIZE at DIR, unmounted at exit.
+t_tmpfs() {
+	mkdir -p "$1" && mount -t tmpfs -o "size=$2" "tug-test" "$1" || return 1
+	T_CLEANUP+=("umount -l '$1'")
+}
+# t_loopfs DIR SIZE: a private ext4 filesystem on a loop device at DIR.
+t_loopfs() {
+	local img="$T_TMP/$(basename "$1").img"
+	truncate -s "$2" "$img" && mkfs.ext4 -q -F "$img" >/dev/null 2>&1 || return 1
+	mkdir -p "$1" && mount -o loop "$img" "$1" || return 1
+	T_CLEANUP+=("umount -d '$1'")
+}
+# --- end sockfail/disk helpers

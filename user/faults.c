@@ -6,6 +6,9 @@
 
 extern const struct fault_ops net_partition_ops;
 extern const struct fault_ops net_loss_ops;
+extern const struct fault_ops net_refuse_ops;
+extern const struct fault_ops net_dns_fail_ops;
+extern const struct fault_ops disk_fill_ops;
 extern const struct fault_ops mem_limit_ops;
 extern const struct fault_ops mem_pressure_ops;
 extern const struct fault_ops cpu_throttle_ops;
@@ -20,5 +23,8 @@ const struct fault_ops *const fault_table[] = {
 	&cpu_throttle_ops,
 	&proc_freeze_ops,
 	&sys_fail_ops,
+	&net_refuse_ops,
+	&net_dns_fail_ops,
+	&disk_fill_ops,
 	NULL,
 };

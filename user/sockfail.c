@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Socket faults for exactly one service: connect() to chosen peers, or DNS,
+ * fails with the asked errno for the processes of one cgroup, and for
+ * nobody else.
+ *
+ * cgroup/connect4/6 (and, for DNS, sendmsg4/6) programs choose the errno
+ * with bpf_set_retval() and are attached through cgroup links on the v2
+ * hierarchy: a link holds only while its fd is open, so the kernel takes
+ * the fault away the moment tug exits, even on SIGKILL. Nothing outlives
+ * the process, so there is no guardian and nothing to recover.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cgroup.h"
+#include "fault.h"
+#include "log.h"
+#include "parse.h"
+#include "sockfail.h"
+#include "sockfail.skel.h"
+
+#define SOCKFAIL_MAX_PEERS 1024
+
+static const char *const counter_names[SOCKFAIL_COUNTER_MAX] = {
+	[SOCKFAIL_REFUSED_CONNECT4] = "refused_v4",
+	[SOCKFAIL_REFUSED_CONNECT6] = "refused_v6",
+	[SOCKFAIL_PASSED] = "passed",
+	[SOCKFAIL_REFUSED_SENDMSG4] = "refused_udp_v4",
+	[SOCKFAIL_REFUSED_SENDMSG6] = "refused_udp_v6",
+};
+
+struct sockfail_peer {
+	struct cidr cidr;
+	uint16_t port;		/* 0 = any */
+};
+
+struct sockfail_priv {
+	enum sockfail_mode mode;
+	struct sockfail_peer *peers;
+	size_t npeers;
+	int err;		/* the errno calls fail with */
+	uint16_t dns_port;
+	char *cgroup_arg;
+	char cgroup[CGROUP_PATH_MAX];
+	int cgroup_fd;
+
+	struct sockfail_bpf *skel;
+	struct bpf_link *links[4];
+	size_t nlinks;
+};
+
+/* The counters a verb can move: refuse never hooks sendmsg. */
+static int ncounters(const struct sockfail_priv *p)
+{
+	return p->mode == SOCKFAIL_DNS ? SOCKFAIL_COUNTER_MAX : SOCKFAIL_PASSED + 1;
+}
+
+static const char peer_form[] =
+	"an address or CIDR with an optional port, like 10.200.0.2, 10.0.0.0/8:5432 "
+	"or [fd00::/64]:443 (a comma separated list)";
+
+static int add_peers(struct sockfail_priv *p, const char *arg)
+{
+	char *dup = strdup(arg), *tok, *save = NULL;
+	int err = 0;
+
+	if (!dup)
+		return -ENOMEM;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct sockfail_peer *np;
+		struct sockfail_peer peer;
+
+		if (parse_cidr_port(tok, &peer.cidr, &peer.port)) {
+			err = -EINVAL;
+			break;
+		}
+		if (p->npeers == SOCKFAIL_MAX_PEERS) {
+			err = -E2BIG;
+			break;
+		}
+		np = realloc(p->peers, (p->npeers + 1) * sizeof(*np));
+		if (!np) {
+			err = -ENOMEM;
+			break;
+		}
+		p->peers = np;
+		p->peers[p->npeers++] = peer;
+	}
+	if (!err && !p->npeers)
+		err = -EINVAL;
+	free(dup);
+	return err;
+}
+
+static int sockfail_parse(struct fault *f, int argc, char **argv)
+{
+	enum { OPT_CGROUP = 1, OPT_PEER, OPT_ERRNO, OPT_PORT };
+	static const struct option opts[] = {
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "peer", required_argument, NULL, OPT_PEER },
+		{ "errno", required_argument, NULL, OPT_ERRNO },
+		{ "port", required_argument, NULL, OPT_PORT },
+		FAULT_COMMON_OPTIONS,
+		{},
+	};
+	struct sockfail_priv *p = f->priv;
+	json_object *peers;
+	uint64_t v;
+	int opt, err;
+
+	p->mode = !strcmp(f->ops->verb, "dns-fail") ? SOCKFAIL_DNS : SOCKFAIL_PEERS;
+	p->err = ECONNREFUSED;
+	p->dns_port = 53;
+	p->cgroup_fd = -1;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case OPT_CGROUP:
+			free(p->cgroup_arg);
+			p->cgroup_arg = strdup(optarg);
+			if (!p->cgroup_arg)
+				return -ENOMEM;
+			break;
+		case OPT_PEER:
+			if (p->mode == SOCKFAIL_DNS) {
+				log_error("--peer: dns-fail fails every DNS server; use 'tug net refuse --peer %s:53'",
+					  optarg);
+				return -EINVAL;
+			}
+			err = add_peers(p, optarg);
+			if (err == -ENOMEM)
+				return err;
+			if (err == -E2BIG) {
+				log_error("--peer: at most %d peers", SOCKFAIL_MAX_PEERS);
+				return -EINVAL;
+			}
+			if (err)
+				return fault_bad_option("--peer", optarg, peer_form);
+			break;
+		case OPT_ERRNO:
+			if (parse_errno_name(optarg, &p->err))
+				return fault_bad_option("--errno", optarg,
+							"an errno name or number, like ECONNREFUSED, ETIMEDOUT or 113");
+			break;
+		case OPT_PORT:
+			if (p->mode != SOCKFAIL_DNS) {
+				log_error("--port: give the port with the peer, like --peer 10.0.0.5:5432");
+				return -EINVAL;
+			}
+			if (parse_uint(optarg, 1, 65535, &v))
+				return fault_bad_option("--port", optarg, "a port number 1..65535");
+			p->dns_port = v;
+			break;
+		default:
+			err = fault_parse_common(f, opt, optarg);
+			if (err == -ENOENT)
+				return -EINVAL;
+			if (err)
+				return err;
+		}
+	}
+	if (optind < argc) {
+		log_error("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (!p->cgroup_arg) {
+		log_error("--cgroup: required; give the service's cgroup, like system.slice/gateway.service");
+		return -EINVAL;
+	}
+	if (p->mode == SOCKFAIL_PEERS && !p->npeers) {
+		log_error("--peer: required; give %s", peer_form);
+		return -EINVAL;
+	}
+
+	json_object_object_add(f->params, "cgroup", json_object_new_string(p->cgroup_arg));
+	json_object_object_add(f->params, "errno", json_object_new_string(strerrorname_np(p->err) ?: "?"));
+	if (p->mode == SOCKFAIL_DNS) {
+		json_object_object_add(f->params, "port", json_object_new_int(p->dns_port));
+		return 0;
+	}
+	peers = json_object_new_array();
+	for (size_t i = 0; i < p->npeers && i < 64; i++) {
+		char buf[80], out[96];
+
+		format_cidr(&p->peers[i].cidr, buf, sizeof(buf));
+		if (!p->peers[i].port)
+			snprintf(out, sizeof(out), "%s", buf);
+		else if (p->peers[i].cidr.family == AF_INET6)
+			snprintf(out, sizeof(out), "[%s]:%u", buf, p->peers[i].port);
+		else
+			snprintf(out, sizeof(out), "%s:%u", buf, p->peers[i].port);
+		json_object_array_add(peers, json_object_new_string(out));
+	}
+	json_object_object_add(f->params, "peers", peers);
+	json_object_object_add(f->params, "npeers", json_object_new_int64(p->npeers));
+	return 0;
+}
+
+/*
+ * --cgroup on the v2 hierarchy: an absolute directory under its mount, or a
+ * path relative to it ("system.slice/x.service", "/system.slice/x.service"
+ * as /proc/PID/cgroup writes it). Never the root: that is every process.
+ */
+static int resolve_cgroup(const char *arg, char *buf, size_t len)
+{
+	struct cgroup_layout l;
+	struct statfs sfs;
+	struct stat st;
+	const char *rel = arg;
+	size_t rl;
+	int err;
+
+	err = cgroup_probe(&l);
+	if (err)
+		return log_errno(err, "reading the cgroup mounts");
+	if (!l.v2_root[0]) {
+		log_error("--cgroup: no cgroup2 hierarchy is mounted; cgroup socket hooks need one "
+			  "(mount -t cgroup2 none /sys/fs/cgroup/unified)");
+		return -ENODEV;
+	}
+	rl = strlen(l.v2_root);
+	if (!strncmp(arg, l.v2_root, rl) && (arg[rl] == '/' || !arg[rl]))
+		rel = arg + rl;
+	else if (!strncmp(arg, "/sys/fs/cgroup/", 15) && !access(arg, F_OK)) {
+		log_error("--cgroup: '%s' is not on the cgroup2 hierarchy (%s); socket hooks attach there",
+			  arg, l.v2_root);
+		return -EXDEV;
+	}
+	rel += strspn(rel, "/");
+	if (strstr(rel, "..")) {
+		log_error("--cgroup: '%s' has a '..' component", arg);
+		return -EINVAL;
+	}
+	if (!*rel) {
+		log_error("--cgroup: '%s' is the root cgroup, every process on the host; "
+			  "name one service's cgroup", arg);
+		return -EBUSY;
+	}
+	if (snprintf(buf, len, "%s/%s", l.v2_root, rel) >= (int)len)
+		return -ENAMETOOLONG;
+	buf[strcspn(buf, "\n")] = '\0';
+	while (strlen(buf) > rl + 1 && buf[strlen(buf) - 1] == '/')
+		buf[strlen(buf) - 1] = '\0';
+	if (stat(buf, &st) || !S_ISDIR(st.st_mode) || statfs(buf, &sfs) ||
+	    sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		log_error("--cgroup: no cgroup '%s' under %s ('systemd-cgls' or /proc/PID/cgroup "
+			  "name them)", rel, l.v2_root);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int sockfail_prepare(struct fault *f)
+{
+	struct sockfail_priv *p = f->priv;
+	int err;
+
+	err = resolve_cgroup(p->cgroup_arg, p->cgroup, sizeof(p->cgroup));
+	if (err)
+		return err;
+	p->cgroup_fd = open(p->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->cgroup_fd < 0)
+		return log_errno(-errno, "--cgroup: cannot open %s", p->cgroup);
+	json_object_object_add(f->state, "cgroup", json_object_new_string(p->cgroup));
+	json_object_object_add(f->state, "backend", json_object_new_string("cgroup-link"));
+	return 0;
+}
+
+static int fill_peers(struct sockfail_priv *p)
+{
+	int fd4 = bpf_map__fd(p->skel->maps.peers4);
+	int fd6 = bpf_map__fd(p->skel->maps.peers6);
+	__u8 one = 1;
+
+	for (size_t i = 0; i < p->npeers; i++) {
+		const struct sockfail_peer *s = &p->peers[i];
+		__u8 port[2] = { s->port >> 8, s->port & 0xff };	/* network order */
+		int err;
+
+		if (s->cidr.family == AF_INET) {
+			struct sockfail_lpm_v4 k = { .prefixlen = 16 + s->cidr.prefixlen };
+
+			memcpy(k.port, port, 2);
+			memcpy(k.addr, s->cidr.addr, 4);
+			err = bpf_map_update_elem(fd4, &k, &one, BPF_ANY);
+		} else {
+			struct sockfail_lpm_v6 k = { .prefixlen = 16 + s->cidr.prefixlen };
+
+			memcpy(k.port, port, 2);
+			memcpy(k.addr, s->cidr.addr, 16);
+			err = bpf_map_update_elem(fd6, &k, &one, BPF_ANY);
+		}
+		if (err)
+			return -errno;
+	}
+	return 0;
+}
+
+static int open_load(struct sockfail_priv *p)
+{
+	struct sockfail_bpf *skel;
+	size_t n4 = 0, n6 = 0;
+	bool dns = p->mode == SOCKFAIL_DNS;
+	int err;
+
+	skel = sockfail_bpf__open();
+	if (!skel)
+		return -errno;
+	for (size_t i = 0; i < p->npeers; i++)
+		p->peers[i].cidr.family == AF_INET ? n4++ : n6++;
+	skel->rodata->mode = p->mode;
+	skel->rodata->fail_errno = p->err;
+	skel->rodata->dns_port = p->dns_port;
+	bpf_map__set_max_entries(skel->maps.peers4, n4 ? n4 : 1);
+	bpf_map__set_max_entries(skel->maps.peers6, n6 ? n6 : 1);
+	bpf_program__set_autoload(skel->progs.tug_sf_sendmsg4, dns);
+	bpf_program__set_autoload(skel->progs.tug_sf_sendmsg6, dns);
+
+	err = sockfail_bpf__load(skel);
+	if (err)
+		goto cleanup;
+	p->skel = skel;
+	err = fill_peers(p);
+	if (err)
+		p->skel = NULL;
+cleanup:
+	if (err)
+		sockfail_bpf__destroy(skel);
+	return err;
+}
+
+static void detach_all(struct sockfail_priv *p)
+{
+	for (size_t i = 0; i < p->nlinks; i++)
+		bpf_link__destroy(p->links[i]);
+	p->nlinks = 0;
+}
+
+static int map_id(int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : (int)info.id;
+}
+
+static int sockfail_apply(struct fault *f)
+{
+	struct sockfail_priv *p = f->priv;
+	struct bpf_program *progs[4];
+	json_object *names, *ids;
+	size_t nprogs = 0;
+	int err;
+
+	err = open_load(p);
+	if (err)
+		return log_errno(err, "loading the cgroup socket hooks"), err;
+	progs[nprogs++] = p->skel->progs.tug_sf_connect4;
+	progs[nprogs++] = p->skel->progs.tug_sf_connect6;
+	if (p->mode == SOCKFAIL_DNS) {
+		progs[nprogs++] = p->skel->progs.tug_sf_sendmsg4;
+		progs[nprogs++] = p->skel->progs.tug_sf_sendmsg6;
+	}
+	ids = json_object_new_array();
+	for (size_t i = 0; i < nprogs; i++) {
+		struct bpf_link *l = bpf_program__attach_cgroup(progs[i], p->cgroup_fd);
+
+		if (!l) {
+			err = -errno;
+			log_errno(err, "attaching %s to %s", bpf_program__section_name(progs[i]),
+				  p->cgroup);
+			json_object_put(ids);
+			detach_all(p);
+			return err;
+		}
+		p->links[p->nlinks++] = l;
+		{
+			struct bpf_link_info info = {};
+			__u32 len = sizeof(info);
+
+			if (!bpf_obj_get_info_by_fd(bpf_link__fd(l), &info, &len))
+				json_object_array_add(ids, json_object_new_int(info.id));
+		}
+	}
+	json_object_object_add(f->state, "link_ids", ids);
+
+	names = json_object_new_array();
+	for (int i = 0; i < ncounters(p); i++)
+		json_object_array_add(names, json_object_new_string(counter_names[i]));
+	json_object_object_add(f->state, "counters_map_id",
+			       json_object_new_int(map_id(bpf_map__fd(p->skel->maps.counters))));
+	json_object_object_add(f->state, "counter_names", names);
+	return 0;
+}
+
+static int sockfail_counters(struct fault *f, struct fault_counter *c, int max)
+{
+	struct sockfail_priv *p = f->priv;
+
+	if (!p->skel || max < ncounters(p))
+		return 0;
+	return fault_read_percpu_counters(bpf_map__fd(p->skel->maps.counters), counter_names,
+					  ncounters(p), c);
+}
+
+static int sockfail_revert(struct fault *f)
+{
+	detach_all(f->priv);
+	return 0;
+}
+
+static void sockfail_describe(struct fault *f, char *buf, size_t len)
+{
+	struct sockfail_priv *p = f->priv;
+	const char *name = strerrorname_np(p->err) ?: "?";
+	char peer[80];
+
+	if (p->mode == SOCKFAIL_DNS) {
+		snprintf(buf, len, "DNS (UDP and TCP port %u) fails with %s for cgroup %s",
+			 p->dns_port, name, p->cgroup);
+		return;
+	}
+	format_cidr(&p->peers[0].cidr, peer, sizeof(peer));
+	if (p->peers[0].port)
+		snprintf(peer + strlen(peer), sizeof(peer) - strlen(peer), " port %u",
+			 p->peers[0].port);
+	snprintf(buf, len, "connect() to %s%s fails with %s for cgroup %s", peer,
+		 p->npeers > 1 ? " and others" : "", name, p->cgroup);
+}
+
+static const char *sockfail_backend(char *why, size_t len)
+{
+	snprintf(why, len, "cgroup links on the v2 hierarchy, errno by bpf_set_retval; "
+		 "the kernel detaches them when tug exits");
+	return "cgroup-link";
+}
+
+static void sockfail_destroy(struct fault *f)
+{
+	struct sockfail_priv *p = f->priv;
+
+	detach_all(p);
+	sockfail_bpf__destroy(p->skel);
+	if (p->cgroup_fd >= 0)
+		close(p->cgroup_fd);
+	free(p->peers);
+	free(p->cgroup_arg);
+}
+
+#define SOCKFAIL_CGROUP_USAGE \
+	"  --cgroup PATH          the service's cgroup on the v2 hierarchy (absolute, or\n" \
+	"                         relative to its mount: system.slice/gateway.service);\n" \
+	"                         its child cgroups are included\n" \
+	"  --errno NAME           what the calls fail with (default ECONNREFUSED)\n"
+
+const struct fault_ops net_refuse_ops = {
+	.family = "net",
+	.verb = "refuse",
+	.summary = "connect() to peers fails with an errno, for one cgroup only",
+	.usage = "Options:\n"
+		 SOCKFAIL_CGROUP_USAGE
+		 "  --peer CIDR[:PORT]     peers whose connect() fails (IPv4 or IPv6, [V6]:PORT;\n"
+		 "                         comma separated, repeatable)\n"
+		 "\nExamples:\n"
+		 "  tug net refuse --cgroup system.slice/gateway.service --peer 10.200.0.3:5432 --for 60s\n"
+		 "  tug net refuse --cgroup /sys/fs/cgroup/app --peer 10.0.0.0/8,[fd00::/64]:443 --errno ETIMEDOUT\n",
+	.priv_size = sizeof(struct sockfail_priv),
+	.parse = sockfail_parse,
+	.prepare = sockfail_prepare,
+	.apply = sockfail_apply,
+	.describe = sockfail_describe,
+	.counters = sockfail_counters,
+	.revert = sockfail_revert,
+	.backend = sockfail_backend,
+	.destroy = sockfail_destroy,
+};
+
+const struct fault_ops net_dns_fail_ops = {
+	.family = "net",
+	.verb = "dns-fail",
+	.summary = "DNS (UDP and TCP port 53) fails, for one cgroup only",
+	.usage = "Options:\n"
+		 SOCKFAIL_CGROUP_USAGE
+		 "  --port N               the DNS port (default 53)\n"
+		 "\nUDP connect() and sendto() and TCP connect() to the port fail, so the\n"
+		 "service's resolver reports a failure (getaddrinfo: EAI_AGAIN). Lookups that\n"
+		 "do not leave the process by a socket (/etc/hosts, nscd, nss-resolve over\n"
+		 "D-Bus) are not affected.\n"
+		 "\nExamples:\n"
+		 "  tug net dns-fail --cgroup system.slice/gateway.service --for 30s\n",
+	.priv_size = sizeof(struct sockfail_priv),
+	.parse = sockfail_parse,
+	.prepare = sockfail_prepare,
+	.apply = sockfail_apply,
+	.describe = sockfail_describe,
+	.counters = sockfail_counters,
+	.revert = sockfail_revert,
+	.backend = sockfail_backend,
+	.destroy = sockfail_destroy,
+};
