@@ -194,3 +194,44 @@ total=$(wc -l <"$trace")
 echo "  loss 30%: $lost of $total probes lost"
 t_check loss_30_percent "$lost of $total lost" \
 	awk -v l="$lost" -v t="$total" 'BEGIN { p = l / t; exit !(t > 1000 && p > 0.25 && p < 0.35) }'
+
+# --- the control channel: the SSH session that started tug is spared ---
+# A TCP connection from B (fixed source port) to A stands in for that
+# session; SSH_CONNECTION names it exactly as sshd would.
+cat >"$T_TMP/echo.py" <<'PY'
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.200.0.1", 2222)); s.listen(1)
+c, _ = s.accept()
+while True:
+    d = c.recv(64)
+    if not d: break
+    c.sendall(d)
+PY
+cat >"$T_TMP/client.py" <<'PY'
+import socket, sys, time
+c = socket.socket(); c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+c.bind(("10.200.0.2", 40123)); c.connect(("10.200.0.1", 2222)); c.settimeout(0.5)
+ok = 0
+for i in range(int(sys.argv[1])):
+    try:
+        c.sendall(b"x"); ok += c.recv(1) == b"x"
+    except OSError:
+        pass
+    time.sleep(0.05)
+print(ok)
+PY
+t_bg srv ip netns exec "$A" /usr/bin/python3 "$T_TMP/echo.py"
+sleep 0.3
+ip netns exec "$B" /usr/bin/python3 "$T_TMP/client.py" 30 >"$T_TMP/ctl_ok" &
+cli=$!
+sleep 0.2
+SSH_CONNECTION="10.200.0.2 40123 10.200.0.1 2222" "$TUG" net partition --netns "$A" --peer 10.200.0.2 \
+	--for 1500ms --json >"$T_TMP/out-ctl" 2>&1 &
+tp=$!
+sleep 0.4
+reach "$A" 10.200.0.2
+pinged=$?
+wait "$cli" "$tp"
+t_check control_channel_spared "echoes over the control connection: $(cat "$T_TMP/ctl_ok")/30, ping during the fault rc=$pinged, $(grep reverted "$T_TMP/out-ctl")" \
+	bash -c "[ \"\$(cat '$T_TMP/ctl_ok')\" -eq 30 ] && [ $pinged -ne 0 ] && grep -qE '\"spared_control\":[1-9]' '$T_TMP/out-ctl'"
