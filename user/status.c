@@ -50,6 +50,22 @@ static json_object *entry_counters(json_object *e)
 	return o;
 }
 
+static void print_outcome(bool json, const char *event, const char *id, int err,
+			  const char *human)
+{
+	if (json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "event", json_object_new_string(event));
+		json_object_object_add(o, "id", json_object_new_string(id));
+		json_object_object_add(o, "ok", json_object_new_boolean(!err));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		printf("%s %s\n", id, human);
+	}
+}
+
 static int parse_json_flag(int argc, char **argv, bool *json, const char *help,
 			   bool *all)
 {
@@ -215,10 +231,7 @@ int cmd_revert(int argc, char **argv, bool json)
 		} else {
 			done++;
 		}
-		if (json)
-			printf("{\"event\":\"reverted\",\"id\":\"%s\",\"ok\":%s}\n", id, err ? "false" : "true");
-		else
-			printf("%s %s\n", id, err ? "NOT reverted" : "reverted");
+		print_outcome(json, "reverted", id, err, err ? "NOT reverted" : "reverted");
 	}
 	json_object_put(list);
 	if (want && !done && !failed) {
@@ -263,11 +276,7 @@ int cmd_recover(int argc, char **argv, bool json)
 		} else {
 			done++;
 		}
-		if (json)
-			printf("{\"event\":\"recovered\",\"id\":\"%s\",\"ok\":%s}\n", id, err ? "false" : "true");
-		else
-			printf("%s %s %s: %s\n", id, json_get_str(e, "family", "?"),
-			       json_get_str(e, "verb", "?"), err ? "NOT recovered" : "recovered");
+		print_outcome(json, "recovered", id, err, err ? "NOT recovered" : "recovered");
 	}
 	json_object_put(list);
 	if (!json && !done && !failed)
