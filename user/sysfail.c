@@ -232,7 +232,7 @@ static bool file_has_word(const char *path, const char *word)
 
 /* The same probes as `tug doctor`: the kprobe PMU and the override helper,
  * probe.bpf.c's fmod_ret program, seccomp's actions_avail. */
-void sysfail_probe_caps(struct sysfail_caps *ret)
+void sysfail_probe_caps(struct sysfail_caps *ret, bool fmod_ret)
 {
 	libbpf_print_fn_t old = libbpf_set_print(silent_print);
 	struct sysfail_caps c = { 0 };
@@ -244,7 +244,7 @@ void sysfail_probe_caps(struct sysfail_caps *ret)
 	c.seccomp_notif = file_has_word("/proc/sys/kernel/seccomp/actions_avail", "user_notif");
 	c.signal_tp = libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
 					      BPF_FUNC_send_signal, NULL) == 1;
-	skel = probe_bpf__open();
+	skel = fmod_ret ? probe_bpf__open() : NULL;
 	if (skel) {
 		struct bpf_program *prog;
 
@@ -591,8 +591,13 @@ static int sysfail_prepare(struct fault *f)
 		}
 		snprintf(p->cgroup, sizeof(p->cgroup), "%s", path);
 	}
-	sysfail_probe_caps(&caps);
+	/* Loading the fmod_ret probe costs a BTF parse: only when it matters. */
+	sysfail_probe_caps(&caps, false);
 	err = sysfail_plan(&r, &caps, &p->backend, why, sizeof(why));
+	if (err == -EOPNOTSUPP && !caps.kprobe_override) {
+		sysfail_probe_caps(&caps, true);
+		err = sysfail_plan(&r, &caps, &p->backend, why, sizeof(why));
+	}
 	if (err) {
 		log_error("%s", why);
 		return err;
@@ -1308,7 +1313,7 @@ static const char *sysfail_backend(char *why, size_t len)
 {
 	struct sysfail_caps c;
 
-	sysfail_probe_caps(&c);
+	sysfail_probe_caps(&c, true);
 	if (c.kprobe_override || c.fmod_ret) {
 		snprintf(why, len, "%s: errno for any pid, cgroup or command; %s",
 			 c.kprobe_override ? "kprobe + bpf_override_return" : "fmod_ret",

@@ -45,7 +45,9 @@ int sysfail_backend_parse(const char *s, enum sysfail_backend *ret);
 int sysfail_plan(const struct sysfail_request *r, const struct sysfail_caps *c,
 		 enum sysfail_backend *ret, char *why, size_t len);
 
-void sysfail_probe_caps(struct sysfail_caps *ret);
+/* fmod_ret: also load probe.bpf.c's fmod_ret program (slower: a BTF parse);
+ * without it ret->fmod_ret is false. */
+void sysfail_probe_caps(struct sysfail_caps *ret, bool fmod_ret);
 
 /* The argument that holds the path of a syscall of the open family (and the
  * other path-taking calls tug knows), and the one holding the directory fd
