@@ -138,27 +138,16 @@ t_cgroup2_root() {
 		/proc/self/mountinfo
 }
 # t_cgroup SUFFIX: a fresh cgroup on the v2 hierarchy, its path on stdout;
-# at exit its processes are killed and it is removed (by name, so it works
-# from a $(...) subshell too).
+# at exit its processes are killed and it is removed.
 t_cgroup() {
 	local root cg
 	root=$(t_cgroup2_root)
 	[ -n "$root" ] || return 1
 	cg="$root/$T_ID-$1"
 	mkdir "$cg" || return 1
+	T_CLEANUP+=("t_cgroup_remove '$cg'")
 	echo "$cg"
 }
-t_cgroup_cleanup_all() {
-	local root cg
-	root=$(t_cgroup2_root)
-	[ -n "$root" ] || return 0
-	for cg in "$root/$T_ID"-*; do
-		[ -d "$cg" ] || continue
-		find "$cg" -mindepth 1 -depth -type d | while read -r sub; do t_cgroup_remove "$sub"; done
-		t_cgroup_remove "$cg"
-	done
-}
-T_CLEANUP+=("t_cgroup_cleanup_all")
 t_cgroup_remove() {
 	local p n=0
 	while [ -s "$1/cgroup.procs" ] && [ $n -lt 50 ]; do
@@ -187,3 +176,86 @@ t_loopfs() {
 	T_CLEANUP+=("umount -d '$1'")
 }
 # --- end sockfail/disk helpers
+
+# ---- services and PostgreSQL for the proc and pg tests (and the orchestrator's)
+
+# t_svc_write SVDIR PORT STATEFILE [ADDR]: a runit service directory whose
+# run script starts a small HTTP service (Debian's /usr/bin/python3, stdlib
+# only) on ADDR:PORT (default 127.0.0.1). At every start the service appends
+# "PID START_MS READY_MS" to STATEFILE: when its process began and when it
+# was listening, by its own clock. GET / answers 200.
+t_svc_write() {
+	local sv=$1 port=$2 state=$3 addr=${4:-127.0.0.1}
+	mkdir -p "$sv" || return 1
+	cat >"$T_TMP/svc.py" <<'PY'
+import http.server, os, sys, time
+t_start = time.time()
+addr, port, state = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "3")
+        self.end_headers()
+        self.wfile.write(b"ok\n")
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer.allow_reuse_address = True
+srv = http.server.HTTPServer((addr, port), H)
+t_ready = time.time()
+with open(state, "a") as f:
+    f.write("%d %d %d\n" % (os.getpid(), int(t_start * 1000), int(t_ready * 1000)))
+srv.serve_forever()
+PY
+	printf '#!/bin/sh\nexec /usr/bin/python3 %s %s %s %s 2>&1\n' \
+		"$T_TMP/svc.py" "$addr" "$port" "$state" >"$sv/run"
+	chmod +x "$sv/run"
+}
+
+# t_pg_start [MAX_CONNECTIONS]: a private PostgreSQL (initdb into a fresh
+# directory as the postgres user, trust auth, unix socket only, no TCP port),
+# stopped and removed at exit. Sets T_PG_DB (a libpq conninfo), T_PG_DATA,
+# T_PG_SOCK, T_PG_PORT, T_PG_BIN. No password exists anywhere.
+t_pg_start() {
+	local max=${1:-20}
+	T_PG_BIN=/usr/lib/postgresql/15/bin
+	[ -x "$T_PG_BIN/initdb" ] || T_PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+	[ -x "$T_PG_BIN/initdb" ] || return 1
+	id postgres >/dev/null 2>&1 || return 1
+	T_PG_DIR=$(mktemp -d /tmp/tug-pg.XXXXXX) || return 1
+	t_at_exit t_pg_stop
+	chown postgres: "$T_PG_DIR"
+	T_PG_DATA=$T_PG_DIR/data T_PG_SOCK=$T_PG_DIR T_PG_PORT=54329
+	runuser -u postgres -- "$T_PG_BIN/initdb" -D "$T_PG_DATA" --auth=trust -U postgres \
+		--no-sync -E UTF8 >"$T_PG_DIR/initdb.log" 2>&1 || return 1
+	cat >>"$T_PG_DATA/postgresql.conf" <<CONF
+listen_addresses = ''
+unix_socket_directories = '$T_PG_SOCK'
+port = $T_PG_PORT
+max_connections = $max
+shared_buffers = 16MB
+CONF
+	T_PG_DB="host=$T_PG_SOCK port=$T_PG_PORT user=postgres dbname=postgres"
+	t_pg_ctl start
+}
+
+# t_pg_ctl ARGS...: pg_ctl on the test cluster, as postgres, waiting.
+t_pg_ctl() {
+	runuser -u postgres -- "$T_PG_BIN/pg_ctl" -D "$T_PG_DATA" -l "$T_PG_DIR/log" -w -t 30 "$@" >/dev/null
+}
+
+# t_psql SQL: one query on the test cluster, unaligned, tuples only.
+t_psql() { psql "$T_PG_DB" -XAtqc "$1"; }
+
+# t_pg_stop: stop the cluster and remove it. Processes are found by pid only:
+# the postmaster's from postmaster.pid, and (after a crash) the orphans whose
+# working directory is this cluster's data directory.
+t_pg_stop() {
+	local p d
+	[ -n "${T_PG_DIR:-}" ] && [ -d "$T_PG_DIR" ] || return 0
+	[ -f "$T_PG_DATA/postmaster.pid" ] && t_pg_ctl stop -m immediate
+	for p in /proc/[0-9]*; do
+		d=$(readlink "$p/cwd" 2>/dev/null) || continue
+		[ "$d" = "$T_PG_DATA" ] && kill -9 "${p#/proc/}" 2>/dev/null
+	done
+	rm -rf "$T_PG_DIR"
+}

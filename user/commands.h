@@ -9,6 +9,23 @@ int cmd_doctor(int argc, char **argv, bool json);
 int cmd_status(int argc, char **argv, bool json);
 int cmd_revert(int argc, char **argv, bool json);
 int cmd_recover(int argc, char **argv, bool json);
+
+/*
+ * One-shot actions: named like fault verbs ("proc kill") but they hold
+ * nothing, so nothing is journalled or reverted (see proc.h for why). The
+ * table is in main.c; held faults belong in fault_table instead.
+ */
+struct action {
+	const char *family;
+	const char *verb;
+	int (*fn)(int argc, char **argv, bool json);
+	const char *summary;
+};
+extern const struct action action_table[];
+
+int cmd_proc_kill(int argc, char **argv, bool json);
+int cmd_proc_restart(int argc, char **argv, bool json);
+int cmd_pg_crash(int argc, char **argv, bool json);
 int cmd_run(int argc, char **argv, bool json);
 int cmd_lab(int argc, char **argv, bool json);
 

@@ -522,7 +522,7 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		goto cleanup;
 	}
 	journal_remove(f.id);
-	ret = EXIT_SUCCESS;
+	ret = f.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 cleanup:
 	if (applied) {
 		ops->revert(&f);

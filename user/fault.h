@@ -71,6 +71,8 @@ struct fault {
 	bool quiet;
 	bool needs_guardian;	/* set by prepare: state the kernel won't undo */
 	bool persistent;	/* set by prepare: state that survives a reboot */
+	bool failed;		/* set by the family: it ran and reverted, but a check
+				 * it makes failed (exit 1) */
 	json_object *params;	/* what the user asked, normalised */
 	json_object *state;	/* what apply creates, for revert and recover */
 	json_object *argv;	/* the command line, for status */

@@ -30,6 +30,29 @@ static const struct command commands[] = {
 	{},
 };
 
+/* One-shot actions, by noun and verb like the faults (commands.h). */
+const struct action action_table[] = {
+	{ "proc", "kill", cmd_proc_kill, "signal exactly one service's processes; measure its restart" },
+	{ "proc", "restart", cmd_proc_restart, "restart a service through its manager; time to healthy" },
+	{ "pg", "crash", cmd_pg_crash, "SIGKILL the postmaster; time until queries work again" },
+	{},
+};
+
+static const struct action *action_find(const char *family, const char *verb)
+{
+	for (const struct action *a = action_table; a->family; a++)
+		if (verb && !strcmp(a->family, family) && !strcmp(a->verb, verb))
+			return a;
+	return NULL;
+}
+
+static void list_actions(FILE *out, const char *family)
+{
+	for (const struct action *a = action_table; a->family; a++)
+		if (!strcmp(a->family, family))
+			fprintf(out, "  tug %s %-10s %s\n", family, a->verb, a->summary);
+}
+
 static void usage(FILE *out)
 {
 	const char *family = NULL;
@@ -48,6 +71,13 @@ static void usage(FILE *out)
 			family = (*o)->family;
 		snprintf(name, sizeof(name), "%s %s", (*o)->family, (*o)->verb);
 		fprintf(out, "  %-18s %s\n", name, (*o)->summary);
+	}
+	fprintf(out, "\nActions (one-shot, nothing held):\n");
+	for (const struct action *a = action_table; a->family; a++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s %s", a->family, a->verb);
+		fprintf(out, "  %-18s %s\n", name, a->summary);
 	}
 	fprintf(out, "\nCommands:\n");
 	for (const struct command *c = commands; c->name; c++)
@@ -105,22 +135,29 @@ int main(int argc, char **argv)
 
 	for (const struct fault_ops *const *o = fault_table; *o; o++)
 		family_known |= !strcmp((*o)->family, noun);
+	for (const struct action *a = action_table; a->family; a++)
+		family_known |= !strcmp(a->family, noun);
 	if (family_known) {
 		const char *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
 		const struct fault_ops *ops = verb ? fault_find(noun, verb) : NULL;
+		const struct action *act = action_find(noun, verb);
 
+		if (act)
+			return act->fn(argc - optind - 1, argv + optind + 1, json);
 		if (ops)
 			return fault_run(ops, argc - optind - 1, argv + optind + 1, json);
 		if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help"))) {
 			for (const struct fault_ops *const *o = fault_table; *o; o++)
 				if (!strcmp((*o)->family, noun))
 					printf("  tug %s %-10s %s\n", noun, (*o)->verb, (*o)->summary);
+			list_actions(stdout, noun);
 			return EXIT_SUCCESS;
 		}
 		log_error("'%s %s': unknown; the %s verbs are:", noun, verb ? verb : "", noun);
 		for (const struct fault_ops *const *o = fault_table; *o; o++)
 			if (!strcmp((*o)->family, noun))
 				fprintf(stderr, "  tug %s %-10s %s\n", noun, (*o)->verb, (*o)->summary);
+		list_actions(stderr, noun);
 		return 2;
 	}
 	log_error("unknown command '%s'; 'tug --help' lists them", noun);
