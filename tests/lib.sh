@@ -138,16 +138,27 @@ t_cgroup2_root() {
 		/proc/self/mountinfo
 }
 # t_cgroup SUFFIX: a fresh cgroup on the v2 hierarchy, its path on stdout;
-# at exit its processes are killed and it is removed.
+# at exit its processes are killed and it is removed (by name, so it works
+# from a $(...) subshell too).
 t_cgroup() {
 	local root cg
 	root=$(t_cgroup2_root)
 	[ -n "$root" ] || return 1
 	cg="$root/$T_ID-$1"
 	mkdir "$cg" || return 1
-	T_CLEANUP+=("t_cgroup_remove '$cg'")
 	echo "$cg"
 }
+t_cgroup_cleanup_all() {
+	local root cg
+	root=$(t_cgroup2_root)
+	[ -n "$root" ] || return 0
+	for cg in "$root/$T_ID"-*; do
+		[ -d "$cg" ] || continue
+		find "$cg" -mindepth 1 -depth -type d | while read -r sub; do t_cgroup_remove "$sub"; done
+		t_cgroup_remove "$cg"
+	done
+}
+T_CLEANUP+=("t_cgroup_cleanup_all")
 t_cgroup_remove() {
 	local p n=0
 	while [ -s "$1/cgroup.procs" ] && [ $n -lt 50 ]; do
