@@ -390,7 +390,9 @@ void node_close(struct node_conn *c)
 	free(c);
 }
 
-/* Wait until the socket is ready in the direction libssh2 wants, or ms. */
+/* Wait until the socket is ready in the direction libssh2 wants, or ms.
+ * libssh2 may hold whole packets in its own buffer while the socket has
+ * nothing more to read, so the wait is short and the caller retries. */
 static void ssh_wait(struct node_conn *c, int ms)
 {
 	int dir = libssh2_session_block_directions(c->ssh);
@@ -402,7 +404,7 @@ static void ssh_wait(struct node_conn *c, int ms)
 		p.events |= POLLOUT;
 	if (!p.events)
 		p.events = POLLIN;
-	poll(&p, 1, ms);
+	poll(&p, 1, ms < 10 ? ms : 10);
 }
 
 static int remaining_ms(uint64_t deadline)

@@ -581,6 +581,28 @@ static int run_action(struct run *r, const struct exp_step *s, const char *phase
 	return 0;
 }
 
+static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t end,
+			char *why, size_t len);
+
+static int judge_during_phase(struct run *r, struct poller **pl, int64_t start, int64_t end)
+{
+	int64_t t = ms(now_realtime_ns());
+	char why[512] = "";
+	int err = during_judge(r, *pl, start, end, why, sizeof(why));
+	json_object *ttd = json_get(r->rec, "time_to_detect_ms");
+
+	*pl = NULL;
+	if (err && err != -EINTR)
+		phase_end(r, "expect-during", "fail", t, "%s", why);
+	else if (!err)
+		phase_end(r, "expect-during", "pass", t, "%zu probes%s%s%s", r->e->nduring,
+			  ttd ? ", detected after " : "", ttd ? json_object_get_string(ttd) : "",
+			  ttd ? " ms" : "");
+	if (err && !*json_get_str(r->rec, "reason_during", ""))
+		json_object_object_add(r->rec, "reason_during", json_object_new_string(why));
+	return err;
+}
+
 /* ---- the command ---- */
 
 static void usage(FILE *out)
@@ -722,7 +744,7 @@ static void slug(const char *title, char *out, size_t len)
 /* Steps of the method, expect-during probes polled meanwhile. Returns 0
  * when every step went as asked; the window in *start and *end (ms). */
 static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int64_t *start,
-		      int64_t *end, char *why, size_t len)
+		      int64_t *end, struct poller **ret_during, char *why, size_t len)
 {
 	const struct experiment *e = r->e;
 	struct poller *pl = NULL;
@@ -828,53 +850,81 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 		json_object_array_add(r->faults, job_json(j));
 		pthread_mutex_unlock(&r->lock);
 	}
-	if (pl) {
-		for (size_t i = 0; i < e->nduring; i++)
+	*ret_during = pl;
+	return err;
+}
+
+/* Let each expect-during poller run to the end of its window: the fault
+ * window, or start + within for a probe that must fail within a bound (a
+ * one-shot fault's window is an instant). */
+static void during_close(struct run *r, struct poller *pl, int64_t start)
+{
+	int64_t now = ms(now_realtime_ns());
+
+	for (size_t i = 0; pl && i < r->e->nduring; i++) {
+		const struct exp_probe *p = &r->e->during[i];
+		int64_t until = start + ms(p->within_ns);
+
+		if (p->must_fail && p->within_ns && until > now && !r->stop)
+			pl[i].until_mono = mono_ns() + (until - now) * NSEC_PER_MSEC;
+		else
 			pl[i].stop = 1;
-		pollers_join(pl, e->nduring);
 	}
-	/* expect-during verdicts, now that the window is known */
-	if (!err && !r->stop) {
-		int64_t ttd = -1;
+}
 
-		for (size_t i = 0; i < e->nduring; i++) {
-			const struct exp_probe *p = &e->during[i];
-			int64_t first_fail = -1, limit = p->within_ns ? *start + ms(p->within_ns) : *end;
-			bool any_fail_in = false, all_ok = true, any = false;
-			size_t n = json_object_array_length(r->events);
+/* Join the expect-during pollers and judge them. */
+static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t end,
+			char *why, size_t len)
+{
+	const struct experiment *e = r->e;
+	int64_t ttd = -1;
+	int err = 0;
 
-			for (size_t k = 0; k < n; k++) {
-				json_object *ev = json_object_array_get_idx(r->events, k);
-				int64_t t = json_get_int(ev, "ts_ms", 0);
-				bool ok = json_object_get_boolean(json_get(ev, "ok"));
-
-				if (strcmp(json_get_str(ev, "phase", ""), "during") ||
-				    strcmp(json_get_str(ev, "probe", ""), p->name) || t < *start || t > *end)
-					continue;
-				any = true;
-				if (!ok && first_fail < 0)
-					first_fail = t;
-				if (!ok && t <= limit)
-					any_fail_in = true;
-				all_ok &= ok;
-			}
-			if (p->must_fail && !any_fail_in) {
-				snprintf(why, len, "expect-during '%s' never failed %s%s", p->name,
-					 p->within_ns ? "within " : "while the faults held",
-					 p->within_ns ? "its bound" : "");
-				err = -EPROTO;
-			} else if (!p->must_fail && (!all_ok || !any)) {
-				snprintf(why, len, "expect-during '%s' %s while the faults held", p->name,
-					 any ? "failed" : "was never probed");
-				err = -EPROTO;
-			}
-			if (p->must_fail && first_fail >= 0 && (ttd < 0 || first_fail - *start > ttd))
-				ttd = first_fail - *start;
-		}
-		json_object_object_add(r->rec, "time_to_detect_ms",
-				       ttd >= 0 ? json_object_new_int64(ttd) : NULL);
-	}
+	if (!pl)
+		return 0;
+	pollers_join(pl, e->nduring);
 	free(pl);
+	if (r->stop)
+		return -EINTR;
+	for (size_t i = 0; i < e->nduring; i++) {
+		const struct exp_probe *p = &e->during[i];
+		int64_t first_fail = -1, limit = p->must_fail && p->within_ns ? start + ms(p->within_ns) : end;
+		bool any_fail_in = false, all_ok = true, any = false;
+		size_t n;
+
+		pthread_mutex_lock(&r->lock);
+		n = json_object_array_length(r->events);
+		for (size_t k = 0; k < n; k++) {
+			json_object *ev = json_object_array_get_idx(r->events, k);
+			int64_t t = json_get_int(ev, "ts_ms", 0);
+			bool ok = json_object_get_boolean(json_get(ev, "ok"));
+
+			if (strcmp(json_get_str(ev, "phase", ""), "during") ||
+			    strcmp(json_get_str(ev, "probe", ""), p->name) || t < start || t > limit)
+				continue;
+			any = true;
+			if (!ok && first_fail < 0)
+				first_fail = t;
+			any_fail_in |= !ok;
+			all_ok &= ok;
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (p->must_fail && !any_fail_in) {
+			char b[32];
+
+			snprintf(why, len, "expect-during '%s' never failed %s%s", p->name,
+				 p->within_ns ? "within " : "while the faults held",
+				 p->within_ns ? format_duration(p->within_ns, b, sizeof(b)) : "");
+			err = -EPROTO;
+		} else if (!p->must_fail && (!all_ok || !any)) {
+			snprintf(why, len, "expect-during '%s' %s while the faults held", p->name,
+				 any ? "failed" : "was never probed");
+			err = -EPROTO;
+		}
+		if (p->must_fail && first_fail >= 0 && (ttd < 0 || first_fail - start > ttd))
+			ttd = first_fail - start;
+	}
+	json_object_object_add(r->rec, "time_to_detect_ms", ttd >= 0 ? json_object_new_int64(ttd) : NULL);
 	return err;
 }
 
@@ -899,10 +949,11 @@ int cmd_run(int argc, char **argv, bool json)
 	bool dry_run = false, accept_new = false, began = false, failed = false;
 	struct run r = { .json = json };
 	struct fault_job *jobs = NULL;
+	struct poller *during = NULL;
 	struct exp_errors errs;
 	struct tug_config cfg;
 	struct sigaction sa = { .sa_handler = on_signal };
-	char why[1024] = "", dir[512], stamp[32], name[64], rid[40];
+	char why[1024] = "", why2[512] = "", dir[512], stamp[32], name[64], rid[40];
 	unsigned need;
 	int opt, err, ret = 2;
 	int64_t start_ms = 0, end_ms = 0, t_begin;
@@ -1111,7 +1162,7 @@ int cmd_run(int argc, char **argv, bool json)
 		int64_t t = ms(now_realtime_ns());
 
 		phase_begin(&r, "method", 0);
-		err = run_method(&r, jobs, &njobs, &start_ms, &end_ms, why, sizeof(why));
+		err = run_method(&r, jobs, &njobs, &start_ms, &end_ms, &during, why, sizeof(why));
 		{
 			json_object *w = json_object_new_object();
 
@@ -1120,11 +1171,14 @@ int cmd_run(int argc, char **argv, bool json)
 			json_object_object_add(r.rec, "window", w);
 		}
 		if (err || interrupted) {
+			r.stop = 1;
+			during_judge(&r, during, start_ms, end_ms, why2, sizeof(why2));
 			phase_end(&r, "method", "fail", t, "%s", interrupted ? "interrupted" : why);
 			failed = true;
 			goto verdict;
 		}
 		phase_end(&r, "method", "pass", t, "fault window %.3fs", (end_ms - start_ms) / 1e3);
+		during_close(&r, during, start_ms);
 	}
 
 	/* Recovery: every probe passes within the bound, timed from the end. */
@@ -1139,10 +1193,15 @@ int cmd_run(int argc, char **argv, bool json)
 		phase_begin(&r, "recovery", mono_ns() + left);
 		if (pollers_start(&r, "recovery", r.e->recovery, r.e->nrecovery, true,
 				  mono_ns() + left, &pl)) {
+			r.stop = 1;
+			during_judge(&r, during, start_ms, end_ms, why2, sizeof(why2));
 			phase_end(&r, "recovery", "fail", t, "cannot start the probe threads");
 			failed = true;
 			goto verdict;
 		}
+		/* expect-during may still watch while recovery is timed */
+		if (during && judge_during_phase(&r, &during, start_ms, end_ms))
+			failed = true;
 		for (;;) {
 			bool running = false;
 
@@ -1177,6 +1236,11 @@ int cmd_run(int argc, char **argv, bool json)
 		phase_end(&r, "recovery", "pass", t, "recovered %.3fs after the fault's end (bound %.1fs)",
 			  ttr / 1e3, r.e->recovery_within_ns / 1e9);
 	}
+
+	if (during && judge_during_phase(&r, &during, start_ms, end_ms))
+		failed = true;
+	if (failed)
+		goto verdict;
 
 	/* The steady state again, then the post-checks. */
 	{
@@ -1220,8 +1284,10 @@ verdict:
 	}
 	json_object_object_add(r.rec, "verdict",
 			       json_object_new_string(interrupted ? "interrupted" : failed ? "fail" : "pass"));
-	json_object_object_add(r.rec, "reason", json_object_new_string(interrupted ? "interrupted by a signal" :
-									failed ? why : ""));
+	json_object_object_add(r.rec, "reason", json_object_new_string(
+		interrupted ? "interrupted by a signal" :
+		*json_get_str(r.rec, "reason_during", "") ? json_get_str(r.rec, "reason_during", "") :
+		failed ? why : ""));
 	ret = failed || interrupted ? EXIT_FAILURE : EXIT_SUCCESS;
 
 results:

@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# tug run against real parts: an OpenSSH sshd in a namespace (node N,
+# 10.200.61.2, port 2222, its own ed25519 host key, a generated client key
+# and known_hosts), a real HTTP service on N supervised by a restart loop, a
+# private PostgreSQL for the results, and the orchestrator in namespace C
+# (10.200.61.1). Nothing outside these namespaces and loopback is touched.
+. "$(dirname "$0")/../lib.sh"
+
+for c in /usr/sbin/sshd ssh-keygen nsenter /usr/bin/python3; do
+	command -v "$c" >/dev/null || { t_skip orchestrator "$c is missing"; exit 0; }
+done
+
+C=$(t_netns c) && N=$(t_netns n) || { t_fail setup "cannot create namespaces"; exit 1; }
+t_veth "$C" vc "$N" vn || { t_fail setup "cannot create veth"; exit 1; }
+ip -n "$C" addr add 10.200.61.1/24 dev vc
+ip -n "$N" addr add 10.200.61.2/24 dev vn
+NODE=10.200.61.2 PORT=2222 SVC=8080
+W=$T_TMP/w
+mkdir -p "$W" "$TUG_RUN_DIR" && chmod 755 "$T_TMP" "$W"
+
+# --- sshd on N with its own host key; a client key; known_hosts ---
+ssh-keygen -q -t ed25519 -N '' -f "$W/host_key" && ssh-keygen -q -t ed25519 -N '' -f "$W/client_key" &&
+	ssh-keygen -q -t ed25519 -N '' -f "$W/other_host_key" || { t_fail setup "ssh-keygen"; exit 1; }
+cp "$W/client_key.pub" "$W/authorized_keys"
+echo "[$NODE]:$PORT $(cut -d' ' -f1,2 "$W/host_key.pub")" >"$W/known_hosts"
+echo "[$NODE]:$PORT $(cut -d' ' -f1,2 "$W/other_host_key.pub")" >"$W/known_hosts_changed"
+: >"$W/known_hosts_empty"
+mkdir -p /run/sshd
+cat >"$W/sshd_config" <<EOF
+ListenAddress $NODE
+Port $PORT
+HostKey $W/host_key
+PidFile $W/sshd.pid
+AuthorizedKeysFile $W/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+SetEnv TUG_RUN_DIR=$TUG_RUN_DIR TUG_STATE_DIR=$TUG_STATE_DIR ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+EOF
+# The node's root shell starts neutral: in sshd's own mount namespace an
+# empty file covers ~/.bashrc (a developer's pyenv init there can stall
+# every SSH command for a minute). Nothing outside that namespace changes.
+: >"$W/bashrc"
+t_bg sshd_pid nsenter --net=/run/netns/"$N" unshare --mount --propagation private \
+	sh -c '[ -f "$HOME/.bashrc" ] && mount --bind "$1" "$HOME/.bashrc"; shift; exec "$@"' sh "$W/bashrc" \
+	/usr/sbin/sshd -D -f "$W/sshd_config" -E "$W/sshd.log"
+
+# --- the HTTP service on N, restarted by a loop unless $W/norestart exists ---
+cat >"$W/svc.py" <<'PY'
+import http.server, os, sys
+addr, port, pidfile = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"status": "ok"}\n'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer.allow_reuse_address = True
+srv = http.server.ThreadingHTTPServer((addr, port), H)
+with open(pidfile + ".tmp", "w") as f:
+    f.write("%d\n" % os.getpid())
+os.rename(pidfile + ".tmp", pidfile)
+srv.serve_forever()
+PY
+cat >"$W/supervise" <<EOF
+#!/bin/bash
+# restart the service after \$(cat $W/delay) seconds, unless $W/norestart exists
+while :; do
+	while [ -e $W/norestart ]; do sleep 0.05; done
+	/usr/bin/python3 $W/svc.py $NODE $SVC $W/svc.pid
+	sleep "\$(cat $W/delay)"
+done
+EOF
+chmod +x "$W/supervise"
+echo 0.5 >"$W/delay"
+t_bg sup_pid nsenter --net=/run/netns/"$N" "$W/supervise" >"$W/svc.log" 2>&1
+
+in_c() { ip netns exec "$C" "$@"; }
+http_up() { in_c /usr/bin/python3 - "$1" <<'PY'
+import sys, urllib.request
+try:
+    urllib.request.urlopen("http://10.200.61.2:8080/", timeout=float(sys.argv[1]))
+except Exception:
+    sys.exit(1)
+PY
+}
+ready=0
+for _ in $(seq 100); do
+	if in_c bash -c "exec 3<>/dev/tcp/$NODE/$PORT" 2>/dev/null && http_up 0.5; then ready=1; break; fi
+	sleep 0.1
+done
+[ "$ready" -eq 1 ] || { t_fail setup "sshd or the service did not come up: $(cat "$W/sshd.log")"; exit 1; }
+
+# --- PostgreSQL for the results (tests/lib.sh's helper when present) ---
+pg_ok=0
+if declare -F t_pg_start >/dev/null; then
+	t_pg_start 20 && pg_ok=1
+else
+	T_PG_BIN=/usr/lib/postgresql/15/bin
+	if [ -x "$T_PG_BIN/initdb" ] && id postgres >/dev/null 2>&1; then
+		T_PG_DIR=$(mktemp -d /tmp/tug-pg.XXXXXX)
+		chown postgres: "$T_PG_DIR"
+		t_at_exit "runuser -u postgres -- $T_PG_BIN/pg_ctl -D $T_PG_DIR/data -m immediate stop; rm -rf $T_PG_DIR"
+		runuser -u postgres -- "$T_PG_BIN/initdb" -D "$T_PG_DIR/data" --auth=trust -U postgres --no-sync >/dev/null 2>&1 &&
+			printf "listen_addresses = ''\nunix_socket_directories = '%s'\nport = 54361\n" "$T_PG_DIR" >>"$T_PG_DIR/data/postgresql.conf" &&
+			runuser -u postgres -- "$T_PG_BIN/pg_ctl" -D "$T_PG_DIR/data" -l "$T_PG_DIR/log" -w start >/dev/null &&
+			T_PG_DB="host=$T_PG_DIR port=54361 user=postgres dbname=postgres" && pg_ok=1
+	fi
+fi
+psql_q() { psql "$T_PG_DB" -XAtqc "$1"; }
+
+# --- experiment files ---
+node_yaml() {	# the node list, known_hosts file as $1
+	cat <<EOF
+nodes:
+  - name: n
+    host: $NODE
+    port: $PORT
+    user: root
+    key: $W/client_key
+    known-hosts: $1
+    tug: \${tug}
+  - { name: here, host: local }
+EOF
+}
+
+cat >"$W/kill.yaml" <<EOF
+title: Kill the service; its supervisor restarts it
+risk: low
+variables:
+  tug: tug
+  bound: 5s
+$(node_yaml "$W/known_hosts")
+preconditions:
+  - { name: no fault live, type: cmd, node: n, run: "\${tug} status | grep -q 'no live faults'" }
+steady-state:
+  - { name: health, type: http, url: "http://$NODE:$SVC/", json-field: status, expect: ok, max-latency: 1s }
+method:
+  - name: kill the service
+    fault: proc kill
+    node: n
+    args: { pidfile: $W/svc.pid }
+    oneshot: true
+expect-during:
+  - { name: down, type: tcp, host: $NODE, port: $SVC, must: fail, within: 2s, interval: 50ms }
+recovery:
+  within: \${bound}
+  probes:
+    - { name: health, type: http, url: "http://$NODE:$SVC/", status: 200, timeout: 500ms }
+post-checks:
+  - { name: pid changed, type: cmd, node: n, run: "test \"\$\$(cat $W/svc.pid)\" != \"\$\$(cat $W/old.pid)\"" }
+rollbacks:
+  - { name: supervisor on, action: "rm -f $W/norestart; echo \$\$(date +%s%3N) >> $W/rolled", node: n }
+EOF
+
+run_tug() {	# OUT ARGS...: tug run in C; stdout+stderr to OUT, rc returned
+	local out=$1
+	shift
+	in_c "$TUG" run --var tug="$TUG" --report "$T_TMP/report-$(basename "$out")" "$@" >"$out" 2>&1
+}
+
+# 1. kill: back within the bound -> PASS
+cp "$W/svc.pid" "$W/old.pid"
+run_tug "$W/out-kill" "$W/kill.yaml" --db "${T_PG_DB:-}" --approve nobody-needed
+rc=$?
+ttr=$(sed -n 's/.*"time_to_recover_ms": *\([0-9]*\).*/\1/p' "$T_TMP/report-out-kill/report.json")
+echo "  kill: restarted service healthy ${ttr:-?} ms after the kill (supervisor waits 500 ms)"
+t_check kill_pass_within_bound "rc=$rc: $(cat "$W/out-kill")" \
+	bash -c "[ $rc -eq 0 ] && grep -q 'PASS' '$W/out-kill'"
+t_check kill_ttr_measured "time_to_recover_ms=$ttr" \
+	bash -c "[ -n '$ttr' ] && [ '$ttr' -ge 400 ] && [ '$ttr' -lt 3000 ]"
+t_check kill_expect_during_saw_failure "$(grep -E 'during' "$W/out-kill" | head -3)" \
+	grep -q 'during.*down: FAIL' "$W/out-kill"
+
+# 2. kill with the supervisor off: not back within the bound -> FAIL, rollback runs
+touch "$W/norestart"
+rm -f "$W/rolled"
+cp "$W/svc.pid" "$W/old.pid"
+run_tug "$W/out-killfail" "$W/kill.yaml" --var bound=1500ms --db "${T_PG_DB:-}"
+rc=$?
+t_check kill_fail_when_not_back "rc=$rc: $(tail -4 "$W/out-killfail")" \
+	bash -c "[ $rc -eq 1 ] && grep -q \"FAIL.*'health' did not pass within 1.5s\" '$W/out-killfail'"
+t_check rollback_runs_after_failure "rolled: $(cat "$W/rolled" 2>/dev/null)" test -s "$W/rolled"
+for _ in $(seq 50); do http_up 0.2 && break; sleep 0.1; done
+t_check rollback_restored_service "service still down after the rollback" http_up 1
+
+# 3. partition of the service port from C: expect-during sees it, recovery in bound
+cat >"$W/partition.yaml" <<EOF
+title: Partition the service from the orchestrator
+risk: medium
+variables: { tug: tug, window: 2s, heartbeat: 1s }
+$(node_yaml "$W/known_hosts")
+steady-state:
+  - { name: health, type: http, url: "http://$NODE:$SVC/", status: 200 }
+method:
+  - name: cut
+    fault: net partition
+    node: n
+    args: { peer: 10.200.61.1, port: $SVC }
+    for: \${window}
+    heartbeat: \${heartbeat}
+expect-during:
+  - { name: health, type: http, url: "http://$NODE:$SVC/", timeout: 300ms, must: fail, within: 1s }
+  - { name: ssh still up, type: tcp, host: $NODE, port: $PORT, must: pass, interval: 250ms }
+recovery:
+  within: 1s
+  probes:
+    - { name: health, type: http, url: "http://$NODE:$SVC/", timeout: 300ms }
+rollbacks:
+  - { action: "true", node: n }
+EOF
+run_tug "$W/out-part" "$W/partition.yaml" --approve alice --db "${T_PG_DB:-}"
+rc=$?
+rep=$T_TMP/report-out-part/report.json
+ttd=$(sed -n 's/.*"time_to_detect_ms": *\([0-9]*\).*/\1/p' "$rep")
+ttr=$(sed -n 's/.*"time_to_recover_ms": *\([0-9]*\).*/\1/p' "$rep")
+echo "  partition: detected ${ttd:-?} ms after the node applied it, recovered ${ttr:-?} ms after it reverted"
+t_check partition_pass "rc=$rc: $(tail -6 "$W/out-part")" bash -c "[ $rc -eq 0 ]"
+t_check partition_detect_within_bound "ttd=$ttd" bash -c "[ -n '$ttd' ] && [ '$ttd' -lt 1000 ]"
+t_check partition_recover_within_bound "ttr=$ttr" bash -c "[ -n '$ttr' ] && [ '$ttr' -lt 1000 ]"
+t_check partition_reverted_at_deadline "$(grep -oE '"reason": *"[^"]*"' "$rep" | head -2)" \
+	grep -qE '"reason": *"deadline"' "$rep"
+
+# 4. the orchestrator killed mid-fault: the node reverts within the heartbeat
+faults_live() { [ -n "$(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" ]; }
+measure_revert() {	# SIGNAL: ms from the signal until the node reverted (journal empty)
+	local sig=$1 out=$W/out-dead-$1 t0 t1 pid
+	ip netns exec "$C" "$TUG" run --var tug="$TUG" --var window=30s --var heartbeat=1s --approve alice \
+		--report "$T_TMP/report-dead-$sig" "$W/partition.yaml" >"$out" 2>&1 &
+	pid=$!
+	T_PIDS+=($pid)
+	wait_for "$out" 'applied' 10000 || { cat "$out" >&2; echo -1; return; }
+	sleep 0.5
+	{ faults_live && ! http_up 0.3; } || { echo -2; return; }	# the fault holds
+	t0=$(now_ms)
+	kill "-$sig" "$pid"
+	while faults_live && [ $(($(now_ms) - t0)) -lt 10000 ]; do sleep 0.01; done
+	t1=$(now_ms)
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	http_up 1 && echo $((t1 - t0)) || echo -3
+}
+killed=$(measure_revert KILL)
+echo "  orchestrator SIGKILLed mid-fault: the node reverted ${killed} ms later (heartbeat 1s)"
+t_check orchestrator_sigkill_node_reverts "revert after $killed ms (heartbeat 1s)" \
+	bash -c "[ '$killed' -ge 0 ] && [ '$killed' -lt 1000 ]"
+stopped=$(measure_revert STOP)
+echo "  orchestrator frozen (SIGSTOP) mid-fault: heartbeat lost, the node reverted ${stopped} ms later"
+t_check orchestrator_silent_node_reverts_within_heartbeat "revert after $stopped ms (heartbeat 1s)" \
+	bash -c "[ '$stopped' -ge 700 ] && [ '$stopped' -lt 1600 ]"
+sleep 0.3
+t_check node_journal_clean_after_kill "journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" \
+	bash -c "[ -z \"\$(ls '$TUG_RUN_DIR/faults' 2>/dev/null)\" ]"
+
+# 5. host keys: a changed key and an unknown key are refused, nothing touched
+sed "s|known-hosts: $W/known_hosts|known-hosts: $W/known_hosts_changed|" "$W/kill.yaml" >"$W/kill-changed.yaml"
+cp "$W/svc.pid" "$W/before.pid"
+run_tug "$W/out-changed" "$W/kill-changed.yaml"
+rc=$?
+t_check changed_host_key_refused "rc=$rc: $(cat "$W/out-changed")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'NOT the one in' '$W/out-changed' && grep -q 'nothing was touched' '$W/out-changed'"
+t_check changed_host_key_touched_nothing "service pid changed" cmp -s "$W/svc.pid" "$W/before.pid"
+sed "s|known-hosts: $W/known_hosts|known-hosts: $W/known_hosts_empty|" "$W/kill.yaml" >"$W/kill-unknown.yaml"
+run_tug "$W/out-unknown" "$W/kill-unknown.yaml"
+rc=$?
+t_check unknown_host_key_refused "rc=$rc: $(cat "$W/out-unknown")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'unknown host key' '$W/out-unknown' && grep -q 'accept-new-host-keys' '$W/out-unknown'"
+t_check unknown_host_key_file_unchanged "known_hosts written" bash -c "[ ! -s '$W/known_hosts_empty' ]"
+
+# 6. policy: medium and high without approvals are refused before anything
+cat >"$W/high.yaml" <<EOF
+title: High risk marker
+risk: high
+variables: { tug: tug }
+$(node_yaml "$W/known_hosts")
+method:
+  - { action: "touch $W/touched-high", node: n }
+rollbacks:
+  - { action: "touch $W/touched-high-rb", node: n }
+EOF
+sed 's/^risk: high/risk: medium/; s/touched-high/touched-medium/g' "$W/high.yaml" >"$W/medium.yaml"
+run_tug "$W/out-med" "$W/medium.yaml"
+rc=$?
+t_check medium_without_approval_refused "rc=$rc: $(cat "$W/out-med")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'medium risk and needs 1 distinct approver' '$W/out-med'"
+run_tug "$W/out-high1" "$W/high.yaml" --approve alice --approve alice
+rc=$?
+t_check high_needs_two_distinct "rc=$rc: $(cat "$W/out-high1")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'high risk and needs 2 distinct approvers.*1 given' '$W/out-high1'"
+t_check refused_touched_nothing "a refused run touched the node" \
+	bash -c "[ ! -e '$W/touched-high' ] && [ ! -e '$W/touched-high-rb' ] && [ ! -e '$W/touched-medium' ]"
+run_tug "$W/out-dry" "$W/high.yaml" --dry-run
+rc=$?
+t_check dry_run_plans_and_touches_nothing "rc=$rc: $(cat "$W/out-dry")" \
+	bash -c "[ $rc -eq 0 ] && grep -q 'touch $W/touched-high' '$W/out-dry' && grep -q 'would be refused' '$W/out-dry' && [ ! -e '$W/touched-high' ]"
+run_tug "$W/out-high2" "$W/high.yaml" --approve alice --approve bob --db "${T_PG_DB:-}"
+rc=$?
+t_check high_with_two_approvers_runs "rc=$rc: $(tail -3 "$W/out-high2")" \
+	bash -c "[ $rc -eq 0 ] && [ -e '$W/touched-high' ] && [ -e '$W/touched-high-rb' ]"
+
+# 7. results: PostgreSQL rows and the report directory
+if [ "$pg_ok" -eq 1 ]; then
+	t_check results_runs_in_postgres "runs: $(psql_q 'select title, verdict from tug_runs' 2>&1)" \
+		bash -c "[ \"\$(psql \"$T_PG_DB\" -XAtqc \"select count(*) from tug_runs\")\" -eq 4 ]"
+	t_check results_one_row_per_experiment "$(psql_q 'select title, runs from tug_experiments' 2>&1)" \
+		bash -c "[ \"\$(psql \"$T_PG_DB\" -XAtqc \"select string_agg(runs::text, ',' order by title) from tug_experiments\")\" = '1,2,1' ]"
+	t_check results_verdicts_and_approvers "$(psql_q "select verdict, approvers, time_to_recover_ms from tug_runs order by started_at" 2>&1)" \
+		bash -c "[ \"\$(psql \"$T_PG_DB\" -XAtqc \"select string_agg(verdict || ':' || array_to_string(approvers, '+'), ' ' order by started_at) from tug_runs\")\" = 'pass:nobody-needed fail: pass:alice pass:alice+bob' ]"
+	t_check results_phases_and_operator "$(psql_q "select count(*), min(operator) from tug_phases join tug_runs on run_id = id" 2>&1)" \
+		bash -c "[ \"\$(psql \"$T_PG_DB\" -XAtqc \"select count(*) > 10 and bool_and(operator <> '') from tug_phases join tug_runs on run_id = id\")\" = t ]"
+else
+	t_skip results_in_postgres "no PostgreSQL server binaries or postgres user"
+fi
+rep=$T_TMP/report-out-part
+t_check report_files "$(ls "$rep")" bash -c "[ -s '$rep/report.json' ] && [ -s '$rep/junit.xml' ] && [ -s '$rep/report.html' ]"
+t_check report_json_and_junit_parse "" /usr/bin/python3 -c "
+import json, sys, xml.etree.ElementTree as ET
+r = json.load(open('$rep/report.json'))
+assert r['verdict'] == 'pass' and r['faults'][0]['applied_ms'] > 0
+assert any(e.get('probe') == 'health' and not e['ok'] for e in r['events'])
+t = ET.parse('$T_TMP/report-out-killfail/junit.xml').getroot()
+s = t.find('testsuite')
+assert int(s.get('failures')) >= 1, s.attrib
+"
+# The HTML in headless Chromium: it loads, renders the verdict and the
+# timeline, and logs no console error or failed load.
+if command -v chromium >/dev/null; then
+	prof=$T_TMP/chromium
+	mkdir -p "$prof"
+	timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-background-networking \
+		--no-first-run --user-data-dir="$prof" --enable-logging=stderr --v=0 \
+		--dump-dom "file://$rep/report.html" >"$W/dom.html" 2>"$W/chromium.log"
+	rc=$?
+	t_check report_html_in_chromium "rc=$rc; $(grep -E 'CONSOLE|Failed|Uncaught' "$W/chromium.log" | head -3)" \
+		bash -c "[ $rc -eq 0 ] && grep -q 'Verdict: PASS' '$W/dom.html' && grep -q '<svg' '$W/dom.html' &&
+			grep -q 'class=\"fault\"' '$W/dom.html' && ! grep -qE 'CONSOLE|Uncaught|Failed to load|ERR_' '$W/chromium.log'"
+else
+	t_skip report_html_in_chromium "chromium is not installed (scripts/install-deps)"
+fi
