@@ -291,7 +291,7 @@ static const char *fault_hold(struct fault *f, uint64_t deadline_mono, int sfd)
 	int tick_fd = -1, hb_fd = -1;
 	uint64_t last_hb = now_mono_ns();
 	const char *why = NULL;
-	struct pollfd p[4];
+	struct pollfd p[5];
 
 	if (deadline_fd < 0)
 		return "timer failure";
@@ -312,6 +312,7 @@ static const char *fault_hold(struct fault *f, uint64_t deadline_mono, int sfd)
 		p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = tick_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = f->heartbeat_ns ? STDIN_FILENO : -1, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = f->end_fd, .events = POLLIN };
 		if (poll(p, n, f->heartbeat_ns ? 50 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -336,6 +337,8 @@ static const char *fault_hold(struct fault *f, uint64_t deadline_mono, int sfd)
 			else if (r > 0)
 				last_hb = now_mono_ns();
 		}
+		if (!why && (p[4].revents & (POLLIN | POLLHUP)))
+			why = f->end_reason ? f->end_reason : "ended by the fault itself";
 		if (!why && f->heartbeat_ns && now_mono_ns() - last_hb > f->heartbeat_ns)
 			why = "heartbeat lost";
 		if (!why && tick_fd >= 0 && (p[2].revents & POLLIN)) {
@@ -367,7 +370,7 @@ static json_object *argv_json(int argc, char **argv)
 
 int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 {
-	struct fault f = { .ops = ops, .json = json };
+	struct fault f = { .ops = ops, .json = json, .end_fd = -1 };
 	struct tug_config cfg;
 	const char *why;
 	sigset_t mask;

@@ -73,6 +73,9 @@ struct fault {
 	bool persistent;	/* set by prepare: state that survives a reboot */
 	bool failed;		/* set by the family: it ran and reverted, but a check
 				 * it makes failed (exit 1) */
+	int end_fd;		/* set by apply, optional: the hold ends when it is
+				 * readable (e.g. the target's pidfd); -1 = none */
+	const char *end_reason;	/* why, for the reverted event ("target exited") */
 	json_object *params;	/* what the user asked, normalised */
 	json_object *state;	/* what apply creates, for revert and recover */
 	json_object *argv;	/* the command line, for status */

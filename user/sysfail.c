@@ -896,12 +896,10 @@ static void *notify_loop(void *arg)
 			check_exec(p);
 		if (pf[3].revents & POLLIN) {
 			child_gone = true;
-			/* The command ended while the fault held: the fault is over.
-			 * The runner's hold loop ends on a signal; ask it with one. */
-			if (atomic_load(&p->armed) && !atomic_load(&p->passthrough)) {
+			/* The command ended while the fault held: the fault is over
+			 * (the runner sees the same pidfd, f->end_fd, and ends the hold). */
+			if (atomic_load(&p->armed) && !atomic_load(&p->passthrough))
 				atomic_store(&p->ended, true);
-				kill(getpid(), SIGTERM);
-			}
 		}
 		if (pf[0].revents & (POLLHUP | POLLERR) && !(pf[0].revents & POLLIN)) {
 			unused = true;	/* no process uses the filter any more */
@@ -1155,6 +1153,8 @@ static int apply_bpf(struct fault *f)
 		p->child_pidfd = syscall(SYS_pidfd_open, p->pid, 0);
 	if (p->child_pidfd < 0)
 		return 0;
+	f->end_fd = p->child_pidfd;
+	f->end_reason = "target exited";
 	p->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (p->stop_fd < 0)
 		return -errno;
@@ -1223,6 +1223,9 @@ static int sysfail_revert(struct fault *f)
 	/* seccomp: from now on every call continues; the thread keeps
 	 * answering until the command is gone (destroy waits for it). */
 	atomic_store(&p->passthrough, true);
+	/* The runner may notice the exit before the thread does. */
+	if (f->end_fd >= 0 && poll(&(struct pollfd){ .fd = f->end_fd, .events = POLLIN }, 1, 0) > 0)
+		atomic_store(&p->ended, true);
 	if (atomic_load(&p->ended))
 		fault_emit(f, "target exited", NULL);
 	if (p->skel) {

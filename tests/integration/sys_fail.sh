@@ -95,6 +95,7 @@ t_check sys_signal_pid_killed "exit status $st" [ "$st" -eq 137 ]
 t_check sys_signal_pid_at_nth "$size writes done" [ "$size" -eq 7 ]
 t_check sys_signal_pid_tracepoint "$(grep applied "$out")" grep -q '"backend":"tracepoint"' "$out"
 t_check sys_signal_ends_with_target "$(grep reverted "$out")" grep -q '"event":"target exited"' "$out"
+t_check sys_signal_reverted_reason "$(grep reverted "$out")" grep -q '"reason":"target exited"' "$out"
 
 # --- --signal by cgroup (v2) ---
 cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
