@@ -821,7 +821,6 @@ static void hog_child(struct hog_priv *p, pid_t parent, int wr)
 		m.err = -errno;
 		goto out;
 	}
-	madvise(mem, p->bytes, MADV_HUGEPAGE);
 	if (madvise(mem, p->bytes, MADV_POPULATE_WRITE)) {
 		if (errno != EINVAL) {
 			m.err = -errno;
