@@ -270,3 +270,65 @@ t_pg_stop() {
 	done
 	rm -rf "$T_PG_DIR"
 }
+
+# t_memroot: the mount point of the hierarchy holding the memory controller
+# ("v1 PATH" or "v2 PATH"), empty when there is none.
+t_memroot() {
+	local m
+	# "id parent maj:min root MOUNT opts [optional...] - FSTYPE source SUPER"
+	m=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break }
+		$(i+1) == "cgroup" && $(i+3) ~ /(^|,)memory(,|$)/ { print $5; exit }' /proc/self/mountinfo)
+	[ -n "$m" ] && { echo "v1 $m"; return; }
+	m=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break }
+		$(i+1) == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	[ -n "$m" ] && grep -qw memory "$m/cgroup.controllers" 2>/dev/null && echo "v2 $m"
+}
+
+# t_memcg VAR NAME LIMIT: a memory cgroup NAME-$T_ID with a hard limit
+# (bytes or 32M) and no swap, its path in VAR. At exit the processes left in
+# it are killed and it is removed. (Not in $(...): the cleanup must be
+# registered in the test's own shell.)
+t_memcg() {
+	local kind root cg
+	read -r kind root <<<"$(t_memroot)"
+	[ -n "$root" ] || return 1
+	cg="$root/$2-$T_ID"
+	mkdir "$cg" || return 1
+	T_CLEANUP+=("t_cgroup_rm '$cg'")
+	printf -v "$1" '%s' "$cg"
+	if [ "$kind" = v1 ]; then
+		echo "$3" >"$cg/memory.limit_in_bytes" || return 1
+		if [ -e "$cg/memory.memsw.limit_in_bytes" ]; then
+			echo "$3" >"$cg/memory.memsw.limit_in_bytes" 2>/dev/null
+		fi
+	else
+		echo "$3" >"$cg/memory.max" || return 1
+		[ ! -e "$cg/memory.swap.max" ] || echo 0 >"$cg/memory.swap.max"
+	fi
+}
+
+# t_cgroup_rm DIR: kill what is left inside a test's cgroup, then remove it.
+t_cgroup_rm() {
+	local i p
+	for ((i = 0; i < 50; i++)); do
+		p=$(cat "$1/cgroup.procs" 2>/dev/null)
+		[ -z "$p" ] && break
+		kill -9 $p 2>/dev/null
+		sleep 0.02
+	done
+	for ((i = 0; i < 50; i++)); do
+		rmdir "$1" 2>/dev/null && return 0
+		[ -d "$1" ] || return 0
+		sleep 0.02
+	done
+	return 1
+}
+
+# t_in_cgroup DIR CMD...: run CMD inside cgroup DIR (a shell moves itself
+# there, then execs CMD). In the foreground only: with t_bg, use
+# t_bg VAR sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' DIR CMD...
+t_in_cgroup() {
+	local cg=$1
+	shift
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}

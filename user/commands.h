@@ -28,5 +28,6 @@ int cmd_proc_restart(int argc, char **argv, bool json);
 int cmd_pg_crash(int argc, char **argv, bool json);
 int cmd_run(int argc, char **argv, bool json);
 int cmd_lab(int argc, char **argv, bool json);
+int cmd_watch(int argc, char **argv, bool json);
 
 #endif

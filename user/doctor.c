@@ -22,7 +22,6 @@
 #include "fault.h"
 #include "kernel.h"
 #include "log.h"
-#include "probe.skel.h"
 
 struct report {
 	bool json;
@@ -60,50 +59,6 @@ static bool fs_magic(const char *path, long magic)
 	struct statfs st;
 
 	return statfs(path, &st) == 0 && st.f_type == magic;
-}
-
-static int silent_print(enum libbpf_print_level l, const char *f, va_list ap)
-{
-	return 0;
-}
-
-/* Load exactly one program of probe.bpf.c; 0 or -errno from the kernel. */
-static int try_load(const char *prog_name)
-{
-	libbpf_print_fn_t old = libbpf_set_print(silent_print);
-	struct bpf_program *prog;
-	struct probe_bpf *skel;
-	int err;
-
-	skel = probe_bpf__open();
-	if (!skel) {
-		err = -errno;
-		goto out;
-	}
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, !strcmp(bpf_program__name(prog), prog_name));
-	err = probe_bpf__load(skel);
-	probe_bpf__destroy(skel);
-out:
-	libbpf_set_print(old);
-	return err;
-}
-
-static bool file_has_word(const char *path, const char *word)
-{
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	for (char *t = strtok(buf, " ,\n"); t; t = strtok(NULL, " ,\n"))
-		if (!strcmp(t, word))
-			return true;
-	return false;
 }
 
 static const char *load_detail(int err)
@@ -164,29 +119,29 @@ int cmd_doctor(int argc, char **argv, bool json)
 		check(&r, "tracefs", t, "%s", t ? "mounted at /sys/kernel/tracing" :
 		      "not mounted; tug mounts it (and says so) when a tracepoint needs it");
 	}
-	err = try_load("probe_tp_btf");
+	err = kernel_probe_load("probe_tp_btf");
 	check(&r, "tp_btf", !err, "oom/mark_victim via BTF tracepoint: %s", load_detail(err));
-	err = try_load("probe_fentry");
+	err = kernel_probe_load("probe_fentry");
 	check(&r, "fentry", !err, "%s", load_detail(err));
-	err = try_load("probe_fmod_ret");
+	err = kernel_probe_load("probe_fmod_ret");
 	check(&r, "fmod_ret", !err, "%s", load_detail(err));
 	{
-		bool listed = file_has_word("/sys/kernel/security/lsm", "bpf");
+		bool listed = kernel_file_has_word("/sys/kernel/security/lsm", "bpf");
 
-		err = try_load("probe_lsm");
+		err = kernel_probe_load("probe_lsm");
 		check(&r, "bpf_lsm", !err && listed, "%s%s", load_detail(err),
 		      listed ? "" : "; 'bpf' not in /sys/kernel/security/lsm");
 	}
 	{
 		bool kprobes = access("/sys/bus/event_source/devices/kprobe", F_OK) == 0;
-		bool override = libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE,
-							BPF_FUNC_override_return, NULL) == 1;
 
-		check(&r, "kprobe_override", kprobes && override, "kprobes %s, bpf_override_return %s",
-		      kprobes ? "yes" : "no", override ? "yes" : "no");
+		check(&r, "kprobe_override", kernel_has_kprobe_override(),
+		      "kprobes %s, bpf_override_return %s", kprobes ? "yes" : "no",
+		      libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_override_return, NULL) == 1 ?
+		      "yes" : "no");
 	}
 	{
-		bool notif = file_has_word("/proc/sys/kernel/seccomp/actions_avail", "user_notif");
+		bool notif = kernel_has_seccomp_notif();
 
 		check(&r, "seccomp_user_notif", notif, "%s",
 		      notif ? "SECCOMP_RET_USER_NOTIF available" : "not in actions_avail");

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "kernel.h"
+#include "probe.skel.h"
 
 bool kernel_has_btf(void)
 {
@@ -47,4 +49,59 @@ bool kernel_has_tcx(void)
 	 * hundred milliseconds), and kernels without tcx reject the attach
 	 * type with EINVAL. Loopback is ifindex 1 in every namespace. */
 	return bpf_prog_query(1, TUG_BPF_TCX_INGRESS, 0, NULL, NULL, &cnt) == 0;
+}
+
+bool kernel_file_has_word(const char *path, const char *word)
+{
+	char buf[4096], *save = NULL;
+	size_t n;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (char *t = strtok_r(buf, " ,\n", &save); t; t = strtok_r(NULL, " ,\n", &save))
+		if (!strcmp(t, word))
+			return true;
+	return false;
+}
+
+bool kernel_has_kprobe_override(void)
+{
+	return access("/sys/bus/event_source/devices/kprobe", F_OK) == 0 &&
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_override_return, NULL) == 1;
+}
+
+bool kernel_has_seccomp_notif(void)
+{
+	return kernel_file_has_word("/proc/sys/kernel/seccomp/actions_avail", "user_notif");
+}
+
+static int silent_print(enum libbpf_print_level l, const char *f, va_list ap)
+{
+	return 0;
+}
+
+int kernel_probe_load(const char *prog_name)
+{
+	/* A failed probe is an answer, not an error worth libbpf's log. */
+	libbpf_print_fn_t old = libbpf_set_print(silent_print);
+	struct bpf_program *prog;
+	struct probe_bpf *skel;
+	int err;
+
+	skel = probe_bpf__open();
+	if (!skel) {
+		err = -errno;
+		goto out;
+	}
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, !strcmp(bpf_program__name(prog), prog_name));
+	err = probe_bpf__load(skel);
+	probe_bpf__destroy(skel);
+out:
+	libbpf_set_print(old);
+	return err;
 }

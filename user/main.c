@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{ "recover", cmd_recover, "undo what crashed controllers left behind" },
 	{ "run", cmd_run, "run an experiment file across nodes: faults, probes, verdicts, results" },
 	{ "lab", cmd_lab, "a local federation in network namespaces: up | down | status" },
+	{ "watch", cmd_watch, "OOM kills, process exits and execs as the kernel sees them" },
 	{},
 };
 

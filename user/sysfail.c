@@ -65,9 +65,9 @@
 
 #include "cgroup.h"
 #include "fault.h"
+#include "kernel.h"
 #include "log.h"
 #include "parse.h"
-#include "probe.skel.h"
 #include "sysfail.h"		/* bpf/: counters shared with the programs */
 #include "sysfail.skel.h"
 #include "sysfail_plan.h"
@@ -208,52 +208,18 @@ int sysfail_plan(const struct sysfail_request *r, const struct sysfail_caps *c,
 	return -EOPNOTSUPP;
 }
 
-static int silent_print(enum libbpf_print_level l, const char *f, va_list ap)
-{
-	return 0;
-}
-
-static bool file_has_word(const char *path, const char *word)
-{
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return false;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	for (char *save = NULL, *t = strtok_r(buf, " ,\n", &save); t; t = strtok_r(NULL, " ,\n", &save))
-		if (!strcmp(t, word))
-			return true;
-	return false;
-}
-
 /* The same probes as `tug doctor`: the kprobe PMU and the override helper,
  * probe.bpf.c's fmod_ret program, seccomp's actions_avail. */
 void sysfail_probe_caps(struct sysfail_caps *ret, bool fmod_ret)
 {
-	libbpf_print_fn_t old = libbpf_set_print(silent_print);
 	struct sysfail_caps c = { 0 };
-	struct probe_bpf *skel;
 
-	c.kprobe_override = access("/sys/bus/event_source/devices/kprobe", F_OK) == 0 &&
-			    libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE,
-						    BPF_FUNC_override_return, NULL) == 1;
-	c.seccomp_notif = file_has_word("/proc/sys/kernel/seccomp/actions_avail", "user_notif");
+	c.kprobe_override = kernel_has_kprobe_override();
+	c.seccomp_notif = kernel_has_seccomp_notif();
 	c.signal_tp = libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
 					      BPF_FUNC_send_signal, NULL) == 1;
-	skel = fmod_ret ? probe_bpf__open() : NULL;
-	if (skel) {
-		struct bpf_program *prog;
-
-		bpf_object__for_each_program(prog, skel->obj)
-			bpf_program__set_autoload(prog, prog == skel->progs.probe_fmod_ret);
-		c.fmod_ret = probe_bpf__load(skel) == 0;
-		probe_bpf__destroy(skel);
-	}
-	libbpf_set_print(old);
+	/* Loading it parses BTF: only when the plan may need it. */
+	c.fmod_ret = fmod_ret && kernel_probe_load("probe_fmod_ret") == 0;
 	*ret = c;
 }
 
