@@ -694,6 +694,12 @@ static void print_plan(const struct experiment *e, char **approvers, size_t napp
 			char *cmd = NULL;
 
 			build_fault_cmd(&e->nodes[s->node], s, &cmd);
+			if (s->oneshot) {
+				printf("  method %zu      on %s, one-shot: %s\n", i + 1, e->nodes[s->node].name,
+				       cmd ? cmd + 5 : "?");
+				free(cmd);
+				continue;
+			}
 			printf("  method %zu      on %s for %s (reverts if silent %s): %s\n", i + 1,
 			       e->nodes[s->node].name,
 			       s->for_ns ? format_duration(s->for_ns, d1, sizeof(d1)) : "its default",
