@@ -291,7 +291,7 @@ static const char *fault_hold(struct fault *f, uint64_t deadline_mono, int sfd)
 	int tick_fd = -1, hb_fd = -1;
 	uint64_t last_hb = now_mono_ns();
 	const char *why = NULL;
-	struct pollfd p[5];
+	struct pollfd p[6];
 
 	if (deadline_fd < 0)
 		return "timer failure";
@@ -313,6 +313,7 @@ static const char *fault_hold(struct fault *f, uint64_t deadline_mono, int sfd)
 		p[n++] = (struct pollfd){ .fd = tick_fd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = f->heartbeat_ns ? STDIN_FILENO : -1, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = f->end_fd, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = f->on_event ? f->event_fd : -1, .events = POLLIN };
 		if (poll(p, n, f->heartbeat_ns ? 50 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -339,6 +340,8 @@ static const char *fault_hold(struct fault *f, uint64_t deadline_mono, int sfd)
 		}
 		if (!why && (p[4].revents & (POLLIN | POLLHUP)))
 			why = f->end_reason ? f->end_reason : "ended by the fault itself";
+		if (p[5].revents & POLLIN)
+			f->on_event(f, f->event_ctx);
 		if (!why && f->heartbeat_ns && now_mono_ns() - last_hb > f->heartbeat_ns)
 			why = "heartbeat lost";
 		if (!why && tick_fd >= 0 && (p[2].revents & POLLIN)) {
@@ -370,7 +373,7 @@ static json_object *argv_json(int argc, char **argv)
 
 int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 {
-	struct fault f = { .ops = ops, .json = json, .end_fd = -1 };
+	struct fault f = { .ops = ops, .json = json, .end_fd = -1, .event_fd = -1 };
 	struct tug_config cfg;
 	const char *why;
 	sigset_t mask;

@@ -76,6 +76,11 @@ struct fault {
 	int end_fd;		/* set by apply, optional: the hold ends when it is
 				 * readable (e.g. the target's pidfd); -1 = none */
 	const char *end_reason;	/* why, for the reverted event ("target exited") */
+	int event_fd;		/* set by apply, optional: when it is readable the
+				 * hold calls on_event(f, event_ctx), e.g. to report
+				 * an OOM kill as it happens (observer.h); -1 = none */
+	void (*on_event)(struct fault *f, void *event_ctx);
+	void *event_ctx;
 	json_object *params;	/* what the user asked, normalised */
 	json_object *state;	/* what apply creates, for revert and recover */
 	json_object *argv;	/* the command line, for status */

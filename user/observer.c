@@ -21,6 +21,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "fault.h"
+#include "log.h"
 #include "observer.h"
 #include "parse.h"
 #include "observe.skel.h"
@@ -698,4 +700,91 @@ void observer_close(struct observer *obs)
 	observe_bpf__destroy(obs->skel);
 	json_object_put(obs->victims);
 	free(obs);
+}
+
+/* ---- fault families ---- */
+
+static void fault_on_oom(const struct observe_event *e, void *ctx)
+{
+	struct fault *f = ctx;
+	json_object *x;
+
+	if (e->kind != OBS_OOM)
+		return;
+	if (f->json) {
+		x = observe_event_json(e);
+	} else {
+		char v[96], r[16];
+
+		x = json_object_new_object();
+		snprintf(v, sizeof(v), "pid %d (%s)", e->pid, e->comm);
+		json_object_object_add(x, "victim", json_object_new_string(v));
+		json_object_object_add(x, "rss", json_object_new_string(
+			format_size(e->oom.anon_rss + e->oom.file_rss + e->oom.shmem_rss, r, sizeof(r))));
+		json_object_object_add(x, "constraint",
+				       json_object_new_string(observe_constraint_name(e->oom.constraint)));
+		json_object_object_add(x, "cgroup", json_object_new_string(e->cgroup));
+	}
+	fault_emit(f, "oom_kill", x);
+	json_object_put(x);
+}
+
+static void fault_on_ready(struct fault *f, void *ctx)
+{
+	observer_dispatch(ctx, 0);
+}
+
+void observer_fault_start(struct fault *f, const char *cgroup, struct observer **ret)
+{
+	struct observer *obs;
+	int err;
+
+	*ret = NULL;
+	err = observer_open(&(struct observer_opts){ .kinds = OBSERVE_OOM, .cgroup = cgroup,
+						    .fn = fault_on_oom, .ctx = f }, &obs);
+	if (err) {
+		log_warn("OOM kills in %s will not be reported: %s", cgroup ? cgroup : "the host",
+			 strerror(-err));
+		return;
+	}
+	f->event_fd = observer_fd(obs);
+	f->on_event = fault_on_ready;
+	f->event_ctx = obs;
+	*ret = obs;
+}
+
+void observer_fault_end(struct fault *f, struct observer *obs)
+{
+	json_object *x;
+
+	if (!obs)
+		return;
+	observer_dispatch(obs, 0);	/* what arrived since the last wake-up */
+	f->on_event = NULL;
+	f->event_fd = -1;
+	f->event_ctx = NULL;
+	x = json_object_new_object();
+	json_object_object_add(x, "oom_kills", json_object_new_int64(observer_count(obs, OBS_OOM)));
+	if (f->json) {
+		json_object_object_add(x, "victims", observer_oom_victims(obs));
+	} else {
+		json_object *all = observer_oom_victims(obs), *v = json_object_new_array(), *pid, *comm;
+		char one[64];
+
+		for (size_t i = 0; i < json_object_array_length(all); i++) {
+			json_object *e = json_object_array_get_idx(all, i);
+
+			if (json_object_object_get_ex(e, "pid", &pid) &&
+			    json_object_object_get_ex(e, "comm", &comm)) {
+				snprintf(one, sizeof(one), "pid %d (%s)", json_object_get_int(pid),
+					 json_object_get_string(comm));
+				json_object_array_add(v, json_object_new_string(one));
+			}
+		}
+		json_object_put(all);
+		json_object_object_add(x, "victims", v);
+	}
+	fault_emit(f, "oom_summary", x);
+	json_object_put(x);
+	observer_close(obs);
 }

@@ -156,6 +156,23 @@ const char *observe_constraint_name(enum observe_constraint c);
 int observe_resolve_cgroup(const struct cgroup_layout *l, const char *path,
 			   char *ret_path, size_t len, char *ret_controller, size_t clen);
 
+/*
+ * For fault families: the OOM kills inside the fault's target cgroup,
+ * reported live through fault_emit() ("oom_kill" events) and in a summary
+ * ("oom_summary": count and victims) when the fault ends. Two calls:
+ *
+ *	apply:   observer_fault_start(f, p->cg.path, &p->obs);	// before the change
+ *	revert:  observer_fault_end(f, p->obs); p->obs = NULL;
+ *
+ * start sets f->event_fd/on_event so the runner's hold delivers the events
+ * as they happen. cgroup NULL observes the whole host. A failure to start
+ * is logged as a warning and leaves *ret NULL: the fault goes on without
+ * OOM reports. end accepts NULL.
+ */
+struct fault;
+void observer_fault_start(struct fault *f, const char *cgroup, struct observer **ret);
+void observer_fault_end(struct fault *f, struct observer *obs);
+
 /* Decode a wait status as the kernel stores it in task->exit_code. */
 void observe_decode_status(int status, int *ret_code, int *ret_signal, bool *ret_core);
 

@@ -36,6 +36,7 @@
 #include "fault.h"
 #include "journal.h"
 #include "log.h"
+#include "observer.h"
 #include "parse.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -142,6 +143,7 @@ struct knob_priv {
 	uint64_t base_pct;		/* what PCT is of, for describe */
 	unsigned long long base_oom, base_events, base_throttled, base_throttled_us;
 	uint64_t freeze_ns;
+	struct observer *obs;		/* mem: OOM kills in the cgroup, live */
 };
 
 /* Is cur what tug wrote? The v1 freezer passes through FREEZING. */
@@ -462,8 +464,14 @@ static int knob_apply(struct fault *f)
 	uint64_t t0 = mono_ns();
 	int err;
 
+	/* Before the write: lowering a limit can OOM-kill at once. */
+	if (p->kind == KNOB_MEM)
+		observer_fault_start(f, p->cg.path, &p->obs);
 	err = cgroup_write(p->cg.path, p->file, p->want);
 	if (err) {
+		observer_close(p->obs);
+		p->obs = NULL;
+		f->on_event = NULL;
 		if (err == -EBUSY && p->kind == KNOB_MEM)
 			log_error("%s/%s: the kernel could not reclaim down to %s bytes (v1 refuses a limit "
 				  "below what it cannot reclaim); ask for more", p->cg.path, p->file, p->want);
@@ -551,6 +559,8 @@ static int knob_revert(struct fault *f)
 	char cur[128];
 	int err;
 
+	observer_fault_end(f, p->obs);	/* the kills while the limit held */
+	p->obs = NULL;
 	err = knob_restore(p->cg.path, p->file, p->prev, p->applied, p->want, &o, cur, sizeof(cur));
 	if (err)
 		return err;
@@ -648,6 +658,7 @@ struct hog_priv {
 	uint64_t fork_ns, fill_ns, resident;
 	bool reached;
 	unsigned long long base_oom;
+	struct observer *obs;		/* OOM kills in the target (or the host), live */
 };
 
 static int hog_parse(struct fault *f, int argc, char **argv)
@@ -783,7 +794,7 @@ static int hog_prepare(struct fault *f)
 	return 0;
 }
 
-static void hog_child(struct hog_priv *p, pid_t parent, int wr)
+static void hog_child(struct hog_priv *p, pid_t parent, int wr, int go)
 {
 	struct hog_msg m = { 0 };
 	sigset_t none;
@@ -806,14 +817,23 @@ static void hog_child(struct hog_priv *p, pid_t parent, int wr)
 		dup2(null, 0);
 		dup2(null, 1);
 	}
+	go = fcntl(go, F_DUPFD_CLOEXEC, 10);	/* out of the way of 3 and 4 */
 	dup2(wr, 3);
-	close_range(4, ~0U, 0);
+	dup2(go, 4);
+	close_range(5, ~0U, 0);
 	/* The hog goes first when a global OOM has to pick. */
 	m.err = cgroup_write("/proc/self", "oom_score_adj", "1000");
 	if (!m.err)
 		m.err = cgroup_write(p->dir, "cgroup.procs", "0");
 	if (m.err)
 		goto out;
+	{
+		char c;	/* wait for the controller's go (EOF on fd 4) */
+
+		while (read(4, &c, 1) < 0 && errno == EINTR)
+			;
+		close(4);
+	}
 	proc_kb("/proc/meminfo", "SwapTotal", &swap);
 	t0 = mono_ns();
 	mem = mmap(NULL, p->bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -904,7 +924,7 @@ static int hog_apply(struct fault *f)
 	struct hog_msg m;
 	pid_t parent = getpid();
 	uint64_t t_end;
-	int fds[2], err;
+	int fds[2], go[2], err;
 
 	snprintf(p->dir, sizeof(p->dir), "%s/tug-hog-%s", p->target.path, f->id);
 	json_object_object_add(f->state, "hog_cgroup", json_object_new_string(p->dir));
@@ -929,6 +949,12 @@ static int hog_apply(struct fault *f)
 		err = -errno;
 		goto fail;
 	}
+	if (pipe2(go, O_CLOEXEC)) {
+		err = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		goto fail;
+	}
 	fflush(NULL);
 	p->fork_ns = mono_ns();
 	p->pid = fork();
@@ -936,11 +962,19 @@ static int hog_apply(struct fault *f)
 		err = -errno;
 		close(fds[0]);
 		close(fds[1]);
+		close(go[0]);
+		close(go[1]);
 		goto fail;
 	}
 	if (p->pid == 0)
-		hog_child(p, parent, fds[1]);
+		hog_child(p, parent, fds[1], go[0]);
 	close(fds[1]);
+	close(go[0]);
+	/* OOM kills in the target, reported live. Opened after the fork so the
+	 * hog shares none of the observer's memory (its resident size stays
+	 * its own), before the fill starts (closing go lets it). */
+	observer_fault_start(f, strcmp(p->target.path, p->target.root) ? p->target.path : NULL, &p->obs);
+	close(go[1]);
 	p->rd = fds[0];
 	p->pidfd = syscall(SYS_pidfd_open, p->pid, 0);
 	{
@@ -1053,6 +1087,8 @@ static int hog_revert(struct fault *f)
 	int err;
 
 	hog_kill_wait(p);
+	observer_fault_end(f, p->obs);
+	p->obs = NULL;
 	if (!p->created)
 		return 0;
 	err = hog_cgroup_remove(p->dir, p->target.v2);
@@ -1078,6 +1114,8 @@ static void hog_destroy(struct fault *f)
 	struct hog_priv *p = f->priv;
 
 	hog_kill_wait(p);
+	observer_close(p->obs);		/* apply failed half way */
+	p->obs = NULL;
 	if (p->rd >= 0)
 		close(p->rd);
 	if (p->pidfd >= 0)

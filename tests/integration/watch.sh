@@ -140,6 +140,30 @@ t_check proc_filter_only_cgroup "events from outside $S: $(grep -v "\"cgroup\":\
 	bash -c "! grep -E '\"event\":\"(exit|exec)\"' '$out' | grep -qv '\"cgroup\":\"$S\"'"
 stop_watch "$wp"
 
+# --- a fault reports the OOM kills inside its cgroup, live and at the end ---
+t_memcg L tug-test-limit 512M || { t_fail fault_oom_setup "cannot create cgroup"; exit 1; }
+out="$T_TMP/limit"
+t_bg lp "$TUG" mem limit --cgroup "$L" --max 32M --for 20s --json >"$out" 2>"$out.err"
+if wait_for "$out" '"event":"applied"' 5000; then
+	{ t_in_cgroup "$L" "$HOG" 200 >"$T_TMP/hog-l"; } 2>/dev/null
+	hog_l=$(head -1 "$T_TMP/hog-l")
+	wait_for "$out" '"event":"oom_kill"' 3000
+	live=$(grep -c '"event":"oom_kill"' "$out")
+	kill -TERM "$lp"
+	wait "$lp"
+	# fault_emit escapes '/' as '\/' (valid JSON): unescape before comparing.
+	ev=$(grep -m1 '^{"event":"oom_kill"' "$out" | sed 's#\\/#/#g')
+	t_check fault_reports_oom_live "oom_kill lines while holding: $live; $(cat "$out.err")" \
+		bash -c "[ $live -eq 1 ] && [ '$(field "$ev" pid)' = '$hog_l' ] && [ '$(field "$ev" cgroup)' = '$L' ]"
+	t_check fault_reports_oom_summary "$(grep oom_summary "$out")" \
+		bash -c "grep '\"event\":\"oom_summary\"' '$out' | grep -q '\"oom_kills\":1,\"victims\":\[{.*\"pid\":$hog_l,'"
+	order=$(sed -n 's/^{"event":"\([a-z_]*\)".*/\1/p' "$out" | tr '\n' ' ')
+	t_check fault_oom_summary_before_reverted "events: $order" \
+		bash -c "[[ '$order' == *'oom_kill '*'oom_summary reverted '* ]]"
+else
+	t_fail fault_reports_oom_live "mem limit did not apply: $(cat "$out" "$out.err")"
+fi
+
 # --- --for ends by itself; a human line per event without --json ---
 out="$T_TMP/watch-for"
 t0=$(now_ms)
