@@ -191,7 +191,8 @@ detector's reader has the line (the same clock), in milliseconds.
   cgroup $kind ($root), load average $load at the start (other work was
   running: latencies include its scheduling noise).
 - Command: \`scripts/bench oom\` (scripts/bench.d/oom.sh, OOM_BENCH_RUNS=$RUNS);
-  tug as \`tug watch --oom --json --cgroup CG\` read through a pipe.
+  tug as \`tug watch --oom --json --cgroup CG\` read through a pipe; the hog
+  runs on CPU 0.
 - OOM kills: $nkills seen by tug, $counted counted by the cgroup's oom_kill counter.
 - Kernel console: $console, console loglevel $(cut -f1 /proc/sys/kernel/printk): the
   "Killed process" line (KERN_ERR) is written to it by the killing task itself.
