@@ -179,6 +179,28 @@ t_check watch_for_ends "exit $rc after $((t1 - t0)) ms: $(tail -1 "$out")" \
 	bash -c "[ $rc -eq 0 ] && [ $((t1 - t0)) -lt 3000 ] && tail -1 '$out' | grep -q '^ended (deadline)'"
 t_check watch_human_line "$(cat "$out")" grep -qE 'EXIT +pid [0-9]+ \(sh\) exited 3 ' "$out"
 
+# --- --count ends after N events; a cgroup on the v2 hierarchy filters too ---
+V2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") break } $(i+1) == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+if [ -n "$V2" ] && [ "$V2" != "$MEMROOT" ] || [ "$MEMKIND" = v2 ]; then
+	C2="$V2/tug-test-v2-$T_ID"
+	mkdir "$C2" && t_at_exit "t_cgroup_rm '$C2'"
+	out="$T_TMP/watch-v2"
+	t_bg cp "$TUG" watch --json --exec --cgroup "$C2" --count 1 >"$out" 2>"$out.err"
+	wait_for "$out" '"event":"watching"' 5000
+	/bin/true	# outside the cgroup: not counted
+	t_in_cgroup "$C2" /bin/true
+	end=$(($(now_ms) + 3000))
+	while kill -0 "$cp" 2>/dev/null && [ "$(now_ms)" -lt "$end" ]; do sleep 0.02; done
+	wait "$cp"
+	rc=$?
+	t_check watch_v2_cgroup_and_count "exit $rc: $(cat "$out" "$out.err")" \
+		bash -c "[ $rc -eq 0 ] && [ \$(grep -c '\"event\":\"exec\"' '$out') -eq 1 ] &&
+			grep -q '\"event\":\"exec\".*\"cgroup\":\"$C2\".*\"filename\":\"/bin/true\"' '$out' &&
+			tail -1 '$out' | grep -q '\"reason\":\"count\",.*\"execs\":1'"
+else
+	t_skip watch_v2_cgroup_and_count "no separate cgroup2 mount"
+fi
+
 # --- mistakes are usage errors; nothing stays loaded ---
 "$TUG" watch --cgroup /nonexistent/tug-test >/dev/null 2>"$T_TMP/err"
 rc=$?
