@@ -42,10 +42,7 @@ static const char *const memcg_oom_syms[] = {
 	"try_charge_memcg", "try_charge", "memcg1_oom_synchronize", NULL,
 };
 #define N_MEMCG_SYMS (sizeof(memcg_oom_syms) / sizeof(memcg_oom_syms[0]) - 1)
-
-struct ksym_range {
-	uint64_t lo, hi;	/* [lo, hi); 0, 0 when absent */
-};
+_Static_assert(N_MEMCG_SYMS <= OBSERVE_MEMCG_SYMS, "observe_ksyms too small");
 
 struct observer {
 	struct observe_bpf *skel;
@@ -55,9 +52,7 @@ struct observer {
 	char filter_path[CGROUP_PATH_MAX];
 	char mem_root[CGROUP_PATH_MAX];		/* where OOM events' memory cgroups live */
 	char proc_root[CGROUP_PATH_MAX];	/* where process events' cgroups live */
-	struct ksym_range memcg_syms[N_MEMCG_SYMS];
-	struct ksym_range oom_sym;		/* out_of_memory */
-	bool have_ksyms;
+	struct observe_ksyms ksyms;
 	long page_size;
 	uint64_t counts[4];
 	json_object *victims;
@@ -233,8 +228,9 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* [start, next symbol) of each function we look for on OOM stacks. */
-static int load_ksyms(struct observer *obs)
+int observe_ksyms_load(const char *kallsyms, struct observe_ksyms *ret)
 {
+	struct observe_ksyms k = { 0 };
 	size_t n = 0, cap = 1 << 17;
 	uint64_t *addrs = malloc(cap * sizeof(*addrs));
 	char line[512], name[256], type;
@@ -243,7 +239,7 @@ static int load_ksyms(struct observer *obs)
 
 	if (!addrs)
 		return -ENOMEM;
-	f = fopen("/proc/kallsyms", "re");
+	f = fopen(kallsyms, "re");
 	if (!f) {
 		free(addrs);
 		return -errno;
@@ -263,15 +259,15 @@ static int load_ksyms(struct observer *obs)
 		if (type != 't' && type != 'T')
 			continue;
 		if (!strcmp(name, "out_of_memory"))
-			obs->oom_sym.lo = a;
+			k.oom.lo = a;
 		for (size_t i = 0; i < N_MEMCG_SYMS; i++)
 			if (!strcmp(name, memcg_oom_syms[i]))
-				obs->memcg_syms[i].lo = a;
+				k.memcg[i].lo = a;
 	}
 	fclose(f);
 	qsort(addrs, n, sizeof(*addrs), cmp_u64);
 	for (size_t i = 0; i <= N_MEMCG_SYMS; i++) {
-		struct ksym_range *r = i < N_MEMCG_SYMS ? &obs->memcg_syms[i] : &obs->oom_sym;
+		struct observe_ksym *r = i < N_MEMCG_SYMS ? &k.memcg[i] : &k.oom;
 		size_t lo = 0, hi = n;
 
 		if (!r->lo)
@@ -287,29 +283,38 @@ static int load_ksyms(struct observer *obs)
 		r->hi = lo < n ? addrs[lo] : r->lo + 4096;
 	}
 	free(addrs);
-	obs->have_ksyms = obs->oom_sym.lo != 0;
-	return 0;
+	/* Zeroed addresses (kptr_restrict) were skipped: nothing found. */
+	k.ok = k.oom.lo != 0;
+	*ret = k;
+	return k.ok ? 0 : -ENOENT;
 }
 
-static bool in_range(const struct ksym_range *r, uint64_t ip)
+static bool in_range(const struct observe_ksym *r, uint64_t ip)
 {
 	return r->lo && ip >= r->lo && ip < r->hi;
+}
+
+enum observe_constraint observe_constraint_of(const struct observe_ksyms *k, const uint64_t *ips, int n)
+{
+	bool global = false;
+
+	if (!k->ok || n <= 0)
+		return OBSERVE_CONSTRAINT_UNKNOWN;
+	for (int i = 0; i < n; i++) {
+		for (size_t s = 0; s < OBSERVE_MEMCG_SYMS; s++)
+			if (in_range(&k->memcg[s], ips[i]))
+				return OBSERVE_CONSTRAINT_MEMCG;
+		global |= in_range(&k->oom, ips[i]);
+	}
+	return global ? OBSERVE_CONSTRAINT_GLOBAL : OBSERVE_CONSTRAINT_UNKNOWN;
 }
 
 static enum observe_constraint oom_constraint(const struct observer *obs, const struct obs_oom *k)
 {
 	int n = k->kstack_bytes > 0 ? k->kstack_bytes / 8 : 0;
-	bool global = false;
 
-	if (!obs->have_ksyms || n <= 0)
-		return OBSERVE_CONSTRAINT_UNKNOWN;
-	for (int i = 0; i < n && i < OBS_STACK_DEPTH; i++) {
-		for (size_t s = 0; s < N_MEMCG_SYMS; s++)
-			if (in_range(&obs->memcg_syms[s], k->kstack[i]))
-				return OBSERVE_CONSTRAINT_MEMCG;
-		global |= in_range(&obs->oom_sym, k->kstack[i]);
-	}
-	return global ? OBSERVE_CONSTRAINT_GLOBAL : OBSERVE_CONSTRAINT_UNKNOWN;
+	return observe_constraint_of(&obs->ksyms, (const uint64_t *)k->kstack,
+				     n < OBS_STACK_DEPTH ? n : OBS_STACK_DEPTH);
 }
 
 const char *observe_constraint_name(enum observe_constraint c)
@@ -618,7 +623,7 @@ int observer_open(const struct observer_opts *opts, struct observer **ret)
 		}
 	}
 	if (obs->opts.kinds & OBSERVE_OOM)
-		load_ksyms(obs);	/* without it the constraint is "unknown" */
+		observe_ksyms_load("/proc/kallsyms", &obs->ksyms);	/* else "unknown" */
 
 	{
 		libbpf_print_fn_t old = libbpf_set_print(silent_print);

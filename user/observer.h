@@ -173,6 +173,22 @@ struct fault;
 void observer_fault_start(struct fault *f, const char *cgroup, struct observer **ret);
 void observer_fault_end(struct fault *f, struct observer *obs);
 
+/* Where the kernel functions that mark a memcg OOM are, from a kallsyms
+ * file, and the constraint a kernel stack (instruction pointers) shows.
+ * Exposed for tests; -ENOENT when the file names no out_of_memory (e.g.
+ * addresses hidden by kptr_restrict). */
+#define OBSERVE_MEMCG_SYMS 8
+struct observe_ksym {
+	uint64_t lo, hi;	/* [lo, hi); 0, 0 when absent */
+};
+struct observe_ksyms {
+	struct observe_ksym memcg[OBSERVE_MEMCG_SYMS];
+	struct observe_ksym oom;	/* out_of_memory */
+	bool ok;
+};
+int observe_ksyms_load(const char *kallsyms, struct observe_ksyms *ret);
+enum observe_constraint observe_constraint_of(const struct observe_ksyms *k, const uint64_t *ips, int n);
+
 /* Decode a wait status as the kernel stores it in task->exit_code. */
 void observe_decode_status(int status, int *ret_code, int *ret_signal, bool *ret_core);
 

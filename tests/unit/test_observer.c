@@ -245,6 +245,38 @@ static void test_proc_event_forms(void)
 	CHECK(strstr(line, "EXEC     pid 11 (gw) /usr/bin/gw  parent 1") != NULL);
 }
 
+/* A kallsyms as the kernel prints it, out of address order like module
+ * symbols are; "global" needs out_of_memory, "memcg" one of the memcg paths. */
+static void test_constraint_from_stack(void)
+{
+	struct observe_ksyms k;
+	char path[512];
+	uint64_t memcg_stack[] = { 0xffffffff81000010, 0xffffffff815ae990, 0xffffffff816a8010 };
+	uint64_t global_stack[] = { 0xffffffff81000010, 0xffffffff815ae990, 0xffffffff81638700 };
+	uint64_t other_stack[] = { 0xffffffff81000010, 0xffffffff816a8100 };
+
+	put("kallsyms",
+	    "ffffffff816a7fc0 t mem_cgroup_out_of_memory\n"
+	    "ffffffff81000000 T _stext\n"
+	    "ffffffff815ae930 T out_of_memory\n"
+	    "ffffffff815aee40 T pagefault_out_of_memory\n"
+	    "ffffffff81638650 t __alloc_pages_slowpath.constprop.0\n"
+	    "ffffffff816a80f0 t mem_cgroup_oom_trylock\n"
+	    "ffffffffc0000000 t some_module_fn\t[mod]\n");
+	snprintf(path, sizeof(path), "%s/kallsyms", tmp);
+	CHECK_EQ(observe_ksyms_load(path, &k), 0);
+	CHECK_EQ(observe_constraint_of(&k, memcg_stack, 3), OBSERVE_CONSTRAINT_MEMCG);
+	CHECK_EQ(observe_constraint_of(&k, global_stack, 3), OBSERVE_CONSTRAINT_GLOBAL);
+	/* Past mem_cgroup_out_of_memory's end (the next symbol): not in it. */
+	CHECK_EQ(observe_constraint_of(&k, other_stack, 2), OBSERVE_CONSTRAINT_UNKNOWN);
+	CHECK_EQ(observe_constraint_of(&k, memcg_stack, 0), OBSERVE_CONSTRAINT_UNKNOWN);
+
+	/* kptr_restrict: every address printed as zero. */
+	put("kallsyms", "0000000000000000 T out_of_memory\n0000000000000000 t mem_cgroup_out_of_memory\n");
+	CHECK_EQ(observe_ksyms_load(path, &k), -ENOENT);
+	CHECK_EQ(observe_constraint_of(&k, memcg_stack, 3), OBSERVE_CONSTRAINT_UNKNOWN);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -259,6 +291,7 @@ int main(void)
 	RUN(test_decode_status);
 	RUN(test_oom_event_forms);
 	RUN(test_proc_event_forms);
+	RUN(test_constraint_from_stack);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	if (system(cmd))
 		printf("  could not remove %s\n", tmp);
