@@ -119,7 +119,7 @@ void fault_emit(struct fault *f, const char *event, json_object *extra)
 			json_object_object_foreach(extra, k, v)
 				json_object_object_add(o, k, json_object_get(v));
 		}
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
 		printf("%s %s %s: %s", f->ops->family, f->ops->verb, f->id, event);
@@ -127,7 +127,7 @@ void fault_emit(struct fault *f, const char *event, json_object *extra)
 			json_object_object_foreach(extra, k, v) {
 				if (json_object_is_type(v, json_type_object) ||
 				    json_object_is_type(v, json_type_array))
-					printf("  %s=%s", k, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+					printf("  %s=%s", k, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 				else
 					printf("  %s=%s", k, json_object_get_string(v));
 			}

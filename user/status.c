@@ -59,7 +59,7 @@ static void print_outcome(bool json, const char *event, const char *id, int err,
 		json_object_object_add(o, "event", json_object_new_string(event));
 		json_object_object_add(o, "id", json_object_new_string(id));
 		json_object_object_add(o, "ok", json_object_new_boolean(!err));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
 		printf("%s %s\n", id, human);
@@ -146,12 +146,12 @@ int cmd_status(int argc, char **argv, bool json)
 			json_object_object_add(o, "params", json_object_get(json_get(e, "params")));
 			json_object_object_add(o, "state", json_object_get(json_get(e, "state")));
 			json_object_object_add(o, "counters", json_object_get(counters));
-			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 			json_object_put(o);
 		} else {
 			printf("%-9s %-16s %-8" PRId64 " %-9s %7.1fs  %s\n", json_get_str(e, "id", ""), what,
 			       json_get_int(e, "owner_pid", 0), alive ? "live" : "orphaned",
-			       left / 1e9, json_object_to_json_string_ext(counters, JSON_C_TO_STRING_PLAIN));
+			       left / 1e9, json_object_to_json_string_ext(counters, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		}
 		json_object_put(counters);
 	}
