@@ -141,8 +141,11 @@ OUTPUT chains, loaded with one iptables-restore; tug is \`tug net partition\` (t
 | tug's "applied" event -> first dropped probe | $tug_att | | |
 | deadline (tug) / rule removal (iptables) -> first passing probe | $tug_off | $ipt_off | $(ratio "$tug_off" "$ipt_off") |
 
-tug's onset includes starting the process, loading the program and attaching it; its heal
-needs no command at all: it happens at the deadline by itself. iptables' heal is measured
+tug's onset includes starting the process, loading the program and attaching it: the
+second row shows the kernel side is immediate once attached, and most of the first row is
+the dynamic loader mapping the libraries one binary carries for the orchestrator too
+(libcurl, libpq, libssh2 and their TLS stacks; \`perf\` puts ~90 % of \`tug --help\` in
+ld.so and page faults). Its heal needs no command at all: it happens at the deadline by itself. iptables' heal is measured
 from the moment an operator runs the delete commands, which the runbook must remember to do.
 
 ### Throughput of untargeted traffic (Gbit/s; no fault: $base)
