@@ -9,6 +9,9 @@ int cmd_doctor(int argc, char **argv, bool json);
 int cmd_status(int argc, char **argv, bool json);
 int cmd_revert(int argc, char **argv, bool json);
 int cmd_recover(int argc, char **argv, bool json);
+int cmd_run(int argc, char **argv, bool json);
+int cmd_lab(int argc, char **argv, bool json);
+int cmd_schedule(int argc, char **argv, bool json);
 
 /*
  * One-shot actions: named like fault verbs ("proc kill") but they hold
@@ -26,8 +29,6 @@ extern const struct action action_table[];
 int cmd_proc_kill(int argc, char **argv, bool json);
 int cmd_proc_restart(int argc, char **argv, bool json);
 int cmd_pg_crash(int argc, char **argv, bool json);
-int cmd_run(int argc, char **argv, bool json);
-int cmd_lab(int argc, char **argv, bool json);
 int cmd_watch(int argc, char **argv, bool json);
 
 #endif

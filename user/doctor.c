@@ -80,7 +80,7 @@ int cmd_doctor(int argc, char **argv, bool json)
 	struct utsname u;
 	int opt, err;
 
-	optind = 1;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (opt == 'j') {
 			r.json = true;

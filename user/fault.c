@@ -396,7 +396,8 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 	}
 	f.duration_ns = cfg.default_for_ns;
 
-	optind = 1;
+	/* 0, not 1: glibc then forgets main's "+" (stop at the first non-option). */
+	optind = 0;
 	err = ops->parse(&f, argc, argv);
 	if (err == 1) {
 		fault_usage(ops, stdout);

@@ -26,6 +26,7 @@ static const struct command commands[] = {
 	{ "revert", cmd_revert, "end a live fault now: tug revert ID | --all" },
 	{ "recover", cmd_recover, "undo what crashed controllers left behind" },
 	{ "run", cmd_run, "run an experiment file across nodes: faults, probes, verdicts, results" },
+	{ "schedule", cmd_schedule, "run an experiment weekly, monthly, quarterly: install | list | remove" },
 	{ "lab", cmd_lab, "a local federation in network namespaces: up | down | status" },
 	{ "watch", cmd_watch, "OOM kills, process exits and execs as the kernel sees them" },
 	{},

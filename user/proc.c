@@ -1067,7 +1067,7 @@ static int parse_opts(int argc, char **argv, bool restart, struct proc_opts *o, 
 	o->probe_every_ns = 20 * NSEC_PER_MSEC;
 	if (restart)
 		o->wait_ns = 30 * NSEC_PER_SEC;
-	optind = 1;
+	optind = 0;
 	while (!err && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case O_UNIT: err = set_target(o, T_UNIT, optarg, "--unit"); break;

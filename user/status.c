@@ -77,7 +77,7 @@ static int parse_json_flag(int argc, char **argv, bool *json, const char *help,
 	};
 	int opt;
 
-	optind = 1;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':

@@ -144,7 +144,7 @@ int cmd_watch(int argc, char **argv, bool json)
 	int opt, err, sfd = -1, tfd = -1, ret = EXIT_FAILURE;
 	sigset_t mask;
 
-	optind = 1;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# tug schedule writes a cron line (no systemd) or a timer + service (systemd),
+# validated first; list and remove find them. Everything under a private root.
+. "$(dirname "$0")/../lib.sh"
+
+export TUG_SCHEDULE_ROOT="$T_TMP/root"
+R=$TUG_SCHEDULE_ROOT
+mkdir -p "$R/etc/cron.d" "$R/etc/systemd/system"
+exp="$TUG_TOP/examples/kill-service.yaml"
+
+out=$("$TUG" schedule install "$exp" --weekly --approve "o'neil" 2>&1)
+rc=$?
+f="$R/etc/cron.d/tug-kill-service"
+t_check schedule_cron_written "exit $rc: $out" bash -c "[ $rc -eq 0 ] && [ -f '$f' ]"
+line=$(grep -v '^#' "$f")
+t_check schedule_cron_weekly "line: $line" grep -q '^0 3 \* \* 1 root ' <<<"$line"
+# What sh will run, once cron has turned \% back into %: the exact words.
+cmd=${line#0 3 \* \* 1 root }
+cmd=${cmd%%>>*}
+eval "set -- ${cmd//\\%/%}"
+t_check schedule_cron_words "words: $*" \
+	bash -c "[ '$1' = '$TUG' ] && [ '$2' = run ] && [ '$3' = '$exp' ] && [ '$4' = --approve ]"
+t_check schedule_cron_quoting "approver word: $5" [ "$5" = "o'neil" ]
+
+mkdir -p "$R/run/systemd/system"
+out=$("$TUG" schedule install "$exp" --quarterly --name suite --approve a --approve b 2>&1)
+t_check schedule_systemd_timer "out: $out; $(ls "$R/etc/systemd/system")" \
+	bash -c "grep -q '^OnCalendar=\*-01,04,07,10-01 03:00:00' '$R/etc/systemd/system/tug-suite.timer' &&
+		 grep -q '^ExecStart=\"$TUG\" \"run\" \"$exp\" \"--approve\" \"a\" \"--approve\" \"b\"' '$R/etc/systemd/system/tug-suite.service'"
+
+lst=$("$TUG" schedule list)
+t_check schedule_list "list: $lst" bash -c "grep -q tug-suite.timer <<<'$lst' && grep -q tug-kill-service <<<'$lst'"
+"$TUG" schedule remove suite >/dev/null
+t_check schedule_remove "left: $(ls "$R/etc/systemd/system")" \
+	bash -c "[ -z \"\$(ls '$R/etc/systemd/system')\" ] && [ -f '$f' ]"
+"$TUG" schedule remove nosuch >/dev/null 2>&1
+t_check schedule_remove_unknown_exit_2 "exit $?" [ $? -eq 2 ]
+
+# Refusals: nothing written.
+before=$(find "$R" -type f | sort | md5sum)
+printf 'title: broken\nrisk: extreme\n' >"$T_TMP/bad.yaml"
+"$TUG" schedule install "$T_TMP/bad.yaml" --weekly >/dev/null 2>"$T_TMP/err"
+rc=$?
+t_check schedule_invalid_experiment_refused "exit $rc: $(cat "$T_TMP/err")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'bad.yaml:2' '$T_TMP/err' && grep -q 'nothing was scheduled' '$T_TMP/err'"
+"$TUG" schedule install "$exp" --cron '0 3 * *' >/dev/null 2>"$T_TMP/err"
+rc=$?
+t_check schedule_bad_cron_refused "exit $rc: $(cat "$T_TMP/err")" \
+	bash -c "[ $rc -eq 2 ] && grep -q -- '--cron:' '$T_TMP/err'"
+"$TUG" schedule install "$exp" --weekly --monthly >/dev/null 2>&1
+t_check schedule_two_calendars_refused "exit $?" [ $? -eq 2 ]
+t_check schedule_refusals_wrote_nothing "files changed" [ "$before" = "$(find "$R" -type f | sort | md5sum)" ]

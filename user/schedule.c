@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tug schedule install EXPERIMENT (--weekly | --monthly | --quarterly |
+ *                     --cron SPEC) [--name NAME] [run options...]
+ * tug schedule list | remove NAME
+ *
+ * The experiment is validated now, so a schedule never fires a file that
+ * would be refused; its approvals are given now and recorded with each run.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "experiment.h"
+#include "log.h"
+#include "schedule.h"
+
+static const char *const calendar[] = {
+	[SCHEDULE_WEEKLY] = "Mon *-*-* 03:00:00",
+	[SCHEDULE_MONTHLY] = "*-*-01 03:00:00",
+	[SCHEDULE_QUARTERLY] = "*-01,04,07,10-01 03:00:00",
+};
+
+static const char *const cron_spec[] = {
+	[SCHEDULE_WEEKLY] = "0 3 * * 1",
+	[SCHEDULE_MONTHLY] = "0 3 1 * *",
+	[SCHEDULE_QUARTERLY] = "0 3 1 1,4,7,10 *",
+};
+
+int schedule_check_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || n > 63 || name[0] == '-')
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		      name[i] == '-'))
+			return -EINVAL;
+	return 0;
+}
+
+int schedule_check_cron(const char *spec)
+{
+	int fields = 0;
+	bool in = false;
+
+	for (const char *p = spec; *p; p++) {
+		if (*p == ' ' || *p == '\t') {
+			in = false;
+			continue;
+		}
+		if (!strchr("0123456789*/,-", *p) && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= 'a' && *p <= 'z'))
+			return -EINVAL;
+		if (!in)
+			fields++;
+		in = true;
+	}
+	return fields == 5 ? 0 : -EINVAL;
+}
+
+/* Append to buf at *off; -ENOSPC when it does not fit. */
+static int put(char *buf, size_t len, size_t *off, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (*off + n >= len)
+		return -ENOSPC;
+	memcpy(buf + *off, s, n + 1);
+	*off += n;
+	return 0;
+}
+
+/* sh single quotes, and cron's '%' (a newline to cron) escaped. */
+static int put_sh_word(char *buf, size_t len, size_t *off, const char *w)
+{
+	char c[2] = "";
+	int err = put(buf, len, off, "'");
+
+	for (const char *p = w; *p && !err; p++) {
+		if (*p == '\'')
+			err = put(buf, len, off, "'\\''");
+		else if (*p == '%')
+			err = put(buf, len, off, "\\%");
+		else {
+			c[0] = *p;
+			err = put(buf, len, off, c);
+		}
+	}
+	return err ? err : put(buf, len, off, "'");
+}
+
+/* systemd's ExecStart quoting, with its specifiers and variables escaped. */
+static int put_unit_word(char *buf, size_t len, size_t *off, const char *w)
+{
+	char c[2] = "";
+	int err = put(buf, len, off, "\"");
+
+	for (const char *p = w; *p && !err; p++) {
+		if (*p == '"' || *p == '\\') {
+			c[0] = *p;
+			err = put(buf, len, off, "\\");
+			if (!err)
+				err = put(buf, len, off, c);
+		} else if (*p == '%') {
+			err = put(buf, len, off, "%%");
+		} else if (*p == '$') {
+			err = put(buf, len, off, "$$");
+		} else {
+			c[0] = *p;
+			err = put(buf, len, off, c);
+		}
+	}
+	return err ? err : put(buf, len, off, "\"");
+}
+
+int schedule_render_cron(const struct schedule *s, char *buf, size_t len)
+{
+	size_t off = 0;
+	int err;
+
+	snprintf(buf, len, "# tug schedule '%s': written by 'tug schedule install'; "
+		 "'tug schedule remove %s' removes it\n%s root ",
+		 s->name, s->name, s->every == SCHEDULE_CRON ? s->cron : cron_spec[s->every]);
+	off = strlen(buf);
+	for (size_t i = 0; i < s->run_argc; i++) {
+		err = put_sh_word(buf, len, &off, s->run_argv[i]);
+		if (!err)
+			err = put(buf, len, &off, " ");
+		if (err)
+			return err;
+	}
+	err = put(buf, len, &off, ">>");
+	if (!err) {
+		char log[128];
+
+		snprintf(log, sizeof(log), "/var/log/tug/%s.log 2>&1\n", s->name);
+		err = put(buf, len, &off, log);
+	}
+	return err;
+}
+
+int schedule_render_systemd(const struct schedule *s, char *service, size_t slen,
+			    char *timer, size_t tlen)
+{
+	size_t off;
+	int err = 0;
+
+	if (s->every == SCHEDULE_CRON)
+		return -EINVAL;
+	snprintf(service, slen,
+		 "# Written by 'tug schedule install'; 'tug schedule remove %s' removes it.\n"
+		 "[Unit]\nDescription=tug experiment %s\n\n[Service]\nType=oneshot\nExecStart=",
+		 s->name, s->name);
+	off = strlen(service);
+	for (size_t i = 0; i < s->run_argc && !err; i++) {
+		err = put_unit_word(service, slen, &off, s->run_argv[i]);
+		if (!err && i + 1 < s->run_argc)
+			err = put(service, slen, &off, " ");
+	}
+	if (!err)
+		err = put(service, slen, &off, "\n");
+	if (err)
+		return err;
+	if (snprintf(timer, tlen,
+		     "# Written by 'tug schedule install'; 'tug schedule remove %s' removes it.\n"
+		     "[Unit]\nDescription=tug experiment %s, %s\n\n"
+		     "[Timer]\nOnCalendar=%s\nPersistent=true\n\n"
+		     "[Install]\nWantedBy=timers.target\n",
+		     s->name, s->name,
+		     s->every == SCHEDULE_WEEKLY ? "weekly" :
+		     s->every == SCHEDULE_MONTHLY ? "monthly" : "quarterly",
+		     calendar[s->every]) >= (int)tlen)
+		return -ENOSPC;
+	return 0;
+}
+
+static const char *root(void)
+{
+	const char *r = getenv("TUG_SCHEDULE_ROOT");
+
+	return r ? r : "";
+}
+
+static bool systemd_runs(void)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/run/systemd/system", root());
+	return access(p, F_OK) == 0;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+	int err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	if (fputs(text, f) < 0)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && chmod(tmp, 0644))
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+static int run_systemctl(char *const argv[])
+{
+	pid_t pid;
+	int st;
+
+	if (*root())
+		return 0;	/* an image or a test: nothing to reload */
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		execvp("systemctl", argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		return -errno;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: tug schedule install EXPERIMENT (--weekly | --monthly | --quarterly | --cron SPEC)\n"
+		"                            [--name NAME] [--approve NAME ...] [--var K=V ...]\n"
+		"                            [--db CONNINFO] [--report DIR]\n"
+		"       tug schedule list\n"
+		"       tug schedule remove NAME\n\n"
+		"Run an experiment on a calendar: a systemd timer (tug-NAME.timer) where systemd\n"
+		"runs the machine, else a line in /etc/cron.d/tug-NAME. --cron always writes a\n"
+		"cron line. The file is validated now; approvals given now are recorded with\n"
+		"every run. Runs log to /var/log/tug/NAME.log (cron) or the journal (systemd).\n\n"
+		"Examples:\n"
+		"  tug schedule install examples/federation/01-kill-gateway.yaml --weekly\n"
+		"  tug schedule install suite.yaml --quarterly --approve alice --approve bob --db service=tug\n"
+		"  tug schedule install pg.yaml --cron '30 2 1 * *' --approve alice\n");
+}
+
+static int install(int argc, char **argv)
+{
+	enum { OPT_WEEKLY = 1, OPT_MONTHLY, OPT_QUARTERLY, OPT_CRON, OPT_NAME, OPT_APPROVE,
+	       OPT_VAR, OPT_DB, OPT_REPORT, OPT_HELP };
+	static const struct option opts[] = {
+		{ "weekly", no_argument, NULL, OPT_WEEKLY },
+		{ "monthly", no_argument, NULL, OPT_MONTHLY },
+		{ "quarterly", no_argument, NULL, OPT_QUARTERLY },
+		{ "cron", required_argument, NULL, OPT_CRON },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "approve", required_argument, NULL, OPT_APPROVE },
+		{ "var", required_argument, NULL, OPT_VAR },
+		{ "db", required_argument, NULL, OPT_DB },
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{},
+	};
+	struct schedule s = { .every = -1 };
+	char *run[64], exe[PATH_MAX], file[PATH_MAX], dir[PATH_MAX];
+	struct exp_var vars[16];
+	struct experiment *e = NULL;
+	struct exp_errors errs = { 0 };
+	size_t nrun = 0, nvars = 0;
+	int opt, err, ret = 2, whens = 0;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return log_errno(-errno, "cannot find tug's own path"), EXIT_FAILURE;
+	exe[n] = '\0';
+	run[nrun++] = exe;
+	run[nrun++] = "run";
+	run[nrun++] = file;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (nrun >= 60) {
+			log_error("too many options");
+			return 2;
+		}
+		switch (opt) {
+		case OPT_WEEKLY:
+		case OPT_MONTHLY:
+		case OPT_QUARTERLY:
+			s.every = opt == OPT_WEEKLY ? SCHEDULE_WEEKLY :
+				  opt == OPT_MONTHLY ? SCHEDULE_MONTHLY : SCHEDULE_QUARTERLY;
+			whens++;
+			break;
+		case OPT_CRON:
+			if (schedule_check_cron(optarg) || strlen(optarg) >= sizeof(s.cron)) {
+				log_error("--cron: '%s' is not five cron fields, like '0 3 * * 1'", optarg);
+				return 2;
+			}
+			strcpy(s.cron, optarg);
+			s.every = SCHEDULE_CRON;
+			whens++;
+			break;
+		case OPT_NAME:
+			if (schedule_check_name(optarg)) {
+				log_error("--name: '%s' is not 1..63 of [a-z0-9-]", optarg);
+				return 2;
+			}
+			strcpy(s.name, optarg);
+			break;
+		case OPT_VAR:
+			if (!strchr(optarg, '=') || nvars == 16) {
+				log_error("--var: '%s' is not K=V (at most 16)", optarg);
+				return 2;
+			}
+			vars[nvars].name = strndup(optarg, strchr(optarg, '=') - optarg);
+			vars[nvars].value = strchr(optarg, '=') + 1;
+			nvars++;
+			/* passed on to tug run as given, like the next three */
+			__attribute__((fallthrough));
+		case OPT_APPROVE:
+		case OPT_DB:
+		case OPT_REPORT:
+			run[nrun++] = opt == OPT_APPROVE ? "--approve" : opt == OPT_VAR ? "--var" :
+				      opt == OPT_DB ? "--db" : "--report";
+			run[nrun++] = optarg;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		log_error("give exactly one EXPERIMENT file");
+		goto out;
+	}
+	if (whens != 1) {
+		log_error("give exactly one of --weekly, --monthly, --quarterly, --cron SPEC");
+		goto out;
+	}
+	if (!realpath(argv[optind], file)) {
+		log_errno(-errno, "EXPERIMENT: cannot open '%s'", argv[optind]);
+		goto out;
+	}
+	err = experiment_load(file, vars, nvars, &e, &errs);
+	if (err) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("%s", errs.msg[i]);
+		if (!errs.n)
+			log_errno(err, "cannot read %s", file);
+		log_error("the experiment does not validate; nothing was scheduled");
+		goto out;
+	}
+	if (!s.name[0]) {
+		/* The file's name, made fit for a unit name. */
+		const char *b = strrchr(file, '/') + 1;
+		size_t j = 0;
+
+		for (size_t i = 0; b[i] && b[i] != '.' && j < sizeof(s.name) - 1; i++) {
+			char c = b[i] >= 'A' && b[i] <= 'Z' ? b[i] - 'A' + 'a' : b[i];
+
+			s.name[j++] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '-';
+		}
+		s.name[j] = '\0';
+		if (schedule_check_name(s.name)) {
+			log_error("cannot make a name from '%s'; give --name", b);
+			goto out;
+		}
+	}
+	s.run_argv = run;
+	s.run_argc = nrun;
+
+	if (s.every != SCHEDULE_CRON && systemd_runs()) {
+		static char service[8192], timer[2048];
+		char path[PATH_MAX], unit[96];
+
+		err = schedule_render_systemd(&s, service, sizeof(service), timer, sizeof(timer));
+		if (err) {
+			log_errno(err, "the command line is too long");
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s/etc/systemd/system/tug-%s.service", root(), s.name);
+		err = write_file(path, service);
+		snprintf(path, sizeof(path), "%s/etc/systemd/system/tug-%s.timer", root(), s.name);
+		if (!err)
+			err = write_file(path, timer);
+		snprintf(unit, sizeof(unit), "tug-%s.timer", s.name);
+		if (!err)
+			err = run_systemctl((char *const[]){ "systemctl", "daemon-reload", NULL });
+		if (!err)
+			err = run_systemctl((char *const[]){ "systemctl", "enable", "--now", unit, NULL });
+		if (err) {
+			log_errno(err, "installing %s", unit);
+			ret = EXIT_FAILURE;
+			goto out;
+		}
+		printf("scheduled %s: systemd timer %s (%s)\n", s.name, unit, calendar[s.every]);
+	} else {
+		static char line[8192];
+		char path[PATH_MAX];
+
+		err = schedule_render_cron(&s, line, sizeof(line));
+		if (err) {
+			log_errno(err, "the command line is too long");
+			goto out;
+		}
+		snprintf(dir, sizeof(dir), "%s/var/log/tug", root());
+		mkdir(dir, 0750);
+		snprintf(path, sizeof(path), "%s/etc/cron.d/tug-%s", root(), s.name);
+		err = write_file(path, line);
+		if (err) {
+			log_errno(err, "writing %s", path);
+			ret = EXIT_FAILURE;
+			goto out;
+		}
+		printf("scheduled %s: %s (%s)\n", s.name, path,
+		       s.every == SCHEDULE_CRON ? s.cron : cron_spec[s.every]);
+	}
+	ret = EXIT_SUCCESS;
+out:
+	experiment_free(e);
+	for (size_t i = 0; i < nvars; i++)
+		free((char *)vars[i].name);
+	return ret;
+}
+
+static int list_or_remove(const char *name)
+{
+	static const char *const dirs[] = { "/etc/systemd/system", "/etc/cron.d" };
+	int found = 0;
+
+	for (size_t d = 0; d < 2; d++) {
+		char path[PATH_MAX];
+		struct dirent *de;
+		DIR *dir;
+
+		snprintf(path, sizeof(path), "%s%s", root(), dirs[d]);
+		dir = opendir(path);
+		if (!dir)
+			continue;
+		while ((de = readdir(dir))) {
+			char full[PATH_MAX + 256];
+			const char *suffix;
+			size_t n = strlen(de->d_name);
+
+			if (strncmp(de->d_name, "tug-", 4) || strstr(de->d_name, ".tmp"))
+				continue;
+			suffix = d == 0 ? (n > 6 && !strcmp(de->d_name + n - 6, ".timer") ? ".timer" :
+					   n > 8 && !strcmp(de->d_name + n - 8, ".service") ? ".service" : NULL) : "";
+			if (!suffix)
+				continue;
+			if (name) {
+				char want[128];
+
+				snprintf(want, sizeof(want), "tug-%s%s", name, suffix);
+				if (strcmp(de->d_name, want))
+					continue;
+				snprintf(full, sizeof(full), "%s/%s", path, de->d_name);
+				if (d == 0 && !strcmp(suffix, ".timer"))
+					run_systemctl((char *const[]){ "systemctl", "disable", "--now",
+								       de->d_name, NULL });
+				if (unlink(full))
+					return log_errno(-errno, "removing %s", full), EXIT_FAILURE;
+				printf("removed %s\n", full);
+				found++;
+			} else if (d == 1 || !strcmp(suffix, ".timer")) {
+				printf("%s\t%s/%s\n", de->d_name, path, de->d_name);
+				found++;
+			}
+		}
+		closedir(dir);
+	}
+	if (name && !found) {
+		log_error("no schedule '%s'; 'tug schedule list' shows them", name);
+		return 2;
+	}
+	if (!name && !found)
+		printf("no schedules\n");
+	return EXIT_SUCCESS;
+}
+
+int cmd_schedule(int argc, char **argv, bool json)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : EXIT_SUCCESS;
+	}
+	if (!strcmp(argv[1], "install"))
+		return install(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list"))
+		return list_or_remove(NULL);
+	if (!strcmp(argv[1], "remove")) {
+		if (argc != 3 || schedule_check_name(argv[2])) {
+			log_error("give the NAME of one schedule ('tug schedule list')");
+			return 2;
+		}
+		return list_or_remove(argv[2]);
+	}
+	log_error("'schedule %s': unknown; use install, list or remove", argv[1]);
+	return 2;
+}
