@@ -75,13 +75,26 @@ int config_load(struct tug_config *ret)
 				c.approvals_high = n;
 			continue;
 		}
+		if (!strcmp(key, "summary-table") || !strcmp(key, "summary-columns")) {
+			char *dstr = key[8] == 't' ? c.summary_table : c.summary_columns;
+			size_t cap = key[8] == 't' ? sizeof(c.summary_table) : sizeof(c.summary_columns);
+
+			/* Checked where it is used (sink.c), with the same file:line. */
+			if (strlen(val) >= cap) {
+				log_error("%s:%d: %s: longer than %zu characters", path, lineno, key, cap - 1);
+				err = -EINVAL;
+				goto cleanup;
+			}
+			strcpy(dstr, val);
+			continue;
+		}
 		if (!strcmp(key, "max-for"))
 			dst = &c.max_for_ns;
 		else if (!strcmp(key, "default-for"))
 			dst = &c.default_for_ns;
 		else {
 			log_error("%s:%d: unknown key '%s' (known: max-for, default-for, "
-				  "approvals-medium, approvals-high)",
+				  "approvals-medium, approvals-high, summary-table, summary-columns)",
 				  path, lineno, key);
 			err = -EINVAL;
 			goto cleanup;

@@ -8,6 +8,11 @@
  *   # distinct --approve names `tug run` needs for medium and high risk
  *   approvals-medium = 1
  *   approvals-high = 2
+ *   # optional: one INSERT per `tug run` into a table of the operator's
+ *   summary-table = thermal_memory_archive
+ *   summary-columns = memory_hash:run_id, original_content:summary,
+ *                     current_stage:verdict, temperature_score:time_to_recover_ms
+ *   (one line; the sources are listed in sink.h)
  */
 #ifndef TUG_CONFIG_H
 #define TUG_CONFIG_H
@@ -19,6 +24,8 @@ struct tug_config {
 	uint64_t max_for_ns;
 	unsigned approvals_medium;
 	unsigned approvals_high;
+	char summary_table[128];	/* "" = no summary sink */
+	char summary_columns[384];
 };
 
 /* Defaults, overridden by the file when it exists. -EINVAL (logged, with
