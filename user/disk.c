@@ -100,16 +100,12 @@ static int disk_parse(struct fault *f, int argc, char **argv)
 			break;
 		default:
 			err = fault_parse_common(f, opt, optarg);
-			if (err == -ENOENT)
-				return -EINVAL;
 			if (err)
 				return err;
 		}
 	}
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
+	if (fault_parse_done(argc, argv))
 		return -EINVAL;
-	}
 	if (!p->path_arg) {
 		log_error("--path: required; give a directory on the filesystem to fill, like --path /srv/scratch");
 		return -EINVAL;

@@ -78,8 +78,19 @@ int fault_parse_common(struct fault *f, int opt, const char *arg)
 		/* getopt already said which option it did not know. */
 		return -EINVAL;
 	default:
-		return -ENOENT;
+		log_error("option code %d is declared but not handled (a bug in tug %s %s)",
+			  opt, f->ops->family, f->ops->verb);
+		return -EINVAL;
 	}
+}
+
+int fault_parse_done(int argc, char **argv)
+{
+	if (optind < argc) {
+		log_error("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 void fault_usage(const struct fault_ops *ops, FILE *out)

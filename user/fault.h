@@ -110,9 +110,12 @@ enum {
 	"  --json             one JSON object per event on stdout\n" \
 	"  --quiet            no progress lines\n"
 
-/* Returns 0 if handled, -EINVAL (logged) on a bad value, -ENOENT if the
- * option is not a common one, 1 when --help was asked. */
+/* The default: branch of every family's getopt loop. Returns 0 if handled,
+ * 1 when --help was asked, -EINVAL (logged) on a bad value or an option
+ * getopt did not know. */
 int fault_parse_common(struct fault *f, int opt, const char *arg);
+/* After the getopt loop: -EINVAL (logged) when a stray argument is left. */
+int fault_parse_done(int argc, char **argv);
 
 /* Log "--flag: 'value' is not X; use Y" and return -EINVAL. */
 int fault_bad_option(const char *flag, const char *value, const char *expected);

@@ -246,16 +246,12 @@ static int net_parse(struct fault *f, int argc, char **argv)
 			break;
 		default:
 			err = fault_parse_common(f, opt, optarg);
-			if (err == -ENOENT)
-				return -EINVAL;
 			if (err)
 				return err;
 		}
 	}
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
+	if (fault_parse_done(argc, argv))
 		return -EINVAL;
-	}
 	if (!p->npeers) {
 		log_error("--peer: required; give %s (or --peers-file FILE)", peer_form);
 		return -EINVAL;

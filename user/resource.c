@@ -288,16 +288,12 @@ static int knob_parse(struct fault *f, int argc, char **argv)
 		}
 		default:
 			err = fault_parse_common(f, opt, optarg);
-			if (err == -ENOENT)
-				return -EINVAL;
 			if (err)
 				return err;
 		}
 	}
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
+	if (fault_parse_done(argc, argv))
 		return -EINVAL;
-	}
 	if (!p->cgroup_arg) {
 		log_error("--cgroup: required; give the service's cgroup, like system.slice/foo.service");
 		return -EINVAL;
@@ -690,16 +686,12 @@ static int hog_parse(struct fault *f, int argc, char **argv)
 			break;
 		default:
 			err = fault_parse_common(f, opt, optarg);
-			if (err == -ENOENT)
-				return -EINVAL;
 			if (err)
 				return err;
 		}
 	}
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
+	if (fault_parse_done(argc, argv))
 		return -EINVAL;
-	}
 	if (!have_size) {
 		log_error("--size: required; give a SIZE like 512M or a PCT like 70%%");
 		return -EINVAL;

@@ -164,16 +164,12 @@ static int sockfail_parse(struct fault *f, int argc, char **argv)
 			break;
 		default:
 			err = fault_parse_common(f, opt, optarg);
-			if (err == -ENOENT)
-				return -EINVAL;
 			if (err)
 				return err;
 		}
 	}
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
+	if (fault_parse_done(argc, argv))
 		return -EINVAL;
-	}
 	if (!p->cgroup_arg) {
 		log_error("--cgroup: required; give the service's cgroup, like system.slice/gateway.service");
 		return -EINVAL;

@@ -449,8 +449,6 @@ static int sysfail_parse(struct fault *f, int argc, char **argv)
 			break;
 		default:
 			err = fault_parse_common(f, opt, optarg);
-			if (err == -ENOENT)
-				return -EINVAL;
 			if (err)
 				return err;
 		}

@@ -7,53 +7,13 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "fault_parse.h"
 #include "harness.h"
 #include "journal.h"
 #include "parse.h"
 
 extern const struct fault_ops net_refuse_ops, net_dns_fail_ops, disk_fill_ops;
 
-struct parsed {
-	struct fault f;
-	int err;
-};
-
-static struct parsed parse(const struct fault_ops *ops, const char **args)
-{
-	struct parsed p = { .f = { .ops = ops } };
-	char *argv[32];
-	int argc = 0;
-
-	while (args[argc] && argc < 31) {
-		argv[argc] = (char *)args[argc];
-		argc++;
-	}
-	argv[argc] = NULL;
-	p.f.priv = calloc(1, ops->priv_size);
-	p.f.params = json_object_new_object();
-	p.f.state = json_object_new_object();
-	optind = 1;
-	opterr = 0;
-	p.err = ops->parse(&p.f, argc, argv);
-	return p;
-}
-
-static void done(struct parsed *p)
-{
-	if (p->f.ops->destroy)
-		p->f.ops->destroy(&p->f);
-	free(p->f.priv);
-	json_object_put(p->f.params);
-	json_object_put(p->f.state);
-}
-
-#define EXPECT(ops, want, ...)                                                   \
-	do {                                                                     \
-		const char *a[] = { __VA_ARGS__, NULL };                         \
-		struct parsed p = parse(ops, a);                                 \
-		CHECK_EQ(p.err, want);                                           \
-		done(&p);                                                        \
-	} while (0)
 
 static void refuse_accepts(void)
 {
