@@ -309,7 +309,8 @@ static const char *var_lookup(struct ctx *c, const char *name, size_t len, bool 
 				v = c->varmap->v[i]->kind == X_SCALAR ? c->varmap->v[i]->str : NULL;
 			}
 	for (size_t i = 0; i < c->nvars; i++)
-		if (strlen(c->vars[i].name) == len && !strncmp(c->vars[i].name, name, len)) {
+		if (strlen(c->vars[i].name) == len && !strncmp(c->vars[i].name, name, len) &&
+		    (*declared || !c->vars[i].optional)) {
 			*declared = true;
 			v = c->vars[i].value;
 		}
@@ -782,10 +783,42 @@ static int parse_fault_args(struct ctx *c, struct xnode *f, struct xnode *a, str
 	return err;
 }
 
+/* expect: { counter-or-field: expectation, ... } */
+static int parse_step_expect(struct ctx *c, struct xnode *x, const char *label, struct exp_step *s)
+{
+	int err = 0;
+
+	if (x->kind != X_MAP || !x->n)
+		return fail(c, x, "'expect' of %s: expected a mapping of counter: expectation "
+			    "(like oom_kills: \">= 1\"), found %s", label,
+			    x->kind == X_MAP ? "an empty one" : kind_name(x));
+	s->expect_keys = calloc(x->n, sizeof(char *));
+	s->expect_vals = calloc(x->n, sizeof(char *));
+	if (!s->expect_keys || !s->expect_vals)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->n; i++) {
+		if (x->v[i]->kind != X_SCALAR || !*x->v[i]->str) {
+			err = fail(c, x->v[i], "'expect.%s' of %s: expected a value or a comparison "
+				   "like '>= 1', found %s", x->k[i]->str, label,
+				   x->v[i]->kind == X_SCALAR ? "nothing" : kind_name(x->v[i]));
+			continue;
+		}
+		s->expect_keys[s->nexpect] = strdup(x->k[i]->str);
+		s->expect_vals[s->nexpect] = strdup(x->v[i]->str);
+		if (!s->expect_keys[s->nexpect] || !s->expect_vals[s->nexpect]) {
+			free(s->expect_keys[s->nexpect]);
+			free(s->expect_vals[s->nexpect]);
+			return -ENOMEM;
+		}
+		s->nexpect++;
+	}
+	return err;
+}
+
 static int parse_step(struct ctx *c, struct xnode *m, bool rollback, struct exp_step *s)
 {
 	static const char *const fkeys[] = { "name", "fault", "node", "args", "for", "heartbeat",
-					     "oneshot", NULL };
+					     "oneshot", "expect", NULL };
 	static const char *const akeys[] = { "name", "action", "node", "timeout", NULL };
 	static const char *const pkeys[] = { "name", "pause", NULL };
 	const char *what = rollback ? "a rollback" : "a method step";
@@ -836,6 +869,13 @@ static int parse_step(struct ctx *c, struct xnode *m, bool rollback, struct exp_
 			   "%s: a oneshot verb holds nothing; 'for' and 'heartbeat' do not apply", label);
 	if (s->heartbeat_ns < 100 * NSEC_PER_MSEC)
 		err = fail(c, map_get(m, "heartbeat"), "%s: 'heartbeat' must be at least 100ms", label);
+	if (map_get(m, "expect")) {
+		int r = parse_step_expect(c, map_get(m, "expect"), label, s);
+
+		if (r == -ENOMEM)
+			return r;
+		err = err ?: r;
+	}
 	return err;
 }
 
@@ -984,7 +1024,7 @@ static int parse_variables(struct ctx *c, struct xnode *root)
 
 		for (size_t j = 0; c->varmap && j < c->varmap->n; j++)
 			declared |= !strcmp(c->varmap->k[j]->str, c->vars[i].name);
-		if (!declared)
+		if (!declared && !c->vars[i].optional)
 			err = fail_at(c, root->line, root->col,
 				      "--var %s: the file declares no such variable under 'variables:'",
 				      c->vars[i].name);
@@ -1060,8 +1100,7 @@ out:
 	return 0;
 }
 
-int experiment_load(const char *path, const struct exp_var *vars, size_t nvars,
-		    struct experiment **ret, struct exp_errors *errs)
+static int read_text(const char *path, char **ret, size_t *ret_len)
 {
 	struct stat st;
 	char *text;
@@ -1069,7 +1108,6 @@ int experiment_load(const char *path, const struct exp_var *vars, size_t nvars,
 	size_t got = 0;
 	int fd, err;
 
-	errs->n = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -1087,7 +1125,23 @@ int experiment_load(const char *path, const struct exp_var *vars, size_t nvars,
 		got += n;
 	close(fd);
 	text[got] = '\0';
-	err = experiment_parse(path, text, got, vars, nvars, ret, errs);
+	*ret = text;
+	*ret_len = got;
+	return 0;
+}
+
+int experiment_load(const char *path, const struct exp_var *vars, size_t nvars,
+		    struct experiment **ret, struct exp_errors *errs)
+{
+	char *text;
+	size_t len;
+	int err;
+
+	errs->n = 0;
+	err = read_text(path, &text, &len);
+	if (err)
+		return err;
+	err = experiment_parse(path, text, len, vars, nvars, ret, errs);
 	free(text);
 	return err;
 }
@@ -1118,6 +1172,12 @@ static void steps_free(struct exp_step *s, size_t n)
 		free(s[i].args);
 		free(s[i].name);
 		free(s[i].run);
+		for (size_t j = 0; j < s[i].nexpect; j++) {
+			free(s[i].expect_keys[j]);
+			free(s[i].expect_vals[j]);
+		}
+		free(s[i].expect_keys);
+		free(s[i].expect_vals);
 	}
 	free(s);
 }
@@ -1205,4 +1265,265 @@ bool expect_matches(const char *expect, const char *got)
 	case 4: return have > want;
 	default: return have < want;
 	}
+}
+
+/* ---- suites ---- */
+
+static int vars_push(struct exp_var **arr, size_t *n, const char *name, const char *value)
+{
+	struct exp_var *v = realloc(*arr, (*n + 1) * sizeof(**arr));
+	char *k, *val;
+
+	if (!v)
+		return -ENOMEM;
+	*arr = v;
+	k = strdup(name);
+	val = strdup(value);
+	if (!k || !val) {
+		free(k);
+		free(val);
+		return -ENOMEM;
+	}
+	v[(*n)++] = (struct exp_var){ k, val, true };
+	return 0;
+}
+
+static void vars_free(struct exp_var *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)v[i].name);
+		free((char *)v[i].value);
+	}
+	free(v);
+}
+
+/* The variables of a mapping (the suite's own or an entry's), as optional
+ * ones for the experiments. */
+static int suite_vars(struct ctx *c, struct xnode *x, const char *what, struct exp_var **arr,
+		      size_t *n)
+{
+	int err = 0;
+
+	if (x->kind != X_MAP)
+		return fail(c, x, "'variables' of %s: expected a mapping of name: value, found %s",
+			    what, kind_name(x));
+	for (size_t i = 0; i < x->n; i++) {
+		if (x->v[i]->kind != X_SCALAR) {
+			err = fail(c, x->v[i], "variable '%s' of %s: expected a scalar, found %s",
+				   x->k[i]->str, what, kind_name(x->v[i]));
+			continue;
+		}
+		if (vars_push(arr, n, x->k[i]->str, x->v[i]->str))
+			return -ENOMEM;
+	}
+	return err;
+}
+
+static int parse_suite(struct ctx *c, struct xnode *root, struct suite *su)
+{
+	static const char *const keys[] = { "title", "description", "variables", "experiments", NULL };
+	static const char *const ekeys[] = { "file", "risk", "variables", NULL };
+	const char *slash = strrchr(c->file, '/');
+	struct xnode *x;
+	int err, r;
+
+	err = check_keys(c, root, "the suite", keys);
+	err = get_str(c, root, "title", true, "the suite", &su->title) ?: err;
+	err = get_str(c, root, "description", false, "the suite", &su->description) ?: err;
+	if (c->varmap)
+		for (size_t i = 0; i < c->varmap->n; i++) {
+			bool declared;
+			const char *k = c->varmap->k[i]->str;
+			const char *v = var_lookup(c, k, strlen(k), &declared);
+
+			if (v && vars_push(&su->vars, &su->nvars, k, v))
+				return -ENOMEM;
+		}
+	su->ndeclared = su->nvars;
+	/* --var names no suite variable: it is for the experiments */
+	for (size_t i = 0; i < c->nvars; i++) {
+		bool declared = false;
+
+		for (size_t j = 0; c->varmap && j < c->varmap->n; j++)
+			declared |= !strcmp(c->varmap->k[j]->str, c->vars[i].name);
+		if (!declared && vars_push(&su->vars, &su->nvars, c->vars[i].name, c->vars[i].value))
+			return -ENOMEM;
+	}
+	x = map_get(root, "experiments");
+	if (x->kind != X_SEQ || !x->n)
+		return fail(c, x, "'experiments': expected a list of { file, risk }, found %s",
+			    x->kind == X_SEQ ? "an empty list" : kind_name(x));
+	su->entries = calloc(x->n, sizeof(*su->entries));
+	if (!su->entries)
+		return -ENOMEM;
+	for (size_t i = 0; i < x->n; i++) {
+		struct suite_entry *en = &su->entries[su->nentries++];
+		struct xnode *m = x->v[i], *rk, *v;
+		char *file = NULL;
+
+		en->line = m->line;
+		en->col = m->col;
+		if (m->kind != X_MAP) {
+			err = fail(c, m, "an experiment of the suite: expected { file, risk }, found %s",
+				   kind_name(m));
+			continue;
+		}
+		err = check_keys(c, m, "an experiment of the suite", ekeys) ?: err;
+		r = get_str(c, m, "file", true, "an experiment of the suite", &file);
+		if (r == -ENOMEM)
+			return r;
+		err = r ?: err;
+		if (file) {
+			if (*file == '/' || !slash) {
+				en->file = file;
+			} else {
+				if (asprintf(&en->file, "%.*s/%s", (int)(slash - c->file), c->file, file) < 0)
+					en->file = NULL;
+				free(file);
+				if (!en->file)
+					return -ENOMEM;
+			}
+		}
+		rk = map_get(m, "risk");
+		if (!rk)
+			err = fail(c, m, "an experiment of the suite needs 'risk: low|medium|high'");
+		else if (rk->kind == X_SCALAR && !strcmp(rk->str, "low"))
+			en->risk = RISK_LOW;
+		else if (rk->kind == X_SCALAR && !strcmp(rk->str, "medium"))
+			en->risk = RISK_MEDIUM;
+		else if (rk->kind == X_SCALAR && !strcmp(rk->str, "high"))
+			en->risk = RISK_HIGH;
+		else
+			err = fail(c, rk, "'risk': expected low, medium or high, found '%s'",
+				   rk->kind == X_SCALAR ? rk->str : kind_name(rk));
+		if ((v = map_get(m, "variables")) &&
+		    (r = suite_vars(c, v, "an experiment of the suite", &en->vars, &en->nvars))) {
+			if (r == -ENOMEM)
+				return r;
+			err = r;
+		}
+	}
+	return err;
+}
+
+static bool text_is_json(const char *name, const char *text, size_t len)
+{
+	size_t nl = strlen(name);
+
+	if (nl > 5 && !strcmp(name + nl - 5, ".json"))
+		return true;
+	for (size_t i = 0; i < len; i++)
+		if (!isspace((unsigned char)text[i]))
+			return text[i] == '{';
+	return false;
+}
+
+int suite_parse(const char *name, const char *text, size_t len, const struct exp_var *vars,
+		size_t nvars, struct suite **ret, struct exp_errors *errs)
+{
+	struct exp_var *opt = NULL;
+	struct ctx c = { .file = name, .errs = errs };
+	struct xnode *root = NULL;
+	struct suite *su;
+	int err;
+
+	errs->n = 0;
+	if (memchr(text, '\0', len))
+		return fail_at(&c, 1, 1, "the file holds a NUL byte; expected YAML or JSON text");
+	if (text_is_json(name, text, len) && (err = json_check(&c, text, len)))
+		return err;
+	err = yaml_tree(&c, text, len, &root);
+	if (err)
+		return err;
+	su = calloc(1, sizeof(*su));
+	/* --var may name what only the experiments declare */
+	opt = calloc(nvars ? nvars : 1, sizeof(*opt));
+	if (!su || !opt || !(su->file = strdup(name))) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nvars; i++)
+		opt[i] = (struct exp_var){ vars[i].name, vars[i].value, true };
+	c.vars = opt;
+	c.nvars = nvars;
+	if (root->kind != X_MAP || !map_get(root, "experiments")) {
+		err = fail(&c, root, "expected a suite: a mapping with title and experiments");
+		goto out;
+	}
+	c.e = calloc(1, sizeof(*c.e));	/* parse_variables records into it */
+	if (!c.e) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = parse_variables(&c, root);
+	if (!err)
+		err = subst_tree(&c, root);
+	if (!err)
+		err = parse_suite(&c, root, su);
+	if (!err && c.err)
+		err = c.err;
+out:
+	experiment_free(c.e);
+	free(opt);
+	xfree(root);
+	if (err) {
+		suite_free(su);
+		return err;
+	}
+	*ret = su;
+	return 0;
+}
+
+int suite_load(const char *path, const struct exp_var *vars, size_t nvars,
+	       struct suite **ret, struct exp_errors *errs)
+{
+	char *text;
+	size_t len;
+	int err;
+
+	errs->n = 0;
+	err = read_text(path, &text, &len);
+	if (err)
+		return err;
+	err = suite_parse(path, text, len, vars, nvars, ret, errs);
+	free(text);
+	return err;
+}
+
+int suite_detect(const char *path)
+{
+	struct exp_errors errs = { 0 };
+	struct ctx c = { .file = path, .errs = &errs };
+	struct xnode *root = NULL;
+	char *text;
+	size_t len;
+	int err;
+
+	err = read_text(path, &text, &len);
+	if (err)
+		return err;
+	if (memchr(text, '\0', len) || yaml_tree(&c, text, len, &root)) {
+		free(text);
+		return 0;	/* not well-formed: the experiment parser says why */
+	}
+	err = root->kind == X_MAP && map_get(root, "experiments") && !map_get(root, "method");
+	xfree(root);
+	free(text);
+	return err;
+}
+
+void suite_free(struct suite *s)
+{
+	if (!s)
+		return;
+	free(s->file);
+	free(s->title);
+	free(s->description);
+	vars_free(s->vars, s->nvars);
+	for (size_t i = 0; i < s->nentries; i++) {
+		free(s->entries[i].file);
+		vars_free(s->entries[i].vars, s->entries[i].nvars);
+	}
+	free(s->entries);
+	free(s);
 }

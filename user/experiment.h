@@ -14,6 +14,7 @@
  *   steady-state: [PROBE...]        # before the method and after recovery
  *   method:                         # in order; a fault holds while later steps run
  *     - { fault: net partition, node: gw, args: { peer: 10.200.0.3 }, for: 10s }
+ *     - { fault: mem limit, node: gw, args: {...}, expect: { oom_kills: ">= 1" } }
  *     - { action: "sv restart gw", node: gw }
  *     - { pause: 2s }
  *   expect-during:                  # while the faults hold
@@ -24,6 +25,22 @@
  *
  * PROBE: { name, type: http|tcp|sql|cmd|prometheus, interval, timeout,
  *          retries, ... the type's own keys }
+ *
+ * A fault step's `expect` checks what the node reported once the step is
+ * over: each key names a counter of its "reverted" event or a field of
+ * another of its events (the last one that has it), each value an
+ * expectation of expect_matches() ("53300", ">= 1", "true").
+ *
+ * A suite file runs several experiment files in order, each at a risk level
+ * that the approvals given once on the command line must cover:
+ *
+ *   title: Federation suite
+ *   variables: { window: 60s }      # passed to each file that declares it
+ *   experiments:
+ *     - { file: 1-kill-gateway.yaml, risk: low }       # relative to the suite
+ *     - { file: 3-partition.yaml, risk: medium, variables: { window: 30s } }
+ *
+ * An entry's risk may raise the file's own, never lower it.
  */
 #ifndef TUG_EXPERIMENT_H
 #define TUG_EXPERIMENT_H
@@ -97,6 +114,9 @@ struct exp_step {
 	uint64_t pause_ns;
 	uint64_t timeout_ns;	/* action */
 	bool oneshot;		/* fault: a one-shot verb (proc kill): no --for, no heartbeat */
+	char **expect_keys;	/* fault: what the node must have reported */
+	char **expect_vals;
+	size_t nexpect;
 };
 
 struct experiment {
@@ -126,6 +146,26 @@ struct exp_errors {
 struct exp_var {
 	const char *name;
 	const char *value;
+	bool optional;		/* a suite's: ignored by a file that does not declare it */
+};
+
+struct suite_entry {
+	char *file;		/* resolved against the suite file's directory */
+	enum risk risk;
+	struct exp_var *vars;	/* the entry's own variables (optional ones) */
+	size_t nvars;
+	int line, col;
+};
+
+struct suite {
+	char *file;
+	char *title;
+	char *description;
+	struct exp_var *vars;	/* the suite's variables, values as overridden */
+	size_t ndeclared;	/* the first ndeclared of vars are declared by the suite */
+	size_t nvars;
+	struct suite_entry *entries;
+	size_t nentries;
 };
 
 /* Parse and validate. The format follows the name (.json) or the first
@@ -136,6 +176,17 @@ int experiment_parse(const char *name, const char *text, size_t len,
 		     const struct exp_var *vars, size_t nvars,
 		     struct experiment **ret, struct exp_errors *errs);
 void experiment_free(struct experiment *e);
+
+/* A suite file (a mapping with `experiments:`)? 1 yes, 0 no, -errno. */
+int suite_detect(const char *path);
+/* Parse and validate a suite; vars (--var) override its variables and may
+ * name variables it does not declare (they go to the experiments). Same
+ * returns as experiment_load. */
+int suite_parse(const char *name, const char *text, size_t len, const struct exp_var *vars,
+		size_t nvars, struct suite **ret, struct exp_errors *errs);
+int suite_load(const char *path, const struct exp_var *vars, size_t nvars,
+	       struct suite **ret, struct exp_errors *errs);
+void suite_free(struct suite *s);
 
 const char *risk_name(enum risk r);
 const char *probe_type_name(enum probe_type t);

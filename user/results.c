@@ -14,7 +14,7 @@
 #include "journal.h"
 #include "run.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Migration N brings the schema from N-1 to N. */
 static const char *const migrations[] = {
@@ -51,7 +51,18 @@ static const char *const migrations[] = {
 	"  detail text NOT NULL,"
 	"  PRIMARY KEY (run_id, seq));"
 	"CREATE INDEX tug_runs_experiment ON tug_runs(experiment_id, started_at);",
+	/* 2: the summary of a run, and the suite it ran in */
+	"ALTER TABLE tug_runs ADD COLUMN suite_id text, ADD COLUMN suite_title text,"
+	"  ADD COLUMN suite_position integer, ADD COLUMN faults_held integer,"
+	"  ADD COLUMN oom_kills integer, ADD COLUMN rows_verified bigint;"
+	"CREATE INDEX tug_runs_suite ON tug_runs(suite_id) WHERE suite_id IS NOT NULL;",
 };
+
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;	/* "relation ... already exists, skipping" is no news */
+}
 
 static int fail(PGconn *c, PGresult *r, char *why, size_t len, const char *what)
 {
@@ -136,6 +147,7 @@ int results_store(const char *conninfo, json_object *run, char *why, size_t len)
 		err = fail(c, NULL, why, len, "connect");
 		goto out;
 	}
+	PQsetNoticeProcessor(c, quiet, NULL);
 	r = PQexec(c, "BEGIN");
 	if (!ok(r)) {
 		err = fail(c, r, why, len, "begin");
@@ -217,6 +229,28 @@ int results_store(const char *conninfo, json_object *run, char *why, size_t len)
 		free(params_copy);
 		if (!ok(r)) {
 			err = fail(c, r, why, len, "run row");
+			goto rollback;
+		}
+		PQclear(r);
+	}
+	{
+		json_object *su = json_get(run, "suite");
+		char fh[32], ok_[32], rv[32], pos[32];
+		const char *p[7] = {
+			json_get_str(run, "run_id", ""),
+			su ? json_get_str(su, "id", "") : NULL, su ? json_get_str(su, "title", "") : NULL,
+			su ? ms_text(su, "position", pos, sizeof(pos)) : NULL,
+			ms_text(run, "faults_held", fh, sizeof(fh)), ms_text(run, "oom_kills", ok_, sizeof(ok_)),
+			ms_text(run, "rows_verified", rv, sizeof(rv)),
+		};
+
+		r = PQexecParams(c,
+				 "UPDATE tug_runs SET suite_id = $2, suite_title = $3, suite_position = $4::integer, "
+				 "faults_held = $5::integer, oom_kills = $6::integer, rows_verified = $7::bigint "
+				 "WHERE id = $1",
+				 7, NULL, p, NULL, NULL, 0);
+		if (!ok(r)) {
+			err = fail(c, r, why, len, "run summary");
 			goto rollback;
 		}
 		PQclear(r);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -338,6 +339,8 @@ struct fault_job {
 	int64_t applied_ms, deadline_ms, reverted_ms;
 	int exit_code;
 	json_object *counters;
+	json_object *events;	/* every JSON line the node printed */
+	unsigned oom_events;	/* "oom_kill" events among them */
 };
 
 static int build_fault_cmd(const struct exp_node *n, const struct exp_step *s, char **ret)
@@ -388,6 +391,17 @@ static void job_event(struct fault_job *j, const char *line)
 	if (!o) {
 		log_debug("node: %s", line);
 		return;
+	}
+	if (strcmp(ev, "progress")) {
+		if (!j->events)
+			j->events = json_object_new_array();
+		json_object_array_add(j->events, json_object_get(o));
+	}
+	if (!strcmp(ev, "oom_kill")) {
+		j->oom_events++;
+		say(j->r, "   OOM kill on %s: pid %s (%s), cgroup %s", j->r->e->nodes[j->s->node].name,
+		    json_object_get_string(json_get(o, "pid")), json_get_str(o, "comm", "?"),
+		    json_get_str(o, "cgroup", "?"));
 	}
 	if (!strcmp(ev, "applied")) {
 		snprintf(j->id, sizeof(j->id), "%s", json_get_str(o, "id", ""));
@@ -499,11 +513,27 @@ static void *fault_main(void *arg)
 				 j->s->args[0], j->s->args[1], n->name, j->exit_code,
 				 (int)strcspn(last, "\n"), last);
 		}
+		/* A one-shot verb that judged itself says why in its FAIL event. */
+		for (size_t i = 0; j->events && i < json_object_array_length(j->events); i++) {
+			json_object *x = json_object_array_get_idx(j->events, i);
+
+			if (!strcmp(json_get_str(x, "event", ""), "FAIL") && json_get(x, "why"))
+				snprintf(j->why, sizeof(j->why), "'%s %s' on %s: FAIL: %s",
+					 j->s->args[0], j->s->args[1], n->name, json_get_str(x, "why", ""));
+		}
 		err = -EIO;
 	}
 	if (j->s->oneshot && !j->applied_ms && j->exit_code == 0) {
 		j->applied_ms = j->reverted_ms = ms(now_realtime_ns());
 		err = 0;
+	}
+	if (!err && !j->s->oneshot && j->applied_ms && !j->reverted_ms && !j->r->stop) {
+		/* Its session ended without a word on the revert: killed (the
+		 * guardian on the node undoes what it held). */
+		snprintf(j->why, sizeof(j->why), "'%s %s' on %s ended without reporting its revert "
+			 "(killed?); the node's guardian reverts what it held", j->s->args[0],
+			 j->s->args[1], n->name);
+		err = -EIO;
 	}
 	if (j->applied_ms && !j->reverted_ms)
 		j->reverted_ms = ms(now_realtime_ns());
@@ -534,7 +564,53 @@ static json_object *job_json(struct fault_job *j)
 	if (j->failed)
 		json_object_object_add(o, "error", json_object_new_string(j->why));
 	json_object_object_add(o, "counters", json_object_get(j->counters));
+	json_object_object_add(o, "node_events", json_object_get(j->events));
 	return o;
+}
+
+/* What the node reported under a name: a counter of its "reverted" event,
+ * else the field of its last event that has one. NULL: nothing. */
+static json_object *job_value(struct fault_job *j, const char *key)
+{
+	json_object *v = j->counters ? json_get(j->counters, key) : NULL;
+	size_t n = j->events ? json_object_array_length(j->events) : 0;
+
+	if (!strcmp(key, "oom_kills") && j->oom_events &&
+	    (!v || json_object_get_int64(v) < j->oom_events))
+		return NULL;	/* the caller counts the events */
+	for (size_t i = n; !v && i > 0; i--)
+		v = json_get(json_object_array_get_idx(j->events, i - 1), key);
+	return v;
+}
+
+/* The step's `expect`, against what the node reported. */
+static int job_expect(struct fault_job *j, char *why, size_t len)
+{
+	const struct exp_step *s = j->s;
+	char what[128], num[32];
+
+	snprintf(what, sizeof(what), "%s", s->name ? s->name : s->args[0]);
+	for (size_t i = 0; i < s->nexpect; i++) {
+		json_object *v = job_value(j, s->expect_keys[i]);
+		const char *got;
+
+		if (!strcmp(s->expect_keys[i], "oom_kills") && !v && j->oom_events) {
+			snprintf(num, sizeof(num), "%u", j->oom_events);
+			got = num;
+		} else if (!v) {
+			snprintf(why, len, "'%s': the node reported no '%s' (expected %s)", what,
+				 s->expect_keys[i], s->expect_vals[i]);
+			return -EPROTO;
+		} else {
+			got = json_object_get_string(v);
+		}
+		if (!expect_matches(s->expect_vals[i], got)) {
+			snprintf(why, len, "'%s': %s is %s, expected %s", what, s->expect_keys[i], got,
+				 s->expect_vals[i]);
+			return -EPROTO;
+		}
+	}
+	return 0;
 }
 
 /* An action: a shell command on a node, to completion. */
@@ -852,6 +928,8 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 			snprintf(why, len, "%s", j->why);
 			err = -EIO;
 		}
+		if (!err && !j->failed && !r->stop && j->s->nexpect)
+			err = job_expect(j, why, len);
 		pthread_mutex_lock(&r->lock);
 		json_object_array_add(r->faults, job_json(j));
 		pthread_mutex_unlock(&r->lock);
@@ -934,140 +1012,114 @@ static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t
 	return err;
 }
 
-int cmd_run(int argc, char **argv, bool json)
+struct run_opts {
+	char **approvers;
+	size_t napprovers;
+	const struct exp_var *vars;	/* --var, for the record */
+	size_t nvars;
+	const char *db, *operator;
+	bool accept_new, json;
+	json_object *suite;		/* { id, title, position } of a suite's run */
+};
+
+static int make_dirs(const char *path)
 {
-	static const struct option opts[] = {
-		{ "approve", required_argument, NULL, 'a' },
-		{ "var", required_argument, NULL, 'V' },
-		{ "db", required_argument, NULL, 'd' },
-		{ "report", required_argument, NULL, 'r' },
-		{ "operator", required_argument, NULL, 'o' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "accept-new-host-keys", no_argument, NULL, 'A' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	struct exp_var vars[MAX_VARS];
-	char *approvers[MAX_APPROVERS], *vbuf[MAX_VARS] = { 0 };
-	size_t napprovers = 0, nvars = 0, distinct = 0, njobs = 0;
-	const char *db = NULL, *report = NULL, *operator = default_operator(), *file;
-	bool dry_run = false, accept_new = false, began = false, failed = false;
-	struct run r = { .json = json };
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* The numbers of the summary table, into the record: faults held (applied
+ * on a node), OOM kills the nodes saw (their "oom_kill" events or the
+ * cgroups' counters), rows verified (pg crash --verify), and notes (a
+ * restart's pids, each step's time). */
+static void summarize(struct run *r, struct fault_job *jobs, size_t njobs)
+{
+	int64_t held = 0, ooms = 0, rows = -1;
+	char notes[1024] = "";
+	size_t off = 0;
+	json_object *victims = json_object_new_array();
+
+	for (size_t i = 0; i < njobs; i++) {
+		struct fault_job *j = &jobs[i];
+		json_object *c = j->counters ? json_get(j->counters, "oom_kills") : NULL;
+		int64_t k = c ? json_object_get_int64(c) : 0;
+		size_t n = j->events ? json_object_array_length(j->events) : 0;
+		const char *what = j->s->name ? j->s->name : j->s->args[1];
+
+		held += j->applied_ms > 0;
+		ooms += (int64_t)j->oom_events > k ? (int64_t)j->oom_events : k;
+		for (size_t e = 0; e < n; e++) {
+			json_object *x = json_object_array_get_idx(j->events, e);
+			const char *ev = json_get_str(x, "event", "");
+
+			if (!strcmp(ev, "oom_kill")) {
+				json_object_array_add(victims, json_object_get(x));
+				if (off < sizeof(notes))
+					off += snprintf(notes + off, sizeof(notes) - off,
+							"%sOOM victim %s pid %s in %s (anon %.1f MiB)",
+							off ? "; " : "", json_get_str(x, "comm", "?"),
+							json_object_get_string(json_get(x, "pid")), json_get_str(x, "cgroup", "?"),
+							json_get_int(x, "anon_rss", 0) / 1048576.0);
+			} else if (!strcmp(ev, "verified")) {
+				rows = (rows < 0 ? 0 : rows) + json_get_int(x, "rows_before", 0) -
+				       json_get_int(x, "missing", 0);
+			} else if ((!strcmp(ev, "PASS") || !strcmp(ev, "FAIL")) && off < sizeof(notes)) {
+				json_object *t = json_get(x, "to_healthy_ms") ?: json_get(x, "to_accepting_ms") ?:
+						 json_get(x, "to_start_ms");
+
+				off += snprintf(notes + off, sizeof(notes) - off, "%s%s", off ? "; " : "", what);
+				if (json_get(x, "old_pid") && json_get(x, "new_pid") && off < sizeof(notes))
+					off += snprintf(notes + off, sizeof(notes) - off, " pid %s->%s",
+							json_object_get_string(json_get(x, "old_pid")),
+							json_object_get_string(json_get(x, "new_pid")));
+				if (t && off < sizeof(notes))
+					off += snprintf(notes + off, sizeof(notes) - off, " %.2fs",
+							json_object_get_int64(t) / 1e3);
+			}
+		}
+	}
+	json_object_object_add(r->rec, "faults_held", json_object_new_int64(held));
+	json_object_object_add(r->rec, "oom_kills", json_object_new_int64(ooms));
+	json_object_object_add(r->rec, "oom_victims", victims);
+	if (rows >= 0)
+		json_object_object_add(r->rec, "rows_verified", json_object_new_int64(rows));
+	json_object_object_add(r->rec, "notes", json_object_new_string(notes));
+}
+
+/* Run one loaded experiment (policy already checked): its record to the
+ * report directory and PostgreSQL; the record in *ret_rec when asked. */
+static int execute(const struct run_opts *opt, struct experiment *e, const char *file,
+		   const char *report, json_object **ret_rec)
+{
+	struct run r = { .json = opt->json, .e = e };
 	struct fault_job *jobs = NULL;
 	struct poller *during = NULL;
-	struct exp_errors errs;
-	struct tug_config cfg;
 	struct sigaction sa = { .sa_handler = on_signal };
 	char why[1024] = "", why2[512] = "", dir[512], stamp[32], name[64], rid[40];
-	unsigned need;
-	int opt, err, ret = 2;
+	bool began = false, failed = false;
+	size_t njobs = 0;
+	int err, ret = 2;
 	int64_t start_ms = 0, end_ms = 0, t_begin;
 	uint64_t rnd[2];
 	time_t now;
-
-	optind = 0;	/* a full reset: main()'s "+" ordering must not carry over */
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'a':
-			if (!*optarg || napprovers == MAX_APPROVERS) {
-				log_error("--approve: expected a name (at most %d)", MAX_APPROVERS);
-				return 2;
-			}
-			approvers[napprovers++] = optarg;
-			break;
-		case 'V': {
-			char *eq = strchr(optarg, '=');
-
-			if (!eq || eq == optarg || nvars == MAX_VARS) {
-				log_error("--var: '%s' is not NAME=VALUE", optarg);
-				goto out;
-			}
-			vbuf[nvars] = strndup(optarg, eq - optarg);
-			if (!vbuf[nvars])
-				goto out;
-			vars[nvars] = (struct exp_var){ vbuf[nvars], eq + 1 };
-			nvars++;
-			break;
-		}
-		case 'd':
-			db = optarg;
-			break;
-		case 'r':
-			report = optarg;
-			break;
-		case 'o':
-			operator = optarg;
-			break;
-		case 'n':
-			dry_run = true;
-			break;
-		case 'A':
-			accept_new = true;
-			break;
-		case 'j':
-			r.json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			ret = 0;
-			goto out;
-		default:
-			usage(stderr);
-			goto out;
-		}
-	}
-	if (optind + 1 != argc) {
-		log_error("expected one experiment file; 'tug run --help' shows the options");
-		goto out;
-	}
-	file = argv[optind];
-	if (config_load(&cfg))
-		goto out;
-	err = experiment_load(file, vars, nvars, &r.e, &errs);
-	if (err == -EINVAL) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_error("%s", errs.msg[i]);
-		log_error("%s: not run; nothing was touched", file);
-		goto out;
-	}
-	if (err) {
-		log_errno(err, "cannot read %s", file);
-		goto out;
-	}
-
-	/* Policy: distinct approvers against the risk, before anything else. */
-	for (size_t i = 0; i < napprovers; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < i; j++)
-			dup |= !strcmp(approvers[i], approvers[j]);
-		distinct += !dup;
-	}
-	need = r.e->risk == RISK_HIGH ? cfg.approvals_high :
-	       r.e->risk == RISK_MEDIUM ? cfg.approvals_medium : 0;
-	if (dry_run) {
-		print_plan(r.e, approvers, napprovers, operator);
-		if (distinct < need)
-			printf("policy: a real run would be refused: %s risk needs %u distinct "
-			       "approver%s (--approve NAME), %zu given\n", risk_name(r.e->risk), need,
-			       need == 1 ? "" : "s", distinct);
-		ret = 0;
-		goto out;
-	}
-	if (distinct < need) {
-		log_error("refused: '%s' is %s risk and needs %u distinct approver%s "
-			  "(--approve NAME%s), %zu given; nothing was touched",
-			  r.e->title, risk_name(r.e->risk), need, need == 1 ? "" : "s",
-			  need > 1 ? " --approve NAME2" : "", distinct);
-		goto out;
-	}
 
 	/* The record. */
 	getrandom(rnd, sizeof(rnd), 0);
 	snprintf(rid, sizeof(rid), "%016" PRIx64 "%016" PRIx64, rnd[0], rnd[1]);
 	pthread_mutex_init(&r.lock, NULL);
-	r.accept_new = accept_new;
+	r.accept_new = opt->accept_new;
 	r.tty = isatty(STDOUT_FILENO);
 	r.rec = json_object_new_object();
 	r.events = json_object_new_array();
@@ -1078,25 +1130,25 @@ int cmd_run(int argc, char **argv, bool json)
 	{
 		json_object *a = json_object_new_array(), *params = json_object_new_object(), *cli;
 
-		for (size_t i = 0; i < napprovers; i++) {
+		for (size_t i = 0; i < opt->napprovers; i++) {
 			bool dup = false;
 
 			for (size_t j = 0; j < i; j++)
-				dup |= !strcmp(approvers[i], approvers[j]);
+				dup |= !strcmp(opt->approvers[i], opt->approvers[j]);
 			if (!dup)
-				json_object_array_add(a, json_object_new_string(approvers[i]));
+				json_object_array_add(a, json_object_new_string(opt->approvers[i]));
 		}
 		cli = json_object_new_object();
-		for (size_t i = 0; i < nvars; i++)
-			json_object_object_add(cli, vars[i].name, json_object_new_string(vars[i].value));
+		for (size_t i = 0; i < opt->nvars; i++)
+			json_object_object_add(cli, opt->vars[i].name, json_object_new_string(opt->vars[i].value));
 		json_object_object_add(params, "variables", json_object_get(r.e->variables));
 		json_object_object_add(params, "overrides", cli);
-		json_object_object_add(params, "accept_new_host_keys", json_object_new_boolean(accept_new));
+		json_object_object_add(params, "accept_new_host_keys", json_object_new_boolean(opt->accept_new));
 		json_object_object_add(r.rec, "run_id", json_object_new_string(rid));
 		json_object_object_add(r.rec, "title", json_object_new_string(r.e->title));
 		json_object_object_add(r.rec, "file", json_object_new_string(file));
 		json_object_object_add(r.rec, "risk", json_object_new_string(risk_name(r.e->risk)));
-		json_object_object_add(r.rec, "operator", json_object_new_string(operator));
+		json_object_object_add(r.rec, "operator", json_object_new_string(opt->operator));
 		json_object_object_add(r.rec, "approvers", a);
 		json_object_object_add(r.rec, "parameters", params);
 		json_object_object_add(r.rec, "started_ms", json_object_new_int64(t_begin));
@@ -1105,7 +1157,7 @@ int cmd_run(int argc, char **argv, bool json)
 		json_object_object_add(r.rec, "probes", json_object_get(r.probes));
 		json_object_object_add(r.rec, "events", json_object_get(r.events));
 	}
-	say(&r, "tug run '%s' (%s risk) by %s, run %s", r.e->title, risk_name(r.e->risk), operator, rid);
+	say(&r, "tug run '%s' (%s risk) by %s, run %s", r.e->title, risk_name(r.e->risk), opt->operator, rid);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -1124,7 +1176,7 @@ int cmd_run(int argc, char **argv, bool json)
 		for (size_t i = 0; i < r.e->nnodes; i++) {
 			struct node_conn *c;
 
-			err = node_open(&r.e->nodes[i], accept_new, &c, why, sizeof(why));
+			err = node_open(&r.e->nodes[i], opt->accept_new, &c, why, sizeof(why));
 			if (err) {
 				phase_end(&r, "connect", "fail", t, "%s", why);
 				log_error("refused: %s; nothing was touched", why);
@@ -1298,6 +1350,9 @@ verdict:
 
 results:
 	json_object_object_add(r.rec, "finished_ms", json_object_new_int64(ms(now_realtime_ns())));
+	summarize(&r, jobs, njobs);
+	if (opt->suite)
+		json_object_object_add(r.rec, "suite", json_object_get(opt->suite));
 	now = t_begin / 1000;
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
 	slug(r.e->title, name, sizeof(name));
@@ -1311,10 +1366,10 @@ results:
 		if (!ret)
 			ret = EXIT_FAILURE;
 	}
-	if (db) {
+	if (opt->db) {
 		char dbwhy[512] = "";
 
-		err = results_store(db, r.rec, dbwhy, sizeof(dbwhy));
+		err = results_store(opt->db, r.rec, dbwhy, sizeof(dbwhy));
 		if (err) {
 			log_error("results not stored in PostgreSQL: %s", dbwhy);
 			if (!ret)
@@ -1331,7 +1386,7 @@ results:
 		    *json_get_str(r.rec, "reason", "") ? " - " : "", json_get_str(r.rec, "reason", ""),
 		    ttd ? json_object_get_string(ttd) : "-", ttd ? " ms" : "",
 		    ttr ? json_object_get_string(ttr) : "-", ttr ? " ms" : "", dir,
-		    db && !err ? ", stored in PostgreSQL" : "");
+		    opt->db && !err ? ", stored in PostgreSQL" : "");
 		json_object_object_add(o, "run_id", json_object_new_string(rid));
 		json_object_object_add(o, "verdict", json_object_new_string(v));
 		json_object_object_add(o, "reason", json_object_new_string(json_get_str(r.rec, "reason", "")));
@@ -1342,15 +1397,556 @@ results:
 	}
 	node_global_cleanup();
 	probe_global_cleanup();
-	for (size_t i = 0; i < njobs; i++)
+	for (size_t i = 0; i < njobs; i++) {
 		json_object_put(jobs[i].counters);
+		json_object_put(jobs[i].events);
+	}
 	free(jobs);
+	json_object_object_add(r.rec, "report", json_object_new_string(dir));
+	if (ret_rec)
+		*ret_rec = json_object_get(r.rec);
 	json_object_put(r.rec);
 	json_object_put(r.events);
 	json_object_put(r.phases);
 	json_object_put(r.faults);
 	json_object_put(r.probes);
 	pthread_mutex_destroy(&r.lock);
+	return ret;
+}
+
+/* ---- suites ---- */
+
+static void suite_row(json_object *rows, size_t pos, const char *file, enum risk risk,
+		      json_object *rec, const char *verdict, const char *reason)
+{
+	json_object *o = json_object_new_object();
+	static const char *const keys[] = { "time_to_detect_ms", "time_to_recover_ms", "faults_held",
+					    "oom_kills", "rows_verified", "notes", "run_id", "report",
+					    "started_ms", "finished_ms", NULL };
+
+	json_object_object_add(o, "position", json_object_new_int64(pos));
+	json_object_object_add(o, "file", json_object_new_string(file));
+	json_object_object_add(o, "title", json_object_new_string(rec ? json_get_str(rec, "title", file) : file));
+	json_object_object_add(o, "risk", json_object_new_string(risk_name(risk)));
+	json_object_object_add(o, "verdict", json_object_new_string(rec ? json_get_str(rec, "verdict", "?") : verdict));
+	json_object_object_add(o, "reason", json_object_new_string(rec ? json_get_str(rec, "reason", "") : reason));
+	for (size_t i = 0; rec && keys[i]; i++)
+		if (json_get(rec, keys[i]))
+			json_object_object_add(o, keys[i], json_object_get(json_get(rec, keys[i])));
+	json_object_array_add(rows, o);
+}
+
+static const char *ms_cell(json_object *row, const char *key, char *buf, size_t len)
+{
+	json_object *v = json_get(row, key);
+
+	if (!v)
+		return "-";
+	snprintf(buf, len, "%.1fs", json_object_get_int64(v) / 1e3);
+	return buf;
+}
+
+static const char *int_cell(json_object *row, const char *key, char *buf, size_t len)
+{
+	json_object *v = json_get(row, key);
+
+	if (!v)
+		return "-";
+	snprintf(buf, len, "%" PRId64, json_object_get_int64(v));
+	return buf;
+}
+
+/* The summary table: experiment, verdict, time to detect, time to recover,
+ * faults held, OOM kills seen, rows verified; notes and reasons below. */
+static void suite_print(FILE *f, json_object *rows)
+{
+	size_t n = json_object_array_length(rows);
+	char a[32], b[32], c[32], d[32], e[32];
+
+	fprintf(f, "\n %-2s %-40s %-6s %-11s %7s %8s %6s %4s %6s\n", "#", "experiment", "risk", "verdict",
+		"detect", "recover", "faults", "OOM", "rows");
+	for (size_t i = 0; i < n; i++) {
+		json_object *r = json_object_array_get_idx(rows, i);
+		const char *v = json_get_str(r, "verdict", "?");
+
+		fprintf(f, " %-2zu %-40.40s %-6s %-11s %7s %8s %6s %4s %6s\n", i + 1,
+			json_get_str(r, "title", "?"), json_get_str(r, "risk", "?"),
+			!strcmp(v, "pass") ? "PASS" : !strcmp(v, "fail") ? "FAIL" : v,
+			ms_cell(r, "time_to_detect_ms", a, sizeof(a)),
+			ms_cell(r, "time_to_recover_ms", b, sizeof(b)),
+			int_cell(r, "faults_held", c, sizeof(c)), int_cell(r, "oom_kills", d, sizeof(d)),
+			int_cell(r, "rows_verified", e, sizeof(e)));
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *r = json_object_array_get_idx(rows, i);
+		const char *notes = json_get_str(r, "notes", ""), *why = json_get_str(r, "reason", "");
+
+		if (*notes)
+			fprintf(f, " %zu: %s\n", i + 1, notes);
+		if (*why)
+			fprintf(f, " %zu: %s: %s\n", i + 1, json_get_str(r, "verdict", "?"), why);
+	}
+}
+
+static void html_text(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '<')
+			fputs("&lt;", f);
+		else if (*s == '>')
+			fputs("&gt;", f);
+		else if (*s == '&')
+			fputs("&amp;", f);
+		else if (*s == '"')
+			fputs("&quot;", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* suite.json, junit.xml (one test case per experiment) and index.html. */
+static int suite_write(const char *dir, json_object *suite)
+{
+	json_object *rows = json_get(suite, "experiments");
+	size_t n = json_object_array_length(rows), fails = 0;
+	char path[1024];
+	FILE *f;
+
+	if (make_dirs(dir))
+		return -errno;
+	snprintf(path, sizeof(path), "%s/suite.json", dir);
+	if (json_object_to_file_ext(path, suite, JSON_C_TO_STRING_PRETTY))
+		return -EIO;
+	for (size_t i = 0; i < n; i++)
+		fails += strcmp(json_get_str(json_object_array_get_idx(rows, i), "verdict", ""), "pass") != 0;
+	snprintf(path, sizeof(path), "%s/junit.xml", dir);
+	if (!(f = fopen(path, "we")))
+		return -errno;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+		   "  <testsuite name=\"");
+	html_text(f, json_get_str(suite, "title", "suite"));
+	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\">\n", n, fails);
+	for (size_t i = 0; i < n; i++) {
+		json_object *r = json_object_array_get_idx(rows, i);
+		int64_t t = json_get_int(r, "finished_ms", 0) - json_get_int(r, "started_ms", 0);
+
+		fprintf(f, "    <testcase classname=\"tug.suite\" name=\"");
+		html_text(f, json_get_str(r, "title", "?"));
+		fprintf(f, "\" time=\"%.3f\">", t > 0 ? t / 1e3 : 0.0);
+		if (strcmp(json_get_str(r, "verdict", ""), "pass")) {
+			fprintf(f, "<failure message=\"");
+			html_text(f, json_get_str(r, "reason", json_get_str(r, "verdict", "")));
+			fprintf(f, "\"/>");
+		}
+		fprintf(f, "</testcase>\n");
+	}
+	fprintf(f, "  </testsuite>\n</testsuites>\n");
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/index.html", dir);
+	if (!(f = fopen(path, "we")))
+		return -errno;
+	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
+	html_text(f, json_get_str(suite, "title", "suite"));
+	fprintf(f, "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+		   "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.pass{color:#070}"
+		   ".fail,.refused,.interrupted,.not-run{color:#b00;font-weight:bold}</style></head><body>\n<h1>");
+	html_text(f, json_get_str(suite, "title", "suite"));
+	fprintf(f, "</h1>\n<p>Verdict: <span class=\"%s\">%s</span>; operator ",
+		fails ? "fail" : "pass", fails ? "FAIL" : "PASS");
+	html_text(f, json_get_str(suite, "operator", "?"));
+	fprintf(f, "; approvers ");
+	html_text(f, json_object_to_json_string_ext(json_get(suite, "approvers"), JSON_C_TO_STRING_PLAIN));
+	fprintf(f, "</p>\n<table><tr><th>#</th><th>experiment</th><th>risk</th><th>verdict</th>"
+		   "<th>time to detect</th><th>time to recover</th><th>faults held</th>"
+		   "<th>OOM kills</th><th>rows verified</th><th>notes</th></tr>\n");
+	for (size_t i = 0; i < n; i++) {
+		json_object *r = json_object_array_get_idx(rows, i);
+		const char *v = json_get_str(r, "verdict", "?"), *rep = json_get_str(r, "report", "");
+		char a[32], b[32], c[32], d[32], e[32];
+		const char *base = strrchr(rep, '/');
+
+		fprintf(f, "<tr><td>%zu</td><td>", i + 1);
+		if (*rep) {
+			fprintf(f, "<a href=\"");
+			html_text(f, base ? base + 1 : rep);
+			fprintf(f, "/report.html\">");
+		}
+		html_text(f, json_get_str(r, "title", "?"));
+		fprintf(f, "%s</td><td>%s</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td><td>%s</td>"
+			   "<td>%s</td><td>%s</td><td>", *rep ? "</a>" : "", json_get_str(r, "risk", "?"), v, v,
+			ms_cell(r, "time_to_detect_ms", a, sizeof(a)),
+			ms_cell(r, "time_to_recover_ms", b, sizeof(b)),
+			int_cell(r, "faults_held", c, sizeof(c)), int_cell(r, "oom_kills", d, sizeof(d)),
+			int_cell(r, "rows_verified", e, sizeof(e)));
+		html_text(f, json_get_str(r, "notes", ""));
+		if (*json_get_str(r, "reason", "")) {
+			fprintf(f, "%s", *json_get_str(r, "notes", "") ? "<br>" : "");
+			html_text(f, json_get_str(r, "reason", ""));
+		}
+		fprintf(f, "</td></tr>\n");
+	}
+	fprintf(f, "</table>\n</body></html>\n");
+	fclose(f);
+	return 0;
+}
+
+static int run_suite(const struct run_opts *base, const struct tug_config *cfg, const char *path,
+		     const char *report, bool dry_run)
+{
+	struct suite *su = NULL;
+	struct experiment **es = NULL;
+	enum risk *risks = NULL;
+	struct exp_errors errs;
+	json_object *suite = NULL, *rows = NULL;
+	char dir[512], stamp[32], name[64], sid[40];
+	size_t distinct = 0, bad = 0;
+	uint64_t rnd[2];
+	time_t now = time(NULL);
+	int err, ret = 2;
+
+	err = suite_load(path, base->vars, base->nvars, &su, &errs);
+	if (err == -EINVAL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("%s", errs.msg[i]);
+		log_error("%s: not run; nothing was touched", path);
+		return 2;
+	}
+	if (err) {
+		log_errno(err, "cannot read %s", path);
+		return 2;
+	}
+	es = calloc(su->nentries, sizeof(*es));
+	risks = calloc(su->nentries, sizeof(*risks));
+	if (!es || !risks)
+		goto out;
+	/* Every file valid, every risk covered, before anything is touched. */
+	for (size_t i = 0; i < su->nentries; i++) {
+		const struct suite_entry *en = &su->entries[i];
+		size_t nv = su->nvars + en->nvars + base->nvars;
+		struct exp_var *v = calloc(nv ? nv : 1, sizeof(*v));
+
+		if (!v)
+			goto out;
+		memcpy(v, su->vars, su->nvars * sizeof(*v));
+		memcpy(v + su->nvars, en->vars, en->nvars * sizeof(*v));
+		for (size_t k = 0; k < base->nvars; k++)
+			v[su->nvars + en->nvars + k] = (struct exp_var){ base->vars[k].name,
+									 base->vars[k].value, true };
+		err = experiment_load(en->file, v, nv, &es[i], &errs);
+		free(v);
+		if (err == -EINVAL) {
+			for (size_t k = 0; k < errs.n; k++)
+				log_error("%s", errs.msg[k]);
+			bad++;
+			continue;
+		}
+		if (err) {
+			log_errno(err, "%s:%d:%d: cannot read %s", su->file, en->line, en->col, en->file);
+			bad++;
+			continue;
+		}
+		if (en->risk < es[i]->risk) {
+			log_error("%s:%d:%d: %s is %s risk; the suite says %s: a suite may raise an "
+				  "experiment's risk, never lower it", su->file, en->line, en->col, en->file,
+				  risk_name(es[i]->risk), risk_name(en->risk));
+			bad++;
+		}
+		risks[i] = es[i]->risk = en->risk > es[i]->risk ? en->risk : es[i]->risk;
+	}
+	for (size_t k = 0; k < base->nvars && !bad; k++) {
+		bool used = false;
+
+		for (size_t i = 0; i < su->nentries; i++)
+			used |= json_object_object_get_ex(es[i]->variables, base->vars[k].name, NULL);
+		for (size_t i = 0; i < su->nvars && !used; i++)
+			used |= i < su->ndeclared && !strcmp(su->vars[i].name, base->vars[k].name);
+		if (!used) {
+			log_error("--var %s: neither the suite nor any of its experiments declares it",
+				  base->vars[k].name);
+			bad++;
+		}
+	}
+	if (bad) {
+		log_error("%s: not run; nothing was touched", path);
+		goto out;
+	}
+	for (size_t i = 0; i < base->napprovers; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(base->approvers[i], base->approvers[j]);
+		distinct += !dup;
+	}
+	if (dry_run) {
+		printf("suite '%s' (%s): %zu experiments\n", su->title, su->file, su->nentries);
+		for (size_t i = 0; i < su->nentries; i++) {
+			unsigned need = risks[i] == RISK_HIGH ? cfg->approvals_high :
+					risks[i] == RISK_MEDIUM ? cfg->approvals_medium : 0;
+
+			printf("\n[%zu/%zu] ", i + 1, su->nentries);
+			print_plan(es[i], base->approvers, base->napprovers, base->operator);
+			if (distinct < need)
+				printf("policy: a real run would be refused: %s risk needs %u distinct "
+				       "approver%s, %zu given\n", risk_name(risks[i]), need, need == 1 ? "" : "s",
+				       distinct);
+		}
+		ret = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < su->nentries; i++) {
+		unsigned need = risks[i] == RISK_HIGH ? cfg->approvals_high :
+				risks[i] == RISK_MEDIUM ? cfg->approvals_medium : 0;
+
+		if (distinct < need) {
+			log_error("refused: '%s' (%s) is %s risk and needs %u distinct approver%s "
+				  "(--approve NAME%s), %zu given", es[i]->title, su->entries[i].file,
+				  risk_name(risks[i]), need, need == 1 ? "" : "s",
+				  need > 1 ? " --approve NAME2" : "", distinct);
+			bad++;
+		}
+	}
+	if (bad) {
+		log_error("the suite '%s' was refused; nothing was touched", su->title);
+		goto out;
+	}
+
+	getrandom(rnd, sizeof(rnd), 0);
+	snprintf(sid, sizeof(sid), "%016" PRIx64 "%016" PRIx64, rnd[0], rnd[1]);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
+	slug(su->title, name, sizeof(name));
+	if (report)
+		snprintf(dir, sizeof(dir), "%s", report);
+	else
+		snprintf(dir, sizeof(dir), "tug-reports/%s-%s", stamp, name);
+	if (make_dirs(dir)) {
+		log_errno(-errno, "cannot create the report directory %s", dir);
+		goto out;
+	}
+	suite = json_object_new_object();
+	rows = json_object_new_array();
+	{
+		json_object *a = json_object_new_array();
+
+		for (size_t i = 0; i < base->napprovers; i++) {
+			bool dup = false;
+
+			for (size_t j = 0; j < i; j++)
+				dup |= !strcmp(base->approvers[i], base->approvers[j]);
+			if (!dup)
+				json_object_array_add(a, json_object_new_string(base->approvers[i]));
+		}
+		json_object_object_add(suite, "suite_id", json_object_new_string(sid));
+		json_object_object_add(suite, "title", json_object_new_string(su->title));
+		json_object_object_add(suite, "file", json_object_new_string(su->file));
+		json_object_object_add(suite, "operator", json_object_new_string(base->operator));
+		json_object_object_add(suite, "approvers", a);
+		json_object_object_add(suite, "started_ms", json_object_new_int64(ms(now_realtime_ns())));
+		json_object_object_add(suite, "experiments", json_object_get(rows));
+	}
+	if (!base->json)
+		printf("suite '%s': %zu experiments, run %s, report %s\n", su->title, su->nentries, sid, dir);
+	ret = EXIT_SUCCESS;
+	for (size_t i = 0; i < su->nentries; i++) {
+		struct run_opts o = *base;
+		json_object *rec = NULL, *tag = json_object_new_object();
+		char sub[600];
+		int r;
+
+		if (interrupted) {
+			suite_row(rows, i + 1, su->entries[i].file, risks[i], NULL, "not-run",
+				  "the suite was interrupted");
+			json_object_put(tag);
+			continue;
+		}
+		json_object_object_add(tag, "id", json_object_new_string(sid));
+		json_object_object_add(tag, "title", json_object_new_string(su->title));
+		json_object_object_add(tag, "position", json_object_new_int64(i + 1));
+		o.suite = tag;
+		slug(es[i]->title, name, sizeof(name));
+		snprintf(sub, sizeof(sub), "%s/%02zu-%s", dir, i + 1, name);
+		if (!base->json)
+			printf("\n=== [%zu/%zu] %s (%s risk)\n", i + 1, su->nentries, es[i]->title,
+			       risk_name(risks[i]));
+		fflush(stdout);
+		r = execute(&o, es[i], su->entries[i].file, sub, &rec);
+		json_object_put(tag);
+		suite_row(rows, i + 1, su->entries[i].file, risks[i], rec,
+			  r == 2 ? "refused" : "fail", r == 2 ? "see the log" : "");
+		json_object_put(rec);
+		if (r && ret != 2)
+			ret = r == 2 ? 2 : EXIT_FAILURE;
+		if (r == 2)
+			ret = EXIT_FAILURE;
+	}
+	json_object_object_add(suite, "finished_ms", json_object_new_int64(ms(now_realtime_ns())));
+	json_object_object_add(suite, "verdict", json_object_new_string(
+		interrupted ? "interrupted" : ret ? "fail" : "pass"));
+	err = suite_write(dir, suite);
+	if (err) {
+		log_errno(err, "cannot write the suite report to %s", dir);
+		ret = EXIT_FAILURE;
+	}
+	if (base->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "event", json_object_new_string("suite"));
+		json_object_object_add(o, "suite", json_object_get(suite));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	} else {
+		printf("\n== summary of suite '%s' (run %s): %s\n", su->title, sid,
+		       interrupted ? "INTERRUPTED" : ret ? "FAIL" : "PASS");
+		suite_print(stdout, rows);
+		printf("\nreport: %s/index.html (each experiment: %s/NN-*/report.html)\n", dir, dir);
+	}
+	fflush(stdout);
+out:
+	json_object_put(rows);
+	json_object_put(suite);
+	for (size_t i = 0; es && i < su->nentries; i++)
+		experiment_free(es[i]);
+	free(es);
+	free(risks);
+	suite_free(su);
+	return ret;
+}
+
+int cmd_run(int argc, char **argv, bool json)
+{
+	static const struct option opts[] = {
+		{ "approve", required_argument, NULL, 'a' },
+		{ "var", required_argument, NULL, 'V' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "report", required_argument, NULL, 'r' },
+		{ "operator", required_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "accept-new-host-keys", no_argument, NULL, 'A' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	struct exp_var vars[MAX_VARS];
+	char *approvers[MAX_APPROVERS], *vbuf[MAX_VARS] = { 0 };
+	size_t napprovers = 0, nvars = 0, distinct = 0;
+	const char *db = NULL, *report = NULL, *operator = default_operator(), *file;
+	bool dry_run = false, accept_new = false;
+	struct run r = { .json = json };
+	struct run_opts o;
+	struct exp_errors errs;
+	struct tug_config cfg;
+	unsigned need;
+	int opt, err, ret = 2;
+
+	optind = 0;	/* a full reset: main()'s "+" ordering must not carry over */
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'a':
+			if (!*optarg || napprovers == MAX_APPROVERS) {
+				log_error("--approve: expected a name (at most %d)", MAX_APPROVERS);
+				return 2;
+			}
+			approvers[napprovers++] = optarg;
+			break;
+		case 'V': {
+			char *eq = strchr(optarg, '=');
+
+			if (!eq || eq == optarg || nvars == MAX_VARS) {
+				log_error("--var: '%s' is not NAME=VALUE", optarg);
+				goto out;
+			}
+			vbuf[nvars] = strndup(optarg, eq - optarg);
+			if (!vbuf[nvars])
+				goto out;
+			vars[nvars] = (struct exp_var){ vbuf[nvars], eq + 1, false };
+			nvars++;
+			break;
+		}
+		case 'd':
+			db = optarg;
+			break;
+		case 'r':
+			report = optarg;
+			break;
+		case 'o':
+			operator = optarg;
+			break;
+		case 'n':
+			dry_run = true;
+			break;
+		case 'A':
+			accept_new = true;
+			break;
+		case 'j':
+			r.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			ret = 0;
+			goto out;
+		default:
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (optind + 1 != argc) {
+		log_error("expected one experiment file; 'tug run --help' shows the options");
+		goto out;
+	}
+	file = argv[optind];
+	if (config_load(&cfg))
+		goto out;
+	o = (struct run_opts){ .approvers = approvers, .napprovers = napprovers, .vars = vars,
+			       .nvars = nvars, .db = db, .operator = operator,
+			       .accept_new = accept_new, .json = r.json };
+	err = suite_detect(file);
+	if (err < 0) {
+		log_errno(err, "cannot read %s", file);
+		goto out;
+	}
+	if (err == 1) {
+		ret = run_suite(&o, &cfg, file, report, dry_run);
+		goto out;
+	}
+	err = experiment_load(file, vars, nvars, &r.e, &errs);
+	if (err == -EINVAL) {
+		for (size_t i = 0; i < errs.n; i++)
+			log_error("%s", errs.msg[i]);
+		log_error("%s: not run; nothing was touched", file);
+		goto out;
+	}
+	if (err) {
+		log_errno(err, "cannot read %s", file);
+		goto out;
+	}
+
+	/* Policy: distinct approvers against the risk, before anything else. */
+	for (size_t i = 0; i < napprovers; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(approvers[i], approvers[j]);
+		distinct += !dup;
+	}
+	need = r.e->risk == RISK_HIGH ? cfg.approvals_high :
+	       r.e->risk == RISK_MEDIUM ? cfg.approvals_medium : 0;
+	if (dry_run) {
+		print_plan(r.e, approvers, napprovers, operator);
+		if (distinct < need)
+			printf("policy: a real run would be refused: %s risk needs %u distinct "
+			       "approver%s (--approve NAME), %zu given\n", risk_name(r.e->risk), need,
+			       need == 1 ? "" : "s", distinct);
+		ret = 0;
+		goto out;
+	}
+	if (distinct < need) {
+		log_error("refused: '%s' is %s risk and needs %u distinct approver%s "
+			  "(--approve NAME%s), %zu given; nothing was touched",
+			  r.e->title, risk_name(r.e->risk), need, need == 1 ? "" : "s",
+			  need > 1 ? " --approve NAME2" : "", distinct);
+		goto out;
+	}
+
+	ret = execute(&o, r.e, file, report, NULL);
 out:
 	experiment_free(r.e);
 	for (size_t i = 0; i < nvars; i++)

@@ -10,7 +10,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct exp_var vars[] = { { "bound", "1s" } };
+	static const struct exp_var vars[] = { { "bound", "1s", false } };
 	struct experiment *e = NULL;
 	struct exp_errors errs;
 	/* The first byte picks the file name, hence JSON or YAML. */

@@ -60,7 +60,7 @@ static const char good_yaml[] =
 
 static void test_good_yaml(void)
 {
-	struct exp_var vars[] = { { "bound", "5s" } };
+	struct exp_var vars[] = { { "bound", "5s", false } };
 	struct experiment *e = NULL;
 	struct exp_errors errs;
 	int err = experiment_parse("good.yaml", good_yaml, sizeof(good_yaml) - 1, vars, 1, &e, &errs);
@@ -234,7 +234,7 @@ static void test_malformed(void)
 
 static void test_var_override_unknown(void)
 {
-	struct exp_var vars[] = { { "nope", "1" } };
+	struct exp_var vars[] = { { "nope", "1", false } };
 	struct experiment *e = NULL;
 	struct exp_errors errs;
 	int err = experiment_parse("v.yaml", good_yaml, sizeof(good_yaml) - 1, vars, 1, &e, &errs);
@@ -257,6 +257,94 @@ static void test_expect_matches(void)
 	CHECK(!expect_matches("ok", NULL));
 }
 
+static const char step_expect_yaml[] =
+	"title: t\nrisk: low\n"
+	"nodes: [{ name: n, host: local }]\n"
+	"method:\n"
+	"  - { fault: mem limit, node: n, args: { cgroup: x, max: 1M }, expect: { oom_kills: '>= 1', sqlstate: '53300' } }\n";
+
+static void test_step_expect(void)
+{
+	struct experiment *e = NULL;
+	struct exp_errors errs;
+	static const char bad[] =
+		"title: t\nrisk: low\nnodes: [{ name: n, host: local }]\n"
+		"method:\n  - { fault: mem limit, node: n, expect: [1] }\n"
+		"  - { fault: mem limit, node: n, expect: { a: '' } }\n";
+
+	CHECK_EQ(experiment_parse("s.yaml", step_expect_yaml, sizeof(step_expect_yaml) - 1, NULL, 0,
+				  &e, &errs), 0);
+	if (e) {
+		CHECK_EQ(e->method[0].nexpect, 2);
+		CHECK_STR(e->method[0].expect_keys[0], "oom_kills");
+		CHECK_STR(e->method[0].expect_vals[0], ">= 1");
+		CHECK_STR(e->method[0].expect_vals[1], "53300");
+		experiment_free(e);
+	}
+	e = NULL;
+	CHECK_EQ(experiment_parse("b.yaml", bad, sizeof(bad) - 1, NULL, 0, &e, &errs), -EINVAL);
+	CHECK(errs.n == 2 && strstr(errs.msg[0], "b.yaml:5:") && strstr(errs.msg[0], "'expect'"));
+	CHECK(errs.n == 2 && strstr(errs.msg[1], "b.yaml:6:") && strstr(errs.msg[1], "expect.a"));
+}
+
+static const char suite_yaml[] =
+	"title: S\n"
+	"variables: { window: 60s, lab: /l }\n"
+	"experiments:\n"
+	"  - { file: one.yaml, risk: low }\n"
+	"  - { file: /abs/two.yaml, risk: high, variables: { window: 5s } }\n";
+
+static void test_suite(void)
+{
+	struct exp_var cli[] = { { "window", "2s", false }, { "tug", "/t", false } };
+	struct suite *su = NULL;
+	struct exp_errors errs;
+	static const char bad[] =
+		"title: S\n"
+		"experiments:\n"
+		"  - { file: one.yaml, risk: extreme }\n"
+		"  - { risk: low, color: red }\n"
+		"  - 3\n";
+
+	CHECK_EQ(suite_parse("d/suite.yaml", suite_yaml, sizeof(suite_yaml) - 1, cli, 2, &su, &errs), 0);
+	if (su) {
+		CHECK_STR(su->title, "S");
+		CHECK_EQ(su->nentries, 2);
+		CHECK_STR(su->entries[0].file, "d/one.yaml");
+		CHECK_STR(su->entries[1].file, "/abs/two.yaml");
+		CHECK_EQ(su->entries[1].risk, RISK_HIGH);
+		CHECK_EQ(su->entries[1].nvars, 1);
+		CHECK_EQ(su->ndeclared, 2);
+		CHECK_EQ(su->nvars, 3);	/* window (as overridden), lab, and tug for the experiments */
+		for (size_t i = 0; i < su->nvars; i++) {
+			CHECK(su->vars[i].optional);
+			if (!strcmp(su->vars[i].name, "window"))
+				CHECK_STR(su->vars[i].value, "2s");
+		}
+		suite_free(su);
+	}
+	su = NULL;
+	CHECK_EQ(suite_parse("b.yaml", bad, sizeof(bad) - 1, NULL, 0, &su, &errs), -EINVAL);
+	CHECK(errs.n >= 4);
+	CHECK(errs.n >= 1 && strstr(errs.msg[0], "b.yaml:3:") && strstr(errs.msg[0], "extreme"));
+	CHECK(errs.n >= 3 && strstr(errs.msg[1], "b.yaml:4:") && strstr(errs.msg[1], "color"));
+	CHECK(errs.n >= 4 && strstr(errs.msg[3], "b.yaml:5:"));
+}
+
+/* A suite's variable reaches a file only when the file declares it. */
+static void test_optional_vars(void)
+{
+	struct exp_var v[] = { { "bound", "7s", true }, { "undeclared", "x", true } };
+	struct experiment *e = NULL;
+	struct exp_errors errs;
+
+	CHECK_EQ(experiment_parse("o.yaml", good_yaml, sizeof(good_yaml) - 1, v, 2, &e, &errs), 0);
+	if (e) {
+		CHECK_EQ(e->recovery_within_ns, 7 * NSEC_PER_SEC);
+		experiment_free(e);
+	}
+}
+
 int main(void)
 {
 	RUN(test_good_yaml);
@@ -264,5 +352,8 @@ int main(void)
 	RUN(test_malformed);
 	RUN(test_var_override_unknown);
 	RUN(test_expect_matches);
+	RUN(test_step_expect);
+	RUN(test_suite);
+	RUN(test_optional_vars);
 	return t_exit();
 }
