@@ -324,11 +324,6 @@ t_cgroup_rm() {
 	return 1
 }
 
-# t_in_cgroup DIR CMD...: run CMD inside cgroup DIR (a shell moves itself
-# there, then execs CMD). In the foreground only: with t_bg, use
-# t_bg VAR sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' DIR CMD...
-t_in_cgroup() {
-	local cg=$1
-	shift
-	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
-}
+# (t_in_cgroup DIR CMD... is defined above, with the socket-fault helpers.
+# In the foreground only: with t_bg, use
+# t_bg VAR sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' DIR CMD...)

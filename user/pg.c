@@ -415,9 +415,13 @@ static int exhaust_apply(struct fault *f)
 	/* Prove it: one more connection must be refused with 53300. With
 	 * --leave the slots left are the point, so it is not attempted. */
 	if (!x->leave) {
-		refused_before = x->refused;
-		err = exhaust_open(x, x->held + 1, msg, sizeof(msg));
-		extra_refused = x->refused > refused_before;
+		/* Another client's connection that closed meanwhile (a health
+		 * check's) frees a slot: take it and try again, a few times. */
+		for (int tries = 0; tries < 5 && !err && !extra_refused; tries++) {
+			refused_before = x->refused;
+			err = exhaust_open(x, x->held + 1, msg, sizeof(msg));
+			extra_refused = x->refused > refused_before;
+		}
 		if (err || !extra_refused) {
 			log_error("one more connection was %s, not refused with SQLSTATE 53300%s%s",
 				  err ? "refused otherwise" : "accepted", *msg ? ": " : "", msg);
@@ -738,7 +742,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 	long missing = -1;
 	bool up = false;
 
-	optind = 1;
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case C_DB: conninfo = optarg; break;
