@@ -39,6 +39,7 @@
 #include "parse.h"
 #include "probe.h"
 #include "run.h"
+#include "sink.h"
 
 #define MAX_APPROVERS 16
 #define MAX_VARS 64
@@ -1020,6 +1021,7 @@ struct run_opts {
 	const char *db, *operator;
 	bool accept_new, json;
 	json_object *suite;		/* { id, title, position } of a suite's run */
+	const struct sink *sink;	/* the operator's summary table, with --db */
 };
 
 static int make_dirs(const char *path)
@@ -1372,6 +1374,11 @@ results:
 		err = results_store(opt->db, r.rec, dbwhy, sizeof(dbwhy));
 		if (err) {
 			log_error("results not stored in PostgreSQL: %s", dbwhy);
+			if (!ret)
+				ret = EXIT_FAILURE;
+		}
+		if (opt->sink && sink_store(opt->db, opt->sink, r.rec, dbwhy, sizeof(dbwhy))) {
+			log_error("summary row not stored in %s: %s", opt->sink->table, dbwhy);
 			if (!ret)
 				ret = EXIT_FAILURE;
 		}
@@ -1834,6 +1841,7 @@ int cmd_run(int argc, char **argv, bool json)
 	struct run_opts o;
 	struct exp_errors errs;
 	struct tug_config cfg;
+	struct sink sink;
 	unsigned need;
 	int opt, err, ret = 2;
 
@@ -1898,6 +1906,16 @@ int cmd_run(int argc, char **argv, bool json)
 	o = (struct run_opts){ .approvers = approvers, .napprovers = napprovers, .vars = vars,
 			       .nvars = nvars, .db = db, .operator = operator,
 			       .accept_new = accept_new, .json = r.json };
+	/* A bad mapping is found now, before anything is touched. */
+	if (cfg.summary_table[0] && db) {
+		char why[256];
+
+		if (sink_parse(cfg.summary_table, cfg.summary_columns, &sink, why, sizeof(why))) {
+			log_error("tug.conf: %s; nothing was run", why);
+			goto out;
+		}
+		o.sink = &sink;
+	}
 	err = suite_detect(file);
 	if (err < 0) {
 		log_errno(err, "cannot read %s", file);
