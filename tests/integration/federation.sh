@@ -29,7 +29,12 @@ leftovers() {	# prints what of the lab remains; empty when nothing does
 	find /sys/fs/cgroup -maxdepth 3 -name tuglab 2>/dev/null | tr '\n' ' '
 	mount | grep -q "$L" && printf 'mounts '
 	[ -e "$L" ] && printf 'state-dir '
-	for p in "$@"; do kill -0 "$p" 2>/dev/null && printf 'pid:%s ' "$p"; done
+	# A pid is left if it still runs (not a zombie awaiting its reaper) in
+	# a lab cgroup: a reused pid elsewhere is not the lab's.
+	for p in "$@"; do
+		grep -q tuglab "/proc/$p/cgroup" 2>/dev/null &&
+			[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" != Z ] && printf 'pid:%s ' "$p"
+	done
 	return 0
 }
 
