@@ -1634,8 +1634,11 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 
 		if (!v)
 			goto out;
-		memcpy(v, su->vars, su->nvars * sizeof(*v));
-		memcpy(v + su->nvars, en->vars, en->nvars * sizeof(*v));
+		/* memcpy from NULL is undefined even for 0 bytes (UBSan says so). */
+		if (su->nvars)
+			memcpy(v, su->vars, su->nvars * sizeof(*v));
+		if (en->nvars)
+			memcpy(v + su->nvars, en->vars, en->nvars * sizeof(*v));
 		for (size_t k = 0; k < base->nvars; k++)
 			v[su->nvars + en->nvars + k] = (struct exp_var){ base->vars[k].name,
 									 base->vars[k].value, true };
