@@ -20,9 +20,13 @@ PKG_CONFIG ?= pkg-config
 ifeq ($(SAN),1)
 OUT := build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+# Any report fails the test that caused it, here as in CI.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 else
 OUT := build
 SANFLAGS :=
+SAN_ENV :=
 endif
 
 PKGS := libbpf libnl-3.0 libnl-route-3.0 json-c
@@ -105,7 +109,7 @@ $(OUT):
 	$(Q)mkdir -p $(OUT)/user $(OUT)/tests
 
 check: all
-	$(Q)TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/run
+	$(Q)$(SAN_ENV) TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/run
 
 unit-tests: all
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) tests/run --unit
