@@ -117,7 +117,11 @@ unit-tests: all
 bench: all
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) scripts/bench
 
-demo: deps all
+# Dependencies first, in their own step: on a fresh machine the compilers
+# and libraries the build looks up do not exist until install-deps ran.
+demo:
+	$(Q)scripts/install-deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug scripts/demo
 
 deps:
