@@ -84,7 +84,7 @@ int journal_write(json_object *entry, bool persistent)
 	snprintf(path, sizeof(path), "%s/%s.json", dir, id);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 
-	text = json_object_to_json_string_ext(entry, JSON_C_TO_STRING_PLAIN);
+	text = json_object_to_json_string_ext(entry, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	len = strlen(text);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)

@@ -128,7 +128,7 @@ static const char *json_path(json_object *o, const char *path, char *buf, size_t
 	if (!o)
 		return NULL;
 	snprintf(buf, len, "%s", json_object_is_type(o, json_type_string) ?
-		 json_object_get_string(o) : json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		 json_object_get_string(o) : json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	return buf;
 }
 

@@ -62,7 +62,7 @@ void action_emit(const struct action_out *o, const char *event, json_object *ext
 			json_object_object_foreach(extra, k, v)
 				json_object_object_add(j, k, json_object_get(v));
 		}
-		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(j);
 	} else {
 		printf("%s: %s", o->name, event);
@@ -70,7 +70,7 @@ void action_emit(const struct action_out *o, const char *event, json_object *ext
 			json_object_object_foreach(extra, k, v) {
 				if (json_object_is_type(v, json_type_object) ||
 				    json_object_is_type(v, json_type_array))
-					printf("  %s=%s", k, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+					printf("  %s=%s", k, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 				else
 					printf("  %s=%s", k, json_object_get_string(v));
 			}

@@ -113,7 +113,7 @@ static int write_junit(const char *dir, json_object *run)
 	fprintf(f, "\"/>\n<property name=\"operator\" value=\"");
 	esc(f, json_get_str(run, "operator", ""));
 	fprintf(f, "\"/>\n<property name=\"approvers\" value=\"");
-	esc(f, json_object_to_json_string_ext(json_get(run, "approvers"), JSON_C_TO_STRING_PLAIN));
+	esc(f, json_object_to_json_string_ext(json_get(run, "approvers"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	fprintf(f, "\"/>\n</properties>\n");
 	if (!n) {
 		fprintf(f, "<testcase classname=\"tug\" name=\"run\"><failure message=\"");
@@ -273,7 +273,7 @@ static int write_html(const char *dir, json_object *run)
 		"<tr><th>time to recover</th><td id=\"ttr\">%s%s</td></tr>\n<tr><th>parameters</th><td><code>",
 		ttd ? json_object_get_string(ttd) : "-", ttd ? " ms" : "",
 		ttr ? json_object_get_string(ttr) : "-", ttr ? " ms" : "");
-	esc(f, json_object_to_json_string_ext(json_get(run, "parameters"), JSON_C_TO_STRING_PLAIN));
+	esc(f, json_object_to_json_string_ext(json_get(run, "parameters"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	fprintf(f, "</code></td></tr>\n</table>\n<h2>Timeline</h2>\n"
 		"<p>Probe results (green passed, red failed) against the fault windows (shaded).</p>\n");
 	svg_timeline(f, run);
@@ -307,7 +307,7 @@ static int write_html(const char *dir, json_object *run)
 		esc(f, json_get_str(w, "reason", ""));
 		fprintf(f, "</td><td><code>");
 		esc(f, json_get(w, "counters") ?
-		    json_object_to_json_string_ext(json_get(w, "counters"), JSON_C_TO_STRING_PLAIN) : "");
+		    json_object_to_json_string_ext(json_get(w, "counters"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "");
 		fprintf(f, "</code></td></tr>\n");
 	}
 	fprintf(f, "</table>\n<p>Every probe result with its timestamp: <a href=\"report.json\">report.json</a>;"
