@@ -786,15 +786,18 @@ static void net_describe(struct fault *f, char *buf, size_t len)
 
 	for (size_t i = 0; i < p->ndevs && off < sizeof(devs); i++)
 		off += snprintf(devs + off, sizeof(devs) - off, "%s%s", i ? "," : "", p->devs[i].name);
-	snprintf(buf, len, "%s%s%s on %s%s%s (%s, %s)%s%s",
-		 format_cidr(&p->peers[0], peer, sizeof(peer)),
-		 p->npeers > 1 ? " and others" : "",
-		 p->loss ? "" : "",
+	char others[32] = "", loss[32] = "";
+
+	if (p->npeers > 1)
+		snprintf(others, sizeof(others), " and %zu more", p->npeers - 1);
+	if (p->loss)
+		snprintf(loss, sizeof(loss), ", %g %% lost", p->percent);
+	snprintf(buf, len, "%s%s on %s%s%s (%s, %s)%s%s",
+		 format_cidr(&p->peers[0], peer, sizeof(peer)), others,
 		 devs, *p->netns ? " in netns " : "", p->netns,
 		 backend_names[p->backend],
 		 p->in && p->out ? "in+out" : p->in ? "in" : "out",
-		 p->ctl_family ? ", SSH session spared" : "",
-		 p->loss ? (p->percent >= 100 ? ", all lost" : ", lossy") : "");
+		 p->ctl_family ? ", SSH session spared" : "", loss);
 }
 
 static const char *net_backend(char *why, size_t len)
