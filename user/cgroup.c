@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "log.h"
 
 /* v1 mount points keep controllers in the super options: "rw,memory". */
 static bool has_option(const char *opts, const char *name)
@@ -173,7 +174,16 @@ int cgroup_resolve(const struct cgroup_layout *l, const char *controller, const 
 
 	if (!arg || !*arg || strlen(arg) >= CGROUP_PATH_MAX)
 		return -EINVAL;
-	err = cgroup_controller_root(l, controller, d.root, sizeof(d.root), &v2);
+	if (!controller) {
+		/* The v2 hierarchy itself: where cgroup BPF programs attach. */
+		if (!l->v2_root[0])
+			return -ENODEV;
+		snprintf(d.root, sizeof(d.root), "%s", l->v2_root);
+		v2 = true;
+		err = 0;
+	} else {
+		err = cgroup_controller_root(l, controller, d.root, sizeof(d.root), &v2);
+	}
 	if (err == -ENOENT && !strcmp(controller, "freezer") && l->v2_root[0]) {
 		/* cgroup.freeze is a core file of every non-root v2 cgroup. */
 		snprintf(d.root, sizeof(d.root), "%s", l->v2_root);
@@ -184,7 +194,7 @@ int cgroup_resolve(const struct cgroup_layout *l, const char *controller, const 
 		return err == -ENOENT ? -ENODEV : err;
 	d.v2 = v2;
 
-	if (arg[0] == '/' && !strcmp(controller, "freezer") && !v2 && l->v2_root[0] &&
+	if (arg[0] == '/' && controller && !strcmp(controller, "freezer") && !v2 && l->v2_root[0] &&
 	    under_mount(arg, l->v2_root)) {
 		/* A v2 path: freeze it with v2's own cgroup.freeze. */
 		snprintf(d.root, sizeof(d.root), "%s", l->v2_root);
@@ -233,6 +243,50 @@ int cgroup_resolve(const struct cgroup_layout *l, const char *controller, const 
 		return -ENOENT;
 	*ret = d;
 	return 0;
+}
+
+int cgroup_resolve_flag(const char *controller, const char *arg, struct cgroup_dir *ret)
+{
+	const char *what = controller ? controller : "cgroup v2";
+	struct cgroup_layout l;
+	char root[CGROUP_PATH_MAX] = "";
+	bool v2;
+	int err;
+
+	err = cgroup_probe(&l);
+	if (err)
+		return log_errno(err, "cannot read /proc/self/mountinfo");
+	if (controller)
+		cgroup_controller_root(&l, controller, root, sizeof(root), &v2);
+	else
+		snprintf(root, sizeof(root), "%s", l.v2_root);
+	err = cgroup_resolve(&l, controller, arg, ret);
+	switch (err) {
+	case 0:
+		return 0;
+	case -EXDEV:
+		log_error("--cgroup: '%s' is not on the hierarchy of %s on this host (%s); give a "
+			  "path under it or relative to it", arg, what, root);
+		break;
+	case -ENODEV:
+		log_error("--cgroup: no mounted cgroup hierarchy has %s ('tug doctor' shows the layout)",
+			  what);
+		break;
+	case -ENOENT:
+		log_error("--cgroup: no cgroup '%s' under %s ('systemctl status UNIT' or "
+			  "/proc/PID/cgroup shows a service's)", arg, root);
+		break;
+	case -EBUSY:
+		log_error("--cgroup: '%s' is the root of the %s hierarchy, every process on the host: "
+			  "give one service's cgroup", arg, what);
+		break;
+	default:
+		log_error("--cgroup: '%s' is not a cgroup path; use one like system.slice/foo.service "
+			  "or %s/system.slice/foo.service (no '.' or '..')", arg,
+			  root[0] ? root : "/sys/fs/cgroup");
+		break;
+	}
+	return -EINVAL;
 }
 
 int cgroup_read(const char *dir, const char *file, char *buf, size_t len)

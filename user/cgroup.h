@@ -54,6 +54,12 @@ struct cgroup_dir {
  */
 int cgroup_resolve(const struct cgroup_layout *l, const char *controller, const char *arg,
 		   struct cgroup_dir *ret);
+/* controller NULL: the v2 hierarchy itself, where cgroup BPF programs attach. */
+
+/* cgroup_resolve for a user's --cgroup flag, on this host's layout: logs once
+ * what is wrong with arg, naming the flag, and returns -EINVAL for the
+ * runner's exit 2 (or -errno when the mounts cannot be read). */
+int cgroup_resolve_flag(const char *controller, const char *arg, struct cgroup_dir *ret);
 
 /* One cgroup file: read (trailing newline dropped) and write. */
 int cgroup_read(const char *dir, const char *file, char *buf, size_t len);

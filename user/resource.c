@@ -85,46 +85,6 @@ static uint64_t pid_rss_anon(pid_t pid)
 	return v;
 }
 
-/* Resolve --cgroup and log once what is wrong with it. */
-static int resolve_cgroup(const char *controller, const char *arg, struct cgroup_dir *ret)
-{
-	struct cgroup_layout l;
-	char root[CGROUP_PATH_MAX] = "";
-	bool v2;
-	int err;
-
-	err = cgroup_probe(&l);
-	if (err)
-		return log_errno(err, "cannot read /proc/self/mountinfo");
-	cgroup_controller_root(&l, controller, root, sizeof(root), &v2);
-	err = cgroup_resolve(&l, controller, arg, ret);
-	switch (err) {
-	case 0:
-		return 0;
-	case -EXDEV:
-		log_error("--cgroup: '%s' is not on the hierarchy that holds the %s controller on "
-			  "this host (%s); give a path under it or relative to it", arg, controller, root);
-		break;
-	case -ENODEV:
-		log_error("--cgroup: no mounted cgroup hierarchy has the %s controller ('tug doctor' "
-			  "shows the layout)", controller);
-		break;
-	case -ENOENT:
-		log_error("--cgroup: no cgroup '%s' under %s ('systemctl status UNIT' or "
-			  "/proc/PID/cgroup shows a service's)", arg, root);
-		break;
-	case -EBUSY:
-		log_error("--cgroup: '%s' is the root of the %s hierarchy; tug squeezes one service, "
-			  "never the host: give that service's cgroup", arg, controller);
-		break;
-	default:
-		log_error("--cgroup: '%s' is not a cgroup path; use one like system.slice/foo.service "
-			  "or %s/system.slice/foo.service (no '.' or '..')", arg, root[0] ? root : "/sys/fs/cgroup");
-		break;
-	}
-	return -EINVAL;
-}
-
 /* ------------------------------------------------------------------ */
 /* Knobs: one cgroup file, written, and restored exactly.             */
 
@@ -326,7 +286,7 @@ static int knob_prepare(struct fault *f)
 	struct knob_priv *p = f->priv;
 	int err;
 
-	err = resolve_cgroup(knob_controller[p->kind], p->cgroup_arg, &p->cg);
+	err = cgroup_resolve_flag(knob_controller[p->kind], p->cgroup_arg, &p->cg);
 	if (err)
 		return err;
 
@@ -715,7 +675,7 @@ static int hog_prepare(struct fault *f)
 	if (proc_kb("/proc/meminfo", "MemTotal", &total) || proc_kb("/proc/meminfo", "MemAvailable", &avail))
 		return log_errno(-EIO, "cannot read /proc/meminfo");
 	if (p->cgroup_arg) {
-		err = resolve_cgroup("memory", p->cgroup_arg, &p->target);
+		err = cgroup_resolve_flag("memory", p->cgroup_arg, &p->target);
 		if (err)
 			return err;
 	} else {

@@ -203,68 +203,17 @@ static int sockfail_parse(struct fault *f, int argc, char **argv)
 	return 0;
 }
 
-/*
- * --cgroup on the v2 hierarchy: an absolute directory under its mount, or a
- * path relative to it ("system.slice/x.service", "/system.slice/x.service"
- * as /proc/PID/cgroup writes it). Never the root: that is every process.
- */
-static int resolve_cgroup(const char *arg, char *buf, size_t len)
-{
-	struct cgroup_layout l;
-	struct statfs sfs;
-	struct stat st;
-	const char *rel = arg;
-	size_t rl;
-	int err;
-
-	err = cgroup_probe(&l);
-	if (err)
-		return log_errno(err, "reading the cgroup mounts");
-	if (!l.v2_root[0]) {
-		log_error("--cgroup: no cgroup2 hierarchy is mounted; cgroup socket hooks need one "
-			  "(mount -t cgroup2 none /sys/fs/cgroup/unified)");
-		return -ENODEV;
-	}
-	rl = strlen(l.v2_root);
-	if (!strncmp(arg, l.v2_root, rl) && (arg[rl] == '/' || !arg[rl]))
-		rel = arg + rl;
-	else if (!strncmp(arg, "/sys/fs/cgroup/", 15) && !access(arg, F_OK)) {
-		log_error("--cgroup: '%s' is not on the cgroup2 hierarchy (%s); socket hooks attach there",
-			  arg, l.v2_root);
-		return -EXDEV;
-	}
-	rel += strspn(rel, "/");
-	if (strstr(rel, "..")) {
-		log_error("--cgroup: '%s' has a '..' component", arg);
-		return -EINVAL;
-	}
-	if (!*rel) {
-		log_error("--cgroup: '%s' is the root cgroup, every process on the host; "
-			  "name one service's cgroup", arg);
-		return -EBUSY;
-	}
-	if (snprintf(buf, len, "%s/%s", l.v2_root, rel) >= (int)len)
-		return -ENAMETOOLONG;
-	buf[strcspn(buf, "\n")] = '\0';
-	while (strlen(buf) > rl + 1 && buf[strlen(buf) - 1] == '/')
-		buf[strlen(buf) - 1] = '\0';
-	if (stat(buf, &st) || !S_ISDIR(st.st_mode) || statfs(buf, &sfs) ||
-	    sfs.f_type != CGROUP2_SUPER_MAGIC) {
-		log_error("--cgroup: no cgroup '%s' under %s ('systemd-cgls' or /proc/PID/cgroup "
-			  "name them)", rel, l.v2_root);
-		return -ENOENT;
-	}
-	return 0;
-}
-
 static int sockfail_prepare(struct fault *f)
 {
 	struct sockfail_priv *p = f->priv;
+	struct cgroup_dir cg;
 	int err;
 
-	err = resolve_cgroup(p->cgroup_arg, p->cgroup, sizeof(p->cgroup));
+	/* Socket hooks attach on the v2 hierarchy, whatever holds the controllers. */
+	err = cgroup_resolve_flag(NULL, p->cgroup_arg, &cg);
 	if (err)
 		return err;
+	snprintf(p->cgroup, sizeof(p->cgroup), "%s", cg.path);
 	p->cgroup_fd = open(p->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p->cgroup_fd < 0)
 		return log_errno(-errno, "--cgroup: cannot open %s", p->cgroup);

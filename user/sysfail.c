@@ -510,26 +510,6 @@ static int sysfail_parse(struct fault *f, int argc, char **argv)
 	return 0;
 }
 
-/* A cgroup v2 directory: an absolute path on a cgroup2 mount, or a path
- * relative to (or starting with) the v2 root. */
-static int resolve_cgroup(const char *arg, char *buf, size_t len)
-{
-	struct cgroup_layout l;
-	struct statfs st;
-
-	if (arg[0] == '/' && statfs(arg, &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC) {
-		snprintf(buf, len, "%s", arg);
-		return 0;
-	}
-	if (cgroup_probe(&l) || !l.v2_root[0])
-		return -ENOENT;
-	if ((size_t)snprintf(buf, len, "%s/%s", l.v2_root, arg + (arg[0] == '/')) >= len)
-		return -ENAMETOOLONG;
-	if (statfs(buf, &st) || st.f_type != CGROUP2_SUPER_MAGIC)
-		return -ENOENT;
-	return 0;
-}
-
 static int sysfail_prepare(struct fault *f)
 {
 	struct sysfail_priv *p = f->priv;
@@ -546,14 +526,13 @@ static int sysfail_prepare(struct fault *f)
 		return -EINVAL;
 	}
 	if (p->scope == SYSFAIL_SCOPE_CGROUP) {
-		char path[PATH_MAX];
+		struct cgroup_dir cg;
 
-		if (resolve_cgroup(p->cgroup, path, sizeof(path))) {
-			log_error("--cgroup: '%s' is not a cgroup v2 directory (absolute, or relative "
-				  "to the cgroup2 mount)", p->cgroup);
-			return -EINVAL;
-		}
-		snprintf(p->cgroup, sizeof(p->cgroup), "%s", path);
+		/* The tracepoint filters on a v2 cgroup id. */
+		err = cgroup_resolve_flag(NULL, p->cgroup, &cg);
+		if (err)
+			return err;
+		snprintf(p->cgroup, sizeof(p->cgroup), "%s", cg.path);
 	}
 	/* Loading the fmod_ret probe costs a BTF parse: only when it matters. */
 	sysfail_probe_caps(&caps, false);

@@ -146,6 +146,12 @@ static void resolve_pure_v2(void)
 	CHECK_EQ(cgroup_resolve(&l, "freezer", "system.slice/bar.service", &d), 0);
 	CHECK_STR(d.path, at("/v2/cg/system.slice/bar.service"));
 	CHECK(d.v2);
+	/* No controller: the v2 hierarchy itself, for cgroup BPF programs. */
+	memset(&d, 0, sizeof(d));
+	CHECK_EQ(cgroup_resolve(&l, NULL, "/system.slice/foo.service", &d), 0);
+	CHECK_STR(d.path, want);
+	CHECK(d.v2);
+	CHECK_EQ(cgroup_resolve(&l, NULL, "/", &d), -EBUSY);
 }
 
 static void resolve_rejects(void)
