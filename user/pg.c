@@ -428,6 +428,16 @@ static int exhaust_apply(struct fault *f)
 			err = err ? err : -EAGAIN;
 			goto fail;
 		}
+		/* Clients caught mid-connection at the limit (a health check) close
+		 * and free their slots a moment later; without this, the next such
+		 * client gets in for the whole hold. Take those slots too. */
+		for (int settle = 0; settle < 4; settle++) {
+			char m2[256] = "";
+
+			usleep(100 * 1000);
+			if (exhaust_open(x, x->held + 1, m2, sizeof(m2)))
+				break;
+		}
 	}
 	json_object_object_add(f->state, "held", json_object_new_int64(x->held));
 	{
