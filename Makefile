@@ -108,7 +108,11 @@ $(OUT)/tests/%: tests/tools/%.c
 $(OUT):
 	$(Q)mkdir -p $(OUT)/user $(OUT)/tests
 
-check: all
+# Like demo: what the tests need is installed first (install-deps says what
+# it installs), then the build looks up the compilers and libraries.
+check:
+	$(Q)scripts/install-deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(SAN_ENV) TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/run
 
 unit-tests: all

@@ -266,7 +266,7 @@ static void progress(struct fault *f, uint64_t done, uint64_t *last_ms)
 	json_object_object_add(x, "filled_bytes", json_object_new_int64(done));
 	json_object_object_add(x, "fill_bytes", json_object_new_int64(p->fill_bytes));
 	json_object_object_add(x, "percent", json_object_new_int(p->fill_bytes ? done * 100 / p->fill_bytes : 100));
-	fault_emit(f, "filling", x);
+	fault_emit(f, EV_FILLING, x);
 	json_object_put(x);
 }
 

@@ -113,7 +113,7 @@ static json_object *fault_counters_json(struct fault *f)
 	return o;
 }
 
-void fault_emit(struct fault *f, const char *event, json_object *extra)
+void fault_emit(struct fault *f, enum tug_event event, json_object *extra)
 {
 	uint64_t now = now_realtime_ns();
 
@@ -122,10 +122,10 @@ void fault_emit(struct fault *f, const char *event, json_object *extra)
 		char what[64];
 
 		snprintf(what, sizeof(what), "%s %s", f->ops->family, f->ops->verb);
-		json_object_object_add(o, "event", json_object_new_string(event));
-		json_object_object_add(o, "id", json_object_new_string(f->id));
-		json_object_object_add(o, "fault", json_object_new_string(what));
-		json_object_object_add(o, "ts_ms", json_object_new_int64(now / NSEC_PER_MSEC));
+		json_object_object_add(o, EVF_EVENT, json_object_new_string(event_name(event)));
+		json_object_object_add(o, EVF_ID, json_object_new_string(f->id));
+		json_object_object_add(o, EVF_FAULT, json_object_new_string(what));
+		json_object_object_add(o, EVF_TS, json_object_new_int64(now / NSEC_PER_MSEC));
 		if (extra) {
 			json_object_object_foreach(extra, k, v)
 				json_object_object_add(o, k, json_object_get(v));
@@ -133,7 +133,7 @@ void fault_emit(struct fault *f, const char *event, json_object *extra)
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
-		printf("%s %s %s: %s", f->ops->family, f->ops->verb, f->id, event);
+		printf("%s %s %s: %s", f->ops->family, f->ops->verb, f->id, event_name(event));
 		if (extra) {
 			json_object_object_foreach(extra, k, v) {
 				if (json_object_is_type(v, json_type_object) ||
@@ -281,7 +281,7 @@ static void print_progress(struct fault *f, uint64_t left_ns, bool tty)
 
 		json_object_object_add(x, "left_ms", json_object_new_int64(left_ns / NSEC_PER_MSEC));
 		json_object_object_add(x, "counters", fault_counters_json(f));
-		fault_emit(f, "progress", x);
+		fault_emit(f, EV_PROGRESS, x);
 		json_object_put(x);
 		return;
 	}
@@ -498,7 +498,7 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		if (f.json) {
 			json_object_object_add(x, "params", json_object_get(f.params));
 			json_object_object_add(x, "state", json_object_get(f.state));
-			fault_emit(&f, "applied", x);
+			fault_emit(&f, EV_APPLIED, x);
 		} else {
 			time_t until = f.deadline_ns / NSEC_PER_SEC;
 			char hhmmss[16];
@@ -524,7 +524,7 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		json_object_object_add(x, "held_ms", json_object_new_int64(held / NSEC_PER_MSEC));
 		json_object_object_add(x, "ok", json_object_new_boolean(!err));
 		if (f.json) {
-			fault_emit(&f, "reverted", x);
+			fault_emit(&f, EV_REVERTED, x);
 		} else {
 			printf("%s %s %s: %s after %.1fs (%s)", ops->family, ops->verb, f.id,
 			       err ? "REVERT FAILED" : "reverted", held / 1e9, why);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <json-c/json.h>
+#include "events.h"
 
 #define FAULT_ID_LEN 9		/* 8 hex digits + NUL */
 #define FAULT_MAX_COUNTERS 16
@@ -125,7 +126,7 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json);
 void fault_usage(const struct fault_ops *ops, FILE *out);
 
 /* Emit one event: a JSON line with --json, a human line otherwise. */
-void fault_emit(struct fault *f, const char *event, json_object *extra);
+void fault_emit(struct fault *f, enum tug_event event, json_object *extra);
 
 /* Rewrite the journal entry, e.g. after each piece apply creates, so a
  * crash in the middle of apply still leaves a complete record. */

@@ -426,9 +426,9 @@ json_object *observe_event_json(const struct observe_event *e)
 	if (!o)
 		return NULL;
 #define ADD(k, v) json_object_object_add(o, k, v)
-	ADD("event", json_object_new_string(e->kind == OBS_OOM ? "oom_kill" :
-					    e->kind == OBS_EXIT ? "exit" : "exec"));
-	ADD("ts_ms", json_u64(e->ts_ns / NSEC_PER_MSEC));
+	ADD(EVF_EVENT, json_object_new_string(event_name(e->kind == OBS_OOM ? EV_OOM_KILL :
+							e->kind == OBS_EXIT ? EV_EXIT : EV_EXEC)));
+	ADD(EVF_TS, json_u64(e->ts_ns / NSEC_PER_MSEC));
 	ADD("ktime_ns", json_u64(e->ktime_ns));
 	ADD("delay_us", json_u64(e->delay_ns / 1000));
 	ADD("pid", json_object_new_int(e->pid));
@@ -730,7 +730,7 @@ static void fault_on_oom(const struct observe_event *e, void *ctx)
 				       json_object_new_string(observe_constraint_name(e->oom.constraint)));
 		json_object_object_add(x, "cgroup", json_object_new_string(e->cgroup));
 	}
-	fault_emit(f, "oom_kill", x);
+	fault_emit(f, EV_OOM_KILL, x);
 	json_object_put(x);
 }
 
@@ -789,7 +789,7 @@ void observer_fault_end(struct fault *f, struct observer *obs)
 		json_object_put(all);
 		json_object_object_add(x, "victims", v);
 	}
-	fault_emit(f, "oom_summary", x);
+	fault_emit(f, EV_OOM_SUMMARY, x);
 	json_object_put(x);
 	observer_close(obs);
 }

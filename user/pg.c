@@ -454,7 +454,7 @@ static int exhaust_apply(struct fault *f)
 		} else {
 			json_object_object_add(e, "left", json_object_new_int64(x->leave));
 		}
-		fault_emit(f, "exhausted", e);
+		fault_emit(f, EV_EXHAUSTED, e);
 		json_object_put(e);
 	}
 	return 0;
@@ -512,7 +512,7 @@ static int exhaust_revert(struct fault *f)
 			       json_object_new_int64((clock_ns(CLOCK_MONOTONIC) - t0) / NSEC_PER_MSEC));
 	if (!ok)
 		json_object_object_add(e, "error", json_object_new_string(msg));
-	fault_emit(f, ok ? "query-ok" : "query-failed", e);
+	fault_emit(f, ok ? EV_QUERY_OK : EV_QUERY_FAILED, e);
 	json_object_put(e);
 	if (!ok) {
 		log_error("after the release a normal query to %s still fails: %s", x->desc, msg);
@@ -838,7 +838,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 			json_object_object_add(x, "table", json_object_new_string(table));
 			json_object_object_add(x, "rows", json_object_new_int64(before.n));
 		}
-		action_emit(&out, "target", x);
+		action_emit(&out, EV_TARGET, x);
 	}
 
 	ret = EXIT_FAILURE;
@@ -852,7 +852,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 		json_object_object_add(x, "pid", json_object_new_int(pid));
 		json_object_object_add(x, "signal", json_object_new_string("KILL"));
 		json_object_object_add(x, "ok", json_object_new_boolean(!err));
-		action_emit(&out, "signalled", x);
+		action_emit(&out, EV_SIGNALLED, x);
 	}
 	if (err) {
 		log_errno(err, "pidfd_send_signal to the postmaster %d", pid);
@@ -868,7 +868,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 		t_exit = clock_ns(CLOCK_MONOTONIC);
 		json_object_object_add(x, "pid", json_object_new_int(pid));
 		json_object_object_add(x, "after_ms", json_object_new_int64((t_exit - t0_mono) / NSEC_PER_MSEC));
-		action_emit(&out, "exited", x);
+		action_emit(&out, EV_EXITED, x);
 	}
 
 	/* Until queries work: restart (retried: the dead postmaster's children
@@ -888,7 +888,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 			json_object_object_add(x, "exit", json_object_new_int(rc));
 			json_object_object_add(x, "after_ms", json_object_new_int64(
 				(clock_ns(CLOCK_MONOTONIC) - t0_mono) / NSEC_PER_MSEC));
-			action_emit(&out, "restart-cmd", x);
+			action_emit(&out, EV_RESTART_CMD, x);
 			if (rc == 0)
 				restarts++;
 			else
@@ -909,7 +909,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 					       json_object_new_int64((t_up - t0_mono) / NSEC_PER_MSEC));
 		else
 			json_object_object_add(x, "error", json_object_new_string(msg));
-		action_emit(&out, up ? "accepting" : "not-accepting", x);
+		action_emit(&out, up ? EV_ACCEPTING : EV_NOT_ACCEPTING, x);
 	}
 	if (up && table) {
 		c = pg_start(conninfo, false);
@@ -928,7 +928,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 		json_object_object_add(x, "missing", json_object_new_int64(missing));
 		if (missing < 0)
 			json_object_object_add(x, "error", json_object_new_string(msg));
-		action_emit(&out, "verified", x);
+		action_emit(&out, EV_VERIFIED, x);
 	}
 	{
 		bool pass = up && (!table || missing == 0);
@@ -950,7 +950,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 		if (!pass)
 			json_object_object_add(x, "why", json_object_new_string(
 				!up ? "not accepting queries within the bound" : "rows missing after the crash"));
-		action_emit(&out, pass ? "PASS" : "FAIL", x);
+		action_emit(&out, pass ? EV_PASS : EV_FAIL, x);
 		ret = pass ? EXIT_SUCCESS : EXIT_FAILURE;
 	}
 out:

@@ -48,16 +48,16 @@ static void copy_str(char *dst, size_t len, const char *src)
 
 /* ------------------------------------------------------------------ output */
 
-void action_emit(const struct action_out *o, const char *event, json_object *extra)
+void action_emit(const struct action_out *o, enum tug_event event, json_object *extra)
 {
 	uint64_t now = clock_ns(CLOCK_REALTIME);
 
 	if (o->json) {
 		json_object *j = json_object_new_object();
 
-		json_object_object_add(j, "event", json_object_new_string(event));
-		json_object_object_add(j, "action", json_object_new_string(o->name));
-		json_object_object_add(j, "ts_ms", json_object_new_int64(now / NSEC_PER_MSEC));
+		json_object_object_add(j, EVF_EVENT, json_object_new_string(event_name(event)));
+		json_object_object_add(j, EVF_ACTION, json_object_new_string(o->name));
+		json_object_object_add(j, EVF_TS, json_object_new_int64(now / NSEC_PER_MSEC));
 		if (extra) {
 			json_object_object_foreach(extra, k, v)
 				json_object_object_add(j, k, json_object_get(v));
@@ -65,7 +65,7 @@ void action_emit(const struct action_out *o, const char *event, json_object *ext
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(j);
 	} else {
-		printf("%s: %s", o->name, event);
+		printf("%s: %s", o->name, event_name(event));
 		if (extra) {
 			json_object_object_foreach(extra, k, v) {
 				if (json_object_is_type(v, json_type_object) ||
@@ -571,6 +571,8 @@ struct proc_opts {
 struct svc_now {
 	pid_t pid;
 	uint64_t start_real_ns;	/* the manager's record, else the process's */
+	uint64_t start_id;	/* the same start as its source records it: converted
+				 * clocks move between two reads, this does not */
 	int64_t restarts;	/* -1: the manager keeps no count */
 	bool up;
 	char state[32];
@@ -600,7 +602,7 @@ static int query(struct proc_opts *o, const struct victim *old, int nold, struct
 			return err;
 		s.pid = r.up ? r.pid : 0;
 		s.up = r.up && r.pid > 0;
-		s.start_real_ns = r.since_real_ns;
+		s.start_real_ns = s.start_id = r.since_real_ns;
 		snprintf(s.state, sizeof(s.state), "%s", r.up ? "run" : "down");
 		break;
 	}
@@ -615,6 +617,7 @@ static int query(struct proc_opts *o, const struct victim *old, int nold, struct
 		s.up = !strcmp(u.active, "active") && u.main_pid > 0;
 		s.start_real_ns = u.main_start_mono_us ?
 			mono_to_real_ns(u.main_start_mono_us * 1000) : 0;
+		s.start_id = u.main_start_mono_us;
 		snprintf(s.state, sizeof(s.state), "%s", u.active);
 		break;
 	}
@@ -632,6 +635,7 @@ static int query(struct proc_opts *o, const struct victim *old, int nold, struct
 		s.pid = pid;
 		s.up = true;
 		s.start_real_ns = boot_to_real_ns(proc_ticks_to_boot_ns(ticks));
+		s.start_id = proc_ticks_to_boot_ns(ticks);
 		snprintf(s.state, sizeof(s.state), "running");
 		break;
 	}
@@ -662,6 +666,7 @@ static int query(struct proc_opts *o, const struct victim *old, int nold, struct
 			s.pid = pids[i];
 			s.up = true;
 			s.start_real_ns = boot_to_real_ns(proc_ticks_to_boot_ns(ticks));
+			s.start_id = proc_ticks_to_boot_ns(ticks);
 			snprintf(s.state, sizeof(s.state), "running");
 		}
 		break;
@@ -833,6 +838,7 @@ static int resolve(struct proc_opts *o, struct victim *v, int *ret_n, struct svc
 	if (o->kind == T_CGROUP || o->kind == T_PID || !before->pid) {
 		before->pid = v[0].pid;
 		before->start_real_ns = boot_to_real_ns(v[0].start_boot_ns);
+		before->start_id = v[0].start_boot_ns;
 		before->up = true;
 	}
 	return 0;
@@ -885,13 +891,13 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 			json_object_object_add(x, "pid", json_object_new_int(v[i].pid));
 			json_object_object_add(x, "after_ms",
 					       json_object_new_int64((now - t0_mono) / NSEC_PER_MSEC));
-			action_emit(out, "exited", x);
+			action_emit(out, EV_EXITED, x);
 		}
 		if (!r->back) {
 			struct svc_now s;
 
 			if (!query(o, v, n, &s) && s.up && s.pid > 0 &&
-			    (s.pid != before->pid || s.start_real_ns != before->start_real_ns)) {
+			    (s.pid != before->pid || s.start_id != before->start_id)) {
 				json_object *x = json_object_new_object();
 				uint64_t at = s.start_real_ns > t0_real ? s.start_real_ns : t0_real;
 
@@ -904,7 +910,7 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 					json_object_object_add(x, "restarts", json_object_new_int64(s.restarts));
 				json_object_object_add(x, "to_start_ms", json_object_new_int64(r->start_ms));
 				json_object_object_add(x, "seen_after_ms", json_object_new_int64(r->detect_ms));
-				action_emit(out, "restarted", x);
+				action_emit(out, EV_RESTARTED, x);
 			}
 		}
 		if (r->back && probe && !r->healthy && now - last_probe >= o->probe_every_ns) {
@@ -921,7 +927,7 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 				r->healthy_ms = (done - t0_mono) / NSEC_PER_MSEC;
 				json_object_object_add(x, "to_healthy_ms", json_object_new_int64(r->healthy_ms));
 				json_object_object_add(x, "probes", json_object_new_int(r->probes));
-				action_emit(out, "healthy", x);
+				action_emit(out, EV_HEALTHY, x);
 			}
 		}
 		if (r->back && (!probe || r->healthy))
@@ -972,7 +978,7 @@ static int verdict(struct proc_opts *o, const struct action_out *out, const stru
 	if (!pass)
 		json_object_object_add(x, "why", json_object_new_string(
 			!r->back ? "no new process within the bound" : "not healthy within the bound"));
-	action_emit(out, pass ? "PASS" : "FAIL", x);
+	action_emit(out, pass ? EV_PASS : EV_FAIL, x);
 	return pass ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
@@ -1182,7 +1188,7 @@ int cmd_proc_kill(int argc, char **argv, bool json)
 		json_object_object_add(x, "processes", arr);
 		if (o.kind != T_PID && o.kind != T_CGROUP)
 			svc_now_json(x, &before);
-		action_emit(&out, "target", x);
+		action_emit(&out, EV_TARGET, x);
 	}
 
 	for (int i = 0; i < n; i++) {
@@ -1201,7 +1207,7 @@ int cmd_proc_kill(int argc, char **argv, bool json)
 		if (e)
 			json_object_object_add(x, "error", json_object_new_string(
 				e == -ESRCH ? "already exited" : strerror(-e)));
-		action_emit(&out, "signalled", x);
+		action_emit(&out, EV_SIGNALLED, x);
 	}
 	if (!hit) {
 		log_error("no process could be signalled");
@@ -1256,7 +1262,7 @@ int cmd_proc_restart(int argc, char **argv, bool json)
 
 		json_object_object_add(x, kind_names[o.kind], json_object_new_string(o.arg));
 		svc_now_json(x, &before);
-		action_emit(&out, "target", x);
+		action_emit(&out, EV_TARGET, x);
 	}
 
 	t0_mono = clock_ns(CLOCK_MONOTONIC);
@@ -1277,7 +1283,7 @@ int cmd_proc_restart(int argc, char **argv, bool json)
 		json_object_object_add(x, "ok", json_object_new_boolean(!err));
 		if (err)
 			json_object_object_add(x, "error", json_object_new_string(strerror(-err)));
-		action_emit(&out, "restart-requested", x);
+		action_emit(&out, EV_RESTART_REQUESTED, x);
 	}
 	if (err)
 		return EXIT_FAILURE;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <json-c/json.h>
+#include "events.h"
 
 /* ---- one-shot action output ---- */
 struct action_out {
@@ -28,7 +29,7 @@ struct action_out {
 };
 /* One event: a JSON line ({"event", "action", "ts_ms", ...extra}) with
  * --json, else a human line "proc kill: event  k=v ...". Takes extra. */
-void action_emit(const struct action_out *o, const char *event, json_object *extra);
+void action_emit(const struct action_out *o, enum tug_event event, json_object *extra);
 
 /* ---- clocks ---- */
 uint64_t clock_ns(int clockid);

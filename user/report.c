@@ -147,6 +147,28 @@ static int write_junit(const char *dir, json_object *run)
 
 /* The timeline: one row per (phase, probe), a mark per result, green when
  * it passed, red when not; fault windows as shaded bands. */
+/* A probe result's look on the timeline: what the phase asked for is never
+ * drawn as an error (a must-fail probe failing is blue, "confirmed"). */
+struct look {
+	const char *outcome, *cls, *color, *word;
+};
+
+static const struct look looks[] = {
+	{ "ok", "ok", "#2e7d32", "ok" },
+	{ "confirmed", "confirmed", "#1565c0", "failing as expected" },
+	{ "up", "waiting", "#9e9e9e", "not failing yet" },
+	{ "not yet", "waiting", "#9e9e9e", "not recovered yet" },
+	{ "FAIL", "bad", "#c62828", "FAIL" },
+};
+
+static const struct look *outcome_look(const char *outcome)
+{
+	for (size_t i = 0; i < sizeof(looks) / sizeof(looks[0]); i++)
+		if (!strcmp(looks[i].outcome, outcome))
+			return &looks[i];
+	return &looks[sizeof(looks) / sizeof(looks[0]) - 1];
+}
+
 static void svg_timeline(FILE *f, json_object *run)
 {
 	json_object *probes = json_get(run, "probes"), *events = json_get(run, "events");
@@ -205,15 +227,17 @@ static void svg_timeline(FILE *f, json_object *run)
 			left, y + 10, width - 10, y + 10);
 		for (size_t k = 0; k < ne; k++) {
 			json_object *ev = json_object_array_get_idx(events, k);
+			const struct look *look;
 			bool ok;
 
 			if (!json_get(ev, "probe") || strcmp(json_get_str(ev, "probe", ""), name) ||
 			    strcmp(json_get_str(ev, "phase", ""), phase))
 				continue;
 			ok = json_object_get_boolean(json_get(ev, "ok"));
+			look = outcome_look(json_get_str(ev, "outcome", ok ? "ok" : "FAIL"));
 			fprintf(f, "<rect class=\"%s\" x=\"%.1f\" y=\"%d\" width=\"3\" height=\"14\" fill=\"%s\">"
-				"<title>%+.3fs: ", ok ? "ok" : "bad", X(json_get_int(ev, "ts_ms", t0)) - 1, y + 3,
-				ok ? "#2e7d32" : "#c62828", (json_get_int(ev, "ts_ms", t0) - t0) / 1e3);
+				"<title>%+.3fs: %s: ", look->cls, X(json_get_int(ev, "ts_ms", t0)) - 1, y + 3,
+				look->color, (json_get_int(ev, "ts_ms", t0) - t0) / 1e3, look->word);
 			esc(f, json_get_str(ev, "detail", ""));
 			fprintf(f, "</title></rect>\n");
 		}
@@ -275,7 +299,9 @@ static int write_html(const char *dir, json_object *run)
 		ttr ? json_object_get_string(ttr) : "-", ttr ? " ms" : "");
 	esc(f, json_object_to_json_string_ext(json_get(run, "parameters"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	fprintf(f, "</code></td></tr>\n</table>\n<h2>Timeline</h2>\n"
-		"<p>Probe results (green passed, red failed) against the fault windows (shaded).</p>\n");
+		"<p>Probe results against the fault windows (shaded): green passed, blue failed as the "
+		"experiment expects (a must-fail probe), grey not yet (not failing or not recovered yet), "
+		"red failed.</p>\n");
 	svg_timeline(f, run);
 	fprintf(f, "<h2>Phases</h2>\n<table>\n<tr><th>phase</th><th>verdict</th><th>duration</th><th>detail</th></tr>\n");
 	for (size_t i = 0; phases && i < json_object_array_length(phases); i++) {

@@ -528,7 +528,7 @@ static int knob_revert(struct fault *f)
 		json_object_object_add(x, "found", json_object_new_string(cur));
 		json_object_object_add(x, "tug_set", json_object_new_string(p->applied));
 		json_object_object_add(x, "previous", json_object_new_string(p->prev));
-		fault_emit(f, "left-alone", x);
+		fault_emit(f, EV_LEFT_ALONE, x);
 		json_object_put(x);
 	} else if (o == CGROUP_GONE) {
 		log_info("%s is gone; nothing to restore", p->cg.path);
@@ -991,7 +991,7 @@ static int hog_apply(struct fault *f)
 			json_object_object_add(x, "asked", json_object_new_string(format_size(p->bytes, a, sizeof(a))));
 			json_object_object_add(x, "resident", json_object_new_string(format_size(p->resident, b, sizeof(b))));
 		}
-		fault_emit(f, "pressure-reached", x);
+		fault_emit(f, EV_PRESSURE_REACHED, x);
 		json_object_put(x);
 	} else if (!stop_pending()) {
 		char a[32], b[32];

@@ -36,6 +36,8 @@
 #include "journal.h"
 #include "log.h"
 #include "node.h"
+#include "events.h"
+#include "outage.h"
 #include "parse.h"
 #include "probe.h"
 #include "run.h"
@@ -56,6 +58,8 @@ struct run {
 	const char *phase;
 	uint64_t phase_started_ns, phase_deadline_ns;
 	volatile int stop;	/* interrupt or abort: faults and pollers end */
+	struct outage outage;	/* the longest one-shot outage the nodes reported */
+	bool has_outage;
 };
 
 static int64_t ms(uint64_t ns)
@@ -129,8 +133,7 @@ static void progress(struct run *r)
 		json_object *st = json_get(p, "state");
 
 		if (st && !strcmp(json_get_str(p, "phase", ""), r->phase))
-			printf("  %s:%s", json_get_str(p, "name", "?"),
-			       json_object_get_boolean(st) ? "ok" : "FAIL");
+			printf("  %s:%s", json_get_str(p, "name", "?"), json_get_str(p, "outcome", "?"));
 	}
 	fflush(stdout);
 	pthread_mutex_unlock(&r->lock);
@@ -178,6 +181,18 @@ static void phase_end(struct run *r, const char *name, const char *verdict, int6
 	emit(r, "phase-end", o);
 }
 
+/* What a result means in its phase: a must-fail probe failing is the
+ * outcome asked for ("confirmed"), a recovery probe failing is "not yet";
+ * FAIL is kept for results that fail the experiment. */
+static const char *probe_outcome(const char *phase, const struct exp_probe *p, bool ok)
+{
+	if (!strcmp(phase, "during") && p->must_fail)
+		return ok ? "up" : "confirmed";
+	if (!strcmp(phase, "recovery"))
+		return ok ? "ok" : "not yet";
+	return ok ? "ok" : "FAIL";
+}
+
 /* Record one probe result; print it when its state changed. */
 static void record(struct run *r, const char *phase, const struct exp_probe *p,
 		   const struct probe_result *res)
@@ -190,6 +205,7 @@ static void record(struct run *r, const char *phase, const struct exp_probe *p,
 	json_object_object_add(ev, "phase", json_object_new_string(phase));
 	json_object_object_add(ev, "probe", json_object_new_string(p->name));
 	json_object_object_add(ev, "ok", json_object_new_boolean(res->ok));
+	json_object_object_add(ev, "outcome", json_object_new_string(probe_outcome(phase, p, res->ok)));
 	json_object_object_add(ev, "latency_ms", json_object_new_double(res->latency_ns / 1e6));
 	json_object_object_add(ev, "detail", json_object_new_string(res->detail));
 	pthread_mutex_lock(&r->lock);
@@ -212,9 +228,10 @@ static void record(struct run *r, const char *phase, const struct exp_probe *p,
 		changed = json_object_get_boolean(json_get(pr, "state")) != res->ok;
 	}
 	json_object_object_add(pr, "state", json_object_new_boolean(res->ok));
+	json_object_object_add(pr, "outcome", json_object_new_string(probe_outcome(phase, p, res->ok)));
 	pthread_mutex_unlock(&r->lock);
 	if (changed)
-		say(r, "   %-8s %s: %s (%s)", phase, p->name, res->ok ? "ok" : "FAIL", res->detail);
+		say(r, "   %-8s %s: %s (%s)", phase, p->name, probe_outcome(phase, p, res->ok), res->detail);
 	emit(r, "probe", ev);
 }
 
@@ -342,6 +359,8 @@ struct fault_job {
 	json_object *counters;
 	json_object *events;	/* every JSON line the node printed */
 	unsigned oom_events;	/* "oom_kill" events among them */
+	struct outage outage;	/* a one-shot action's, from those events */
+	bool has_outage;
 };
 
 static int build_fault_cmd(const struct exp_node *n, const struct exp_step *s, char **ret)
@@ -387,50 +406,71 @@ static void job_set(struct fault_job *j, int state)
 static void job_event(struct fault_job *j, const char *line)
 {
 	json_object *o = json_tokener_parse(line);
-	const char *ev = o ? json_get_str(o, "event", "") : "";
+	const struct exp_node *n = &j->r->e->nodes[j->s->node];
+	enum tug_event ev;
+	int64_t ts;
 
-	if (!o) {
+	if (!o || !json_object_is_type(o, json_type_object)) {
 		log_debug("node: %s", line);
+		json_object_put(o);
 		return;
 	}
-	if (strcmp(ev, "progress")) {
+	ev = event_parse(json_get_str(o, EVF_EVENT, NULL));
+	ts = json_get_int(o, EVF_TS, ms(now_realtime_ns()));
+	if (ev != EV_PROGRESS) {
 		if (!j->events)
 			j->events = json_object_new_array();
 		json_object_array_add(j->events, json_object_get(o));
 	}
-	if (!strcmp(ev, "oom_kill")) {
+	switch (ev) {
+	case EV_OOM_KILL:
 		j->oom_events++;
-		say(j->r, "   OOM kill on %s: pid %s (%s), cgroup %s", j->r->e->nodes[j->s->node].name,
-		    json_object_get_string(json_get(o, "pid")), json_get_str(o, "comm", "?"),
-		    json_get_str(o, "cgroup", "?"));
-	}
-	if (!strcmp(ev, "applied")) {
-		snprintf(j->id, sizeof(j->id), "%s", json_get_str(o, "id", ""));
-		j->applied_ms = json_get_int(o, "ts_ms", ms(now_realtime_ns()));
-		j->deadline_ms = json_get_int(o, "deadline_ms", 0);
+		say(j->r, "   OOM kill on %s: pid %s (%s), cgroup %s", n->name,
+		    json_object_get_string(json_get(o, EVF_PID)), json_get_str(o, EVF_COMM, "?"),
+		    json_get_str(o, EVF_CGROUP, "?"));
+		break;
+	case EV_APPLIED:
+		snprintf(j->id, sizeof(j->id), "%s", json_get_str(o, EVF_ID, ""));
+		j->applied_ms = ts;
+		j->deadline_ms = json_get_int(o, EVF_DEADLINE, 0);
 		say(j->r, "   fault %s %s on %s applied (id %s)", j->s->args[0], j->s->args[1],
-		    j->r->e->nodes[j->s->node].name, j->id);
+		    n->name, j->id);
 		job_set(j, JOB_APPLIED);
-	} else if (!strcmp(ev, "reverted")) {
-		j->reverted_ms = json_get_int(o, "ts_ms", ms(now_realtime_ns()));
-		snprintf(j->reason, sizeof(j->reason), "%s", json_get_str(o, "reason", ""));
+		break;
+	case EV_REVERTED:
+		j->reverted_ms = ts;
+		snprintf(j->reason, sizeof(j->reason), "%s", json_get_str(o, EVF_REASON, ""));
 		json_object_put(j->counters);
-		j->counters = json_object_get(json_get(o, "counters"));
+		j->counters = json_object_get(json_get(o, EVF_COUNTERS));
 		say(j->r, "   fault %s %s on %s reverted (%s)", j->s->args[0], j->s->args[1],
-		    j->r->e->nodes[j->s->node].name, j->reason);
-	} else if (j->s->oneshot && !j->applied_ms &&
-		   (!strcmp(ev, "signalled") || !strcmp(ev, "crashed") || !strcmp(ev, "killed"))) {
-		/* A one-shot fault: its window is the instant it acted. */
-		j->applied_ms = j->reverted_ms = json_get_int(o, "ts_ms", ms(now_realtime_ns()));
-		snprintf(j->reason, sizeof(j->reason), "%s", ev);
-		say(j->r, "   %s %s on %s: %s", j->s->args[0], j->s->args[1],
-		    j->r->e->nodes[j->s->node].name, ev);
-		job_set(j, JOB_APPLIED);
-	} else if (!j->s->oneshot && *ev && strcmp(ev, "progress")) {
-		if (!j->applied_ms) {
-			j->applied_ms = json_get_int(o, "ts_ms", ms(now_realtime_ns()));
+		    n->name, j->reason);
+		break;
+	case EV_SIGNALLED:
+	case EV_RESTART_REQUESTED:
+	case EV_EXITED:
+	case EV_RESTARTED:
+	case EV_HEALTHY:
+	case EV_ACCEPTING:
+		if (!j->s->oneshot)
+			break;
+		/* A one-shot action: the outage it caused, as the node saw it. */
+		if (!j->applied_ms && (ev == EV_SIGNALLED || ev == EV_RESTART_REQUESTED)) {
+			j->applied_ms = j->reverted_ms = ts;
+			snprintf(j->reason, sizeof(j->reason), "%s", event_name(ev));
+		}
+		if (j->applied_ms)
+			say(j->r, "   %s %s on %s: %s %+.3fs", j->s->args[0], j->s->args[1], n->name,
+			    event_name(ev), (ts - j->applied_ms) / 1e3);
+		break;
+	case EV_UNKNOWN:
+		log_debug("%s: an event tug does not know: %s", n->name, line);
+		break;
+	default:
+		if (!j->s->oneshot && ev != EV_PROGRESS && !j->applied_ms) {
+			j->applied_ms = ts;
 			job_set(j, JOB_APPLIED);
 		}
+		break;
 	}
 	json_object_put(o);
 }
@@ -518,9 +558,9 @@ static void *fault_main(void *arg)
 		for (size_t i = 0; j->events && i < json_object_array_length(j->events); i++) {
 			json_object *x = json_object_array_get_idx(j->events, i);
 
-			if (!strcmp(json_get_str(x, "event", ""), "FAIL") && json_get(x, "why"))
+			if (event_parse(json_get_str(x, EVF_EVENT, NULL)) == EV_FAIL && json_get(x, EVF_WHY))
 				snprintf(j->why, sizeof(j->why), "'%s %s' on %s: FAIL: %s",
-					 j->s->args[0], j->s->args[1], n->name, json_get_str(x, "why", ""));
+					 j->s->args[0], j->s->args[1], n->name, json_get_str(x, EVF_WHY, ""));
 		}
 		err = -EIO;
 	}
@@ -566,6 +606,17 @@ static json_object *job_json(struct fault_job *j)
 		json_object_object_add(o, "error", json_object_new_string(j->why));
 	json_object_object_add(o, "counters", json_object_get(j->counters));
 	json_object_object_add(o, "node_events", json_object_get(j->events));
+	if (j->has_outage) {
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "start_ms", json_object_new_int64(j->outage.start_ms));
+		json_object_object_add(x, "down_ms", json_object_new_int64(j->outage.down_ms));
+		json_object_object_add(x, "restarted_ms", json_object_new_int64(j->outage.restarted_ms));
+		json_object_object_add(x, "back_ms", json_object_new_int64(j->outage.back_ms));
+		json_object_object_add(x, "outage_ms", json_object_new_int64(outage_ms(&j->outage)));
+		json_object_object_add(x, "source", json_object_new_string("node events"));
+		json_object_object_add(o, "outage", x);
+	}
 	return o;
 }
 
@@ -697,7 +748,8 @@ static void usage(FILE *out)
 		"                          passwords from ~/.pgpass or a service file, never here)\n"
 		"  --report DIR            the report directory (default tug-reports/STAMP-TITLE)\n"
 		"  --operator NAME         who runs it (default: $SUDO_USER or the login name)\n"
-		"  --dry-run               print the plan; touch nothing\n"
+		"  --dry-run               print the plan; touch nothing (exit 0: it would run,\n"
+		"                          1: the policy would refuse it, 2: the file is wrong)\n"
 		"  --accept-new-host-keys  add unknown SSH host keys to known_hosts (a changed key\n"
 		"                          is always refused)\n"
 		"\n"
@@ -706,7 +758,7 @@ static void usage(FILE *out)
 		"\n"
 		"EXAMPLES\n"
 		"  tug run examples/kill-service.yaml --dry-run\n"
-		"  tug run partition.yaml --approve alice --var window=5s --report /tmp/r\n"
+		"  tug run partition.yaml --approve alice --var window=5s --report reports/partition\n"
 		"  tug run pg-crash.yaml --approve alice --approve bob --db 'service=tug'\n");
 }
 
@@ -831,6 +883,7 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 {
 	const struct experiment *e = r->e;
 	struct poller *pl = NULL;
+	int64_t fault_start = 0;
 	int err = 0;
 
 	*start = *end = 0;
@@ -874,8 +927,9 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 				err = -EAGAIN;
 				break;
 			}
+			/* A one-shot step ends before the next begins: one unit at a time. */
 			pthread_mutex_lock(&j->mu);
-			while (j->state == JOB_STARTING) {
+			while (j->state == JOB_STARTING || (s->oneshot && j->state != JOB_DONE)) {
 				struct timespec ts;
 
 				clock_gettime(CLOCK_REALTIME, &ts);
@@ -921,8 +975,18 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 			sleep_ns(100 * NSEC_PER_MSEC);
 		}
 		pthread_join(j->th, NULL);
-		if (j->applied_ms && (!*start || j->applied_ms < *start))
-			*start = j->applied_ms;
+		/* A one-shot's window is the outage the node saw, not the instant
+		 * it acted: signalled until it served again. */
+		if (j->s->oneshot && !j->failed && outage_from_events(j->events, &j->outage)) {
+			j->has_outage = true;
+			j->applied_ms = j->outage.start_ms;
+			j->reverted_ms = j->outage.back_ms;
+			if (!r->has_outage || outage_ms(&j->outage) > outage_ms(&r->outage))
+				r->outage = j->outage;
+			r->has_outage = true;
+		}
+		if (j->applied_ms && (!fault_start || j->applied_ms < fault_start))
+			fault_start = j->applied_ms;
 		if (j->reverted_ms > *end)
 			*end = j->reverted_ms;
 		if (!err && j->failed) {
@@ -935,6 +999,11 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 		json_object_array_add(r->faults, job_json(j));
 		pthread_mutex_unlock(&r->lock);
 	}
+	/* The window opens with the first fault, not with the actions that
+	 * prepared it (rows committed before a crash): detection is timed
+	 * from it. Without a fault, the actions are the method. */
+	if (fault_start)
+		*start = fault_start;
 	*ret_during = pl;
 	return err;
 }
@@ -957,24 +1026,33 @@ static void during_close(struct run *r, struct poller *pl, int64_t start)
 	}
 }
 
-/* Join the expect-during pollers and judge them. */
+/* Join the expect-during pollers and judge them. A must-fail probe that
+ * never failed is judged against the outage the nodes reported: too short
+ * for its interval is said as such, long enough and missed is a failure. */
 static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t end,
 			char *why, size_t len)
 {
 	const struct experiment *e = r->e;
+	json_object *notes = json_object_new_array();
 	int64_t ttd = -1;
 	int err = 0;
 
-	if (!pl)
+	if (!pl) {
+		json_object_put(notes);
 		return 0;
+	}
 	pollers_join(pl, e->nduring);
 	free(pl);
-	if (r->stop)
+	if (r->stop) {
+		json_object_put(notes);
 		return -EINTR;
+	}
 	for (size_t i = 0; i < e->nduring; i++) {
 		const struct exp_probe *p = &e->during[i];
 		int64_t first_fail = -1, limit = p->must_fail && p->within_ns ? start + ms(p->within_ns) : end;
-		bool any_fail_in = false, all_ok = true, any = false;
+		double slowest = 0;
+		unsigned fails = 0;
+		bool all_ok = true, any = false;
 		size_t n;
 
 		pthread_mutex_lock(&r->lock);
@@ -983,6 +1061,7 @@ static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t
 			json_object *ev = json_object_array_get_idx(r->events, k);
 			int64_t t = json_get_int(ev, "ts_ms", 0);
 			bool ok = json_object_get_boolean(json_get(ev, "ok"));
+			double lat = json_object_get_double(json_get(ev, "latency_ms"));
 
 			if (strcmp(json_get_str(ev, "phase", ""), "during") ||
 			    strcmp(json_get_str(ev, "probe", ""), p->name) || t < start || t > limit)
@@ -990,26 +1069,48 @@ static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t
 			any = true;
 			if (!ok && first_fail < 0)
 				first_fail = t;
-			any_fail_in |= !ok;
+			fails += !ok;
 			all_ok &= ok;
+			if (lat > slowest)
+				slowest = lat;
 		}
 		pthread_mutex_unlock(&r->lock);
-		if (p->must_fail && !any_fail_in) {
-			char b[32];
+		if (p->must_fail) {
+			enum outage_seen seen = outage_judge(r->has_outage ? &r->outage : NULL, fails,
+							     ms(p->interval_ns), (int64_t)slowest + 1);
+			char b[32], note[256];
 
-			snprintf(why, len, "expect-during '%s' never failed %s%s", p->name,
-				 p->within_ns ? "within " : "while the faults held",
-				 p->within_ns ? format_duration(p->within_ns, b, sizeof(b)) : "");
-			err = -EPROTO;
-		} else if (!p->must_fail && (!all_ok || !any)) {
-			snprintf(why, len, "expect-during '%s' %s while the faults held", p->name,
-				 any ? "failed" : "was never probed");
+			if (seen == SEEN_BY_NODE_ONLY) {
+				snprintf(note, sizeof(note), "'%s': outage %" PRId64 " ms, shorter than the %"
+					 PRId64 " ms probe interval: seen from the node's events", p->name,
+					 outage_ms(&r->outage), ms(p->interval_ns));
+				json_object_array_add(notes, json_object_new_string(note));
+				say(r, "   during   %s", note);
+			} else if (seen == MISSED && !err) {
+				snprintf(why, len, "expect-during '%s' never failed %s%s", p->name,
+					 p->within_ns ? "within " : "while the faults held",
+					 p->within_ns ? format_duration(p->within_ns, b, sizeof(b)) : "");
+				if (r->has_outage)
+					snprintf(why + strlen(why), len - strlen(why),
+						 ", although the node's events show an outage of %" PRId64
+						 " ms (probe every %" PRId64 " ms)", outage_ms(&r->outage),
+						 ms(p->interval_ns));
+				err = -EPROTO;
+			}
+		} else if (!all_ok || !any) {
+			if (!err)
+				snprintf(why, len, "expect-during '%s' %s while the faults held", p->name,
+					 any ? "failed" : "was never probed");
 			err = -EPROTO;
 		}
 		if (p->must_fail && first_fail >= 0 && (ttd < 0 || first_fail - start > ttd))
 			ttd = first_fail - start;
 	}
 	json_object_object_add(r->rec, "time_to_detect_ms", ttd >= 0 ? json_object_new_int64(ttd) : NULL);
+	if (json_object_array_length(notes))
+		json_object_object_add(r->rec, "during_notes", notes);
+	else
+		json_object_put(notes);
 	return err;
 }
 
@@ -1064,9 +1165,9 @@ static void summarize(struct run *r, struct fault_job *jobs, size_t njobs)
 		ooms += (int64_t)j->oom_events > k ? (int64_t)j->oom_events : k;
 		for (size_t e = 0; e < n; e++) {
 			json_object *x = json_object_array_get_idx(j->events, e);
-			const char *ev = json_get_str(x, "event", "");
+			enum tug_event ev = event_parse(json_get_str(x, EVF_EVENT, NULL));
 
-			if (!strcmp(ev, "oom_kill")) {
+			if (ev == EV_OOM_KILL) {
 				json_object_array_add(victims, json_object_get(x));
 				if (off < sizeof(notes))
 					off += snprintf(notes + off, sizeof(notes) - off,
@@ -1074,18 +1175,18 @@ static void summarize(struct run *r, struct fault_job *jobs, size_t njobs)
 							off ? "; " : "", json_get_str(x, "comm", "?"),
 							json_object_get_string(json_get(x, "pid")), json_get_str(x, "cgroup", "?"),
 							json_get_int(x, "anon_rss", 0) / 1048576.0);
-			} else if (!strcmp(ev, "verified")) {
-				rows = (rows < 0 ? 0 : rows) + json_get_int(x, "rows_before", 0) -
-				       json_get_int(x, "missing", 0);
-			} else if ((!strcmp(ev, "PASS") || !strcmp(ev, "FAIL")) && off < sizeof(notes)) {
-				json_object *t = json_get(x, "to_healthy_ms") ?: json_get(x, "to_accepting_ms") ?:
-						 json_get(x, "to_start_ms");
+			} else if (ev == EV_VERIFIED) {
+				rows = (rows < 0 ? 0 : rows) + json_get_int(x, EVF_ROWS_BEFORE, 0) -
+				       json_get_int(x, EVF_MISSING, 0);
+			} else if ((ev == EV_PASS || ev == EV_FAIL) && off < sizeof(notes)) {
+				json_object *t = json_get(x, EVF_TO_HEALTHY) ?: json_get(x, EVF_TO_ACCEPTING) ?:
+						 json_get(x, EVF_TO_START);
 
 				off += snprintf(notes + off, sizeof(notes) - off, "%s%s", off ? "; " : "", what);
-				if (json_get(x, "old_pid") && json_get(x, "new_pid") && off < sizeof(notes))
+				if (json_get(x, EVF_OLD_PID) && json_get(x, EVF_NEW_PID) && off < sizeof(notes))
 					off += snprintf(notes + off, sizeof(notes) - off, " pid %s->%s",
-							json_object_get_string(json_get(x, "old_pid")),
-							json_object_get_string(json_get(x, "new_pid")));
+							json_object_get_string(json_get(x, EVF_OLD_PID)),
+							json_object_get_string(json_get(x, EVF_NEW_PID)));
 				if (t && off < sizeof(notes))
 					off += snprintf(notes + off, sizeof(notes) - off, " %.2fs",
 							json_object_get_int64(t) / 1e3);
@@ -1286,15 +1387,28 @@ static int execute(const struct run_opts *opt, struct experiment *e, const char 
 			}
 		}
 		free(pl);
+		if (all && r.has_outage && outage_ms(&r.outage) > ms(r.e->recovery_within_ns)) {
+			snprintf(why, sizeof(why), "back %.3fs after it acted (the node's events), beyond "
+				 "the %.1fs bound", outage_ms(&r.outage) / 1e3, r.e->recovery_within_ns / 1e9);
+			all = false;
+		}
+		/* After a one-shot action the node timed the recovery itself
+		 * (signalled -> serving again); the probes confirm it. */
 		if (all)
-			json_object_object_add(r.rec, "time_to_recover_ms", json_object_new_int64(ttr));
+			json_object_object_add(r.rec, "time_to_recover_ms", json_object_new_int64(
+				r.has_outage ? outage_ms(&r.outage) : ttr));
 		if (!all || interrupted) {
 			phase_end(&r, "recovery", "fail", t, "%s", interrupted ? "interrupted" : why);
 			failed = true;
 			goto verdict;
 		}
-		phase_end(&r, "recovery", "pass", t, "recovered %.3fs after the fault's end (bound %.1fs)",
-			  ttr / 1e3, r.e->recovery_within_ns / 1e9);
+		if (r.has_outage)
+			phase_end(&r, "recovery", "pass", t, "back %.3fs after it acted (the node's events), "
+				  "every probe passing %.3fs after that (bound %.1fs)", outage_ms(&r.outage) / 1e3,
+				  ttr / 1e3, r.e->recovery_within_ns / 1e9);
+		else
+			phase_end(&r, "recovery", "pass", t, "recovered %.3fs after the fault's end (bound %.1fs)",
+				  ttr / 1e3, r.e->recovery_within_ns / 1e9);
 	}
 
 	if (during && judge_during_phase(&r, &during, start_ms, end_ms))
@@ -1597,6 +1711,30 @@ static int suite_write(const char *dir, json_object *suite)
 	return 0;
 }
 
+/* The risk policy, in one place: NULL when the approvals cover the risk,
+ * else why not (for a refusal or a dry run's verdict). */
+static const char *policy_refusal(const struct tug_config *cfg, enum risk risk, char **approvers,
+				  size_t napprovers, char *buf, size_t len)
+{
+	unsigned need = risk == RISK_HIGH ? cfg->approvals_high :
+			risk == RISK_MEDIUM ? cfg->approvals_medium : 0;
+	size_t distinct = 0;
+
+	for (size_t i = 0; i < napprovers; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(approvers[i], approvers[j]);
+		distinct += !dup;
+	}
+	if (distinct >= need)
+		return NULL;
+	snprintf(buf, len, "is %s risk and needs %u distinct approver%s (--approve NAME%s), %zu given",
+		 risk_name(risk), need, need == 1 ? "" : "s", need > 1 ? " --approve NAME2" : "",
+		 distinct);
+	return buf;
+}
+
 static int run_suite(const struct run_opts *base, const struct tug_config *cfg, const char *path,
 		     const char *report, bool dry_run)
 {
@@ -1605,8 +1743,8 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 	enum risk *risks = NULL;
 	struct exp_errors errs;
 	json_object *suite = NULL, *rows = NULL;
-	char dir[512], stamp[32], name[64], sid[40];
-	size_t distinct = 0, bad = 0;
+	char dir[512], stamp[32], name[64], sid[40], pwhy[256];
+	size_t bad = 0;
 	uint64_t rnd[2];
 	time_t now = time(NULL);
 	int err, ret = 2;
@@ -1680,38 +1818,23 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 		log_error("%s: not run; nothing was touched", path);
 		goto out;
 	}
-	for (size_t i = 0; i < base->napprovers; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < i; j++)
-			dup |= !strcmp(base->approvers[i], base->approvers[j]);
-		distinct += !dup;
-	}
 	if (dry_run) {
 		printf("suite '%s' (%s): %zu experiments\n", su->title, su->file, su->nentries);
 		for (size_t i = 0; i < su->nentries; i++) {
-			unsigned need = risks[i] == RISK_HIGH ? cfg->approvals_high :
-					risks[i] == RISK_MEDIUM ? cfg->approvals_medium : 0;
-
 			printf("\n[%zu/%zu] ", i + 1, su->nentries);
 			print_plan(es[i], base->approvers, base->napprovers, base->operator);
-			if (distinct < need)
-				printf("policy: a real run would be refused: %s risk needs %u distinct "
-				       "approver%s, %zu given\n", risk_name(risks[i]), need, need == 1 ? "" : "s",
-				       distinct);
+			if (policy_refusal(cfg, risks[i], base->approvers, base->napprovers, pwhy, sizeof(pwhy))) {
+				printf("policy: a real run would be refused: it %s\n", pwhy);
+				bad++;
+			}
 		}
-		ret = 0;
+		/* 1: a CI job that validates files tells a refused plan from a runnable one */
+		ret = bad ? EXIT_FAILURE : EXIT_SUCCESS;
 		goto out;
 	}
 	for (size_t i = 0; i < su->nentries; i++) {
-		unsigned need = risks[i] == RISK_HIGH ? cfg->approvals_high :
-				risks[i] == RISK_MEDIUM ? cfg->approvals_medium : 0;
-
-		if (distinct < need) {
-			log_error("refused: '%s' (%s) is %s risk and needs %u distinct approver%s "
-				  "(--approve NAME%s), %zu given", es[i]->title, su->entries[i].file,
-				  risk_name(risks[i]), need, need == 1 ? "" : "s",
-				  need > 1 ? " --approve NAME2" : "", distinct);
+		if (policy_refusal(cfg, risks[i], base->approvers, base->napprovers, pwhy, sizeof(pwhy))) {
+			log_error("refused: '%s' (%s) %s", es[i]->title, su->entries[i].file, pwhy);
 			bad++;
 		}
 	}
@@ -1837,7 +1960,7 @@ int cmd_run(int argc, char **argv, bool json)
 	};
 	struct exp_var vars[MAX_VARS];
 	char *approvers[MAX_APPROVERS], *vbuf[MAX_VARS] = { 0 };
-	size_t napprovers = 0, nvars = 0, distinct = 0;
+	size_t napprovers = 0, nvars = 0;
 	const char *db = NULL, *report = NULL, *operator = default_operator(), *file;
 	bool dry_run = false, accept_new = false;
 	struct run r = { .json = json };
@@ -1845,7 +1968,8 @@ int cmd_run(int argc, char **argv, bool json)
 	struct exp_errors errs;
 	struct tug_config cfg;
 	struct sink sink;
-	unsigned need;
+	const char *refusal;
+	char pwhy[256];
 	int opt, err, ret = 2;
 
 	optind = 0;	/* a full reset: main()'s "+" ordering must not carry over */
@@ -1941,29 +2065,16 @@ int cmd_run(int argc, char **argv, bool json)
 	}
 
 	/* Policy: distinct approvers against the risk, before anything else. */
-	for (size_t i = 0; i < napprovers; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < i; j++)
-			dup |= !strcmp(approvers[i], approvers[j]);
-		distinct += !dup;
-	}
-	need = r.e->risk == RISK_HIGH ? cfg.approvals_high :
-	       r.e->risk == RISK_MEDIUM ? cfg.approvals_medium : 0;
+	refusal = policy_refusal(&cfg, r.e->risk, approvers, napprovers, pwhy, sizeof(pwhy));
 	if (dry_run) {
 		print_plan(r.e, approvers, napprovers, operator);
-		if (distinct < need)
-			printf("policy: a real run would be refused: %s risk needs %u distinct "
-			       "approver%s (--approve NAME), %zu given\n", risk_name(r.e->risk), need,
-			       need == 1 ? "" : "s", distinct);
-		ret = 0;
+		if (refusal)
+			printf("policy: a real run would be refused: it %s\n", refusal);
+		ret = refusal ? EXIT_FAILURE : EXIT_SUCCESS;
 		goto out;
 	}
-	if (distinct < need) {
-		log_error("refused: '%s' is %s risk and needs %u distinct approver%s "
-			  "(--approve NAME%s), %zu given; nothing was touched",
-			  r.e->title, risk_name(r.e->risk), need, need == 1 ? "" : "s",
-			  need > 1 ? " --approve NAME2" : "", distinct);
+	if (refusal) {
+		log_error("refused: '%s' %s; nothing was touched", r.e->title, refusal);
 		goto out;
 	}
 

@@ -1170,7 +1170,7 @@ static int sysfail_revert(struct fault *f)
 	if (f->end_fd >= 0 && poll(&(struct pollfd){ .fd = f->end_fd, .events = POLLIN }, 1, 0) > 0)
 		atomic_store(&p->ended, true);
 	if (atomic_load(&p->ended))
-		fault_emit(f, "target exited", NULL);
+		fault_emit(f, EV_TARGET_EXITED, NULL);
 	if (p->skel) {
 		/* Keep the last counters readable: only the link goes. */
 		bpf_link__destroy(p->link);
@@ -1225,7 +1225,7 @@ static void wait_command(struct fault *f)
 		json_object_object_add(x, "exit_status", json_object_new_int(WEXITSTATUS(status)));
 	else if (WIFSIGNALED(status))
 		json_object_object_add(x, "signal", json_object_new_string(sigabbrev_np(WTERMSIG(status)) ?: "?"));
-	fault_emit(f, "command exited", x);
+	fault_emit(f, EV_COMMAND_EXITED, x);
 	json_object_put(x);
 }
 

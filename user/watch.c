@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "events.h"
 #include "log.h"
 #include "observer.h"
 #include "parse.h"
@@ -85,7 +86,7 @@ static void print_start(const struct watch *w, const struct observer *obs, unsig
 	if (w->json) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "event", json_object_new_string("watching"));
+		json_object_object_add(o, EVF_EVENT, json_object_new_string(event_name(EV_WATCHING)));
 		json_object_object_add(o, "kinds", json_object_new_string(k));
 		json_object_object_add(o, "cgroup", *cg ? json_object_new_string(cg) : NULL);
 		json_object_object_add(o, "backend", json_object_new_string(observer_backend(obs)));
@@ -106,7 +107,7 @@ static void print_summary(const struct watch *w, const struct observer *obs, con
 	if (w->json) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "event", json_object_new_string("summary"));
+		json_object_object_add(o, EVF_EVENT, json_object_new_string(event_name(EV_SUMMARY)));
 		json_object_object_add(o, "reason", json_object_new_string(why));
 		json_object_object_add(o, "oom_kills", json_object_new_int64(oom));
 		json_object_object_add(o, "exits", json_object_new_int64(ex));

@@ -136,6 +136,8 @@ risk: low
 variables:
   tug: tug
   bound: 5s
+  down_every: 50ms
+  down_port: "$SVC"
 $(node_yaml "$W/known_hosts")
 preconditions:
   - { name: no fault live, type: cmd, node: n, run: "\${tug} status | grep -q 'no live faults'" }
@@ -145,10 +147,10 @@ method:
   - name: kill the service
     fault: proc kill
     node: n
-    args: { pidfile: $W/svc.pid }
+    args: { pidfile: $W/svc.pid, wait-restart: "\${bound}" }
     oneshot: true
 expect-during:
-  - { name: down, type: tcp, host: $NODE, port: $SVC, must: fail, within: 2s, interval: 50ms }
+  - { name: down, type: tcp, host: $NODE, port: "\${down_port}", must: fail, within: 2s, interval: "\${down_every}" }
 recovery:
   within: \${bound}
   probes:
@@ -176,7 +178,33 @@ t_check kill_pass_within_bound "rc=$rc: $(cat "$W/out-kill")" \
 t_check kill_ttr_measured "time_to_recover_ms=$ttr" \
 	bash -c "[ -n '$ttr' ] && [ '$ttr' -ge 400 ] && [ '$ttr' -lt 3000 ]"
 t_check kill_expect_during_saw_failure "$(grep -E 'during' "$W/out-kill" | head -3)" \
-	grep -q 'during.*down: FAIL' "$W/out-kill"
+	grep -q 'during.*down: confirmed' "$W/out-kill"
+t_check kill_expected_failure_not_called_fail "$(grep -E 'FAIL' "$W/out-kill" | head -3)" \
+	bash -c "! grep -q 'FAIL' '$W/out-kill'"
+outage=$(sed -n 's/.*"outage_ms": *\([0-9]*\).*/\1/p' "$T_TMP/report-out-kill/report.json" | head -1)
+t_check kill_outage_from_node_events "outage_ms=$outage, time_to_recover_ms=$ttr" \
+	bash -c "[ -n '$outage' ] && [ '$outage' -ge 400 ] && [ '$outage' = '$ttr' ]"
+
+# 1b. an outage shorter than the probe's interval: the probe cannot see it,
+# the node's events do; said as such, not a failure and not a silent pass.
+cp "$W/svc.pid" "$W/old.pid"
+run_tug "$W/out-kill-slow" "$W/kill.yaml" --var down_every=3s
+rc=$?
+t_check kill_short_outage_seen_by_node "rc=$rc: $(grep -E 'during|PASS|FAIL' "$W/out-kill-slow" | head -5)" \
+	bash -c "[ $rc -eq 0 ] && grep -qE \"'down': outage [0-9]+ ms, shorter than the 3000 ms probe interval: seen from the node's events\" '$W/out-kill-slow'"
+t_check kill_short_outage_in_report "$(grep -A2 '"during_notes"' "$T_TMP/report-out-kill-slow/report.json")" \
+	/usr/bin/python3 -c "import json,sys; r=json.load(open(sys.argv[1])); sys.exit(not any('shorter than the 3000 ms probe interval' in n for n in r.get('during_notes', [])))" "$T_TMP/report-out-kill-slow/report.json"
+t_check kill_short_outage_no_detect_time "time to detect should be unknown" \
+	bash -c "[ -s '$T_TMP/report-out-kill-slow/report.json' ] && ! grep -q '\"time_to_detect_ms\": *[0-9]' '$T_TMP/report-out-kill-slow/report.json'"
+
+# 1c. long enough to be seen, yet the probe never failed (it watches a port
+# that stays up): monitoring missed it, a real FAIL, with the node's outage.
+cp "$W/svc.pid" "$W/old.pid"
+run_tug "$W/out-kill-missed" "$W/kill.yaml" --var down_port=$PORT
+rc=$?
+t_check kill_missed_outage_fails "rc=$rc: $(grep -E "FAIL|during|proc kill" "$W/out-kill-missed" | head -12)" \
+	bash -c "[ $rc -eq 1 ] && grep -qE \"never failed within 2s, although the node's events show an outage of [0-9]+ ms\" '$W/out-kill-missed'"
+for _ in $(seq 50); do http_up 0.2 && break; sleep 0.1; done
 
 # 2. kill with the supervisor off: not back within the bound -> FAIL, rollback runs
 touch "$W/norestart"
@@ -184,8 +212,8 @@ rm -f "$W/rolled"
 cp "$W/svc.pid" "$W/old.pid"
 run_tug "$W/out-killfail" "$W/kill.yaml" --var bound=1500ms --db "${T_PG_DB:-}"
 rc=$?
-t_check kill_fail_when_not_back "rc=$rc: $(tail -4 "$W/out-killfail")" \
-	bash -c "[ $rc -eq 1 ] && grep -q \"FAIL.*'health' did not pass within 1.5s\" '$W/out-killfail'"
+t_check kill_fail_when_not_back "rc=$rc: $(grep -E "method|proc kill|during" "$W/out-killfail")" \
+	bash -c "[ $rc -eq 1 ] && grep -q \"FAIL.*proc kill' on n: FAIL: no new process within the bound\" '$W/out-killfail'"
 t_check rollback_runs_after_failure "rolled: $(cat "$W/rolled" 2>/dev/null)" test -s "$W/rolled"
 for _ in $(seq 50); do http_up 0.2 && break; sleep 0.1; done
 t_check rollback_restored_service "service still down after the rollback" http_up 1
@@ -298,7 +326,16 @@ t_check refused_touched_nothing "a refused run touched the node" \
 run_tug "$W/out-dry" "$W/high.yaml" --dry-run
 rc=$?
 t_check dry_run_plans_and_touches_nothing "rc=$rc: $(cat "$W/out-dry")" \
-	bash -c "[ $rc -eq 0 ] && grep -q 'touch $W/touched-high' '$W/out-dry' && grep -q 'would be refused' '$W/out-dry' && [ ! -e '$W/touched-high' ]"
+	bash -c "[ $rc -eq 1 ] && grep -q 'touch $W/touched-high' '$W/out-dry' && grep -q 'would be refused' '$W/out-dry' && [ ! -e '$W/touched-high' ]"
+run_tug "$W/out-dry-ok" "$W/high.yaml" --dry-run --approve alice --approve bob
+rc=$?
+t_check dry_run_runnable_exits_0 "rc=$rc: $(cat "$W/out-dry-ok")" \
+	bash -c "[ $rc -eq 0 ] && grep -q 'touch $W/touched-high' '$W/out-dry-ok' && ! grep -q 'would be refused' '$W/out-dry-ok' && [ ! -e '$W/touched-high' ]"
+printf 'title: broken\nrisk: [\n' >"$W/broken.yaml"
+run_tug "$W/out-dry-bad" "$W/broken.yaml" --dry-run
+rc=$?
+t_check dry_run_malformed_exits_2 "rc=$rc: $(cat "$W/out-dry-bad")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'broken.yaml:' '$W/out-dry-bad'"
 run_tug "$W/out-high2" "$W/high.yaml" --approve alice --approve bob --db "${T_PG_DB:-}"
 rc=$?
 t_check high_with_two_approvers_runs "rc=$rc: $(tail -3 "$W/out-high2")" \
