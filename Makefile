@@ -65,7 +65,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean check unit-tests bench demo install deps
+.PHONY: all clean check unit-tests bench demo demo-repeat install deps
 
 all: $(OUT)/tug $(UNIT_BINS) $(BPFT_BINS) $(TOOL_BINS)
 
@@ -127,6 +127,12 @@ demo:
 	$(Q)scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug scripts/demo
+
+# The demo N times in a row, one table of verdicts and times (docs/DEMO.md).
+demo-repeat:
+	$(Q)scripts/install-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)TUG=$(CURDIR)/$(OUT)/tug N=$(or $(N),10) DEMO_REPEAT_DOC=$(DEMO_REPEAT_DOC) scripts/demo-repeat
 
 deps:
 	$(Q)scripts/install-deps
