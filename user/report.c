@@ -256,6 +256,7 @@ static int write_html(const char *dir, json_object *run)
 {
 	json_object *phases = json_get(run, "phases"), *faults = json_get(run, "faults");
 	json_object *ttd = json_get(run, "time_to_detect_ms"), *ttr = json_get(run, "time_to_recover_ms");
+	json_object *notes = json_get(run, "during_notes");
 	const char *v = json_get_str(run, "verdict", "?");
 	char tmp[1100], ts[40];
 	FILE *f = open_in(dir, "report.html", tmp, sizeof(tmp));
@@ -298,6 +299,10 @@ static int write_html(const char *dir, json_object *run)
 		ttd ? json_object_get_string(ttd) : "-", ttd ? " ms" : "",
 		ttr ? json_object_get_string(ttr) : "-", ttr ? " ms" : "");
 	esc(f, json_object_to_json_string_ext(json_get(run, "parameters"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	for (size_t i = 0; notes && i < json_object_array_length(notes); i++) {
+		fprintf(f, "</code></td></tr>\n<tr><th>seen by the node only</th><td class=\"note\"><code>");
+		esc(f, json_object_get_string(json_object_array_get_idx(notes, i)));
+	}
 	fprintf(f, "</code></td></tr>\n</table>\n<h2>Timeline</h2>\n"
 		"<p>Probe results against the fault windows (shaded): green passed, blue failed as the "
 		"experiment expects (a must-fail probe), grey not yet (not failing or not recovered yet), "
