@@ -36,7 +36,7 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
-	  -I$(OUT) -Iuser -Ibpf $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(SANFLAGS)
+	  -I$(OUT) $(addprefix -I,$(USER_DIRS)) -Ibpf $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lelf -lz -lm
 
@@ -45,7 +45,11 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf -Wall \
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-USER_SRCS := $(wildcard user/*.c)
+# user/: main.c, core/ (parsing, config, logging, the event vocabulary),
+# engine/ (the fault runner, journal, guardian, status, doctor), faults/ (one
+# module per family), observe/ (kernel events), orchestrator/ (tug run).
+USER_DIRS := user $(patsubst %/,%,$(sort $(dir $(wildcard user/*/*.c user/*/*.h))))
+USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -64,7 +68,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.SECONDARY:
+# The BPF objects only: an object the build lost must be remade.
+.SECONDARY: $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 .PHONY: all clean check unit-tests bench demo demo-repeat install deps
 
 all: $(OUT)/tug $(UNIT_BINS) $(BPFT_BINS) $(TOOL_BINS)
@@ -85,9 +90,14 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUT)/user/%.o: user/%.c $(wildcard user/*.h) $(wildcard bpf/*.h) $(SKELS) | $(OUT)
+# Header dependencies from the compiler (-MMD -MP); the skeletons are
+# generated, so every object waits for them on a clean build.
+$(OUT)/user/%.o: user/%.c $(SKELS) | $(OUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(USER_OBJS:.o=.d)
 
 $(OUT)/tug: $(USER_OBJS)
 	$(call msg,LINK,$@)
