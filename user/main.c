@@ -2,7 +2,7 @@
 /*
  * tug [global options] <noun> <verb> [options]
  *
- * Fault verbs come from the family table (faults.c); everything else from
+ * Fault verbs come from the family table (engine/registry.c); everything else from
  * the command table below.
  */
 #include <getopt.h>

@@ -8,7 +8,7 @@
  *         -> revert -> clear journal entry
  *
  * parse and prepare change nothing on the system: a failure there is the
- * user's (exit 2). A family adds a file and one line in faults.c; it touches
+ * user's (exit 2). A family adds a file and one line in registry.c; it touches
  * no other family.
  */
 #ifndef TUG_FAULT_H
@@ -135,7 +135,7 @@ int fault_journal_update(struct fault *f);
 /* Undo what a dead owner left: used by the guardian and `tug recover`. */
 int fault_recover_entry(json_object *entry);
 
-/* The static table of fault families, in faults.c. */
+/* The static table of fault families, in registry.c. */
 extern const struct fault_ops *const fault_table[];
 const struct fault_ops *fault_find(const char *family, const char *verb);
 

@@ -39,7 +39,7 @@
 #include "events.h"
 #include "outage.h"
 #include "parse.h"
-#include "probe.h"
+#include "health.h"
 #include "run.h"
 #include "sink.h"
 

@@ -16,7 +16,7 @@
 #include "fault.h"
 #include "node.h"
 #include "parse.h"
-#include "probe.h"
+#include "health.h"
 
 #define BODY_MAX (1 << 20)
 

@@ -4,8 +4,8 @@
  * (connect), sql (libpq), cmd (a command on a node). One attempt gives one
  * result; the caller decides how often and how long to poll.
  */
-#ifndef TUG_PROBE_H
-#define TUG_PROBE_H
+#ifndef TUG_HEALTH_H
+#define TUG_HEALTH_H
 
 #include <stdbool.h>
 #include <stdint.h>
