@@ -27,6 +27,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -192,6 +193,15 @@ static int disk_prepare(struct fault *f)
 	snprintf(p->file, sizeof(p->file), "%s%s" FILL_PREFIX "%08" PRIx32,
 		 p->dir, strcmp(p->dir, "/") ? "/" : "", rnd);
 
+	{
+		struct stat st;
+
+		if (stat(p->dir, &st))
+			return log_errno(-errno, "--path: stat %s", p->dir);
+		/* Two fills on one filesystem: each would measure the other's file
+		 * as used space. */
+		fault_add_knob(f, "filesystem %u:%u (%s)", major(st.st_dev), minor(st.st_dev), p->dir);
+	}
 	/* The file outlives tug, even a reboot: guardian and persistent journal. */
 	f->needs_guardian = true;
 	f->persistent = true;

@@ -556,8 +556,12 @@ static int sysfail_prepare(struct fault *f)
 		}
 	}
 	json_object_object_add(f->state, "backend", json_object_new_string(backend_names[p->backend]));
-	if (p->scope == SYSFAIL_SCOPE_CGROUP)
+	if (p->scope == SYSFAIL_SCOPE_CGROUP) {
 		json_object_object_add(f->state, "cgroup", json_object_new_string(p->cgroup));
+		fault_add_knob(f, "%s() of cgroup %s", p->syscall, p->cgroup);
+	} else if (p->scope == SYSFAIL_SCOPE_PID) {
+		fault_add_knob(f, "%s() of pid %d", p->syscall, p->pid);
+	}
 	/* Nothing outlives tug but the seccomp filter, which dies with the
 	 * command and whose listener the keeper serves: no guardian. */
 	return 0;
@@ -1062,6 +1066,7 @@ static int apply_bpf(struct fault *f)
 	skel->rodata->threshold = sysfail_threshold(p->percent);
 	skel->rodata->err_value = p->err;
 	skel->rodata->signal_nr = p->sig;
+	skel->rodata->deadline_boot_ns = f->deadline_boot_ns;
 	err = sysfail_bpf__load(skel);
 	if (err)
 		return log_errno(err, "loading the %s program", backend_names[p->backend]);
