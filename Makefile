@@ -10,6 +10,7 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 SAN ?=
 
 CC ?= cc
@@ -127,9 +128,17 @@ demo:
 deps:
 	$(Q)scripts/install-deps
 
+# tug-recover.service runs 'tug recover' at boot; on a live systemd host
+# (no DESTDIR) it is enabled too.
 install: $(OUT)/tug
 	install -D -m 0755 $(OUT)/tug $(DESTDIR)$(PREFIX)/sbin/tug
 	install -D -m 0755 scripts/lab $(DESTDIR)$(PREFIX)/share/tug/lab
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' scripts/systemd/tug-recover.service \
+		> $(DESTDIR)$(SYSTEMD_UNIT_DIR)/tug-recover.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/tug-recover.service
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload && systemctl enable tug-recover.service; fi
 
 clean:
 	rm -rf build build-san
