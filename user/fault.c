@@ -316,17 +316,19 @@ static int fault_check_knobs(struct fault *f)
  *   - the controller is alive but has not begun to revert GUARDIAN_GRACE
  *     after the deadline (SIGSTOP, Ctrl-Z, a debugger, a frozen cgroup,
  *     starvation): the guardian SIGKILLs it through its pidfd, then does
- *     the same. A controller that said it is reverting gets
- *     GUARDIAN_REVERT_MAX more.
+ *     the same. A controller still applying or already reverting is given
+ *     up to GUARDIAN_REVERT_MAX past the deadline unless it is stopped.
  *
- * The controller talks to it through a pipe: 'r' when its hold ends, and
- * EOF (the write end closed) once its entry is gone. The guardian leaves
+ * The controller talks to it through a pipe: 'a' when the fault is applied
+ * and the hold begins, 'r' when the hold ends, and EOF (the write end
+ * closed) once its entry is gone. The guardian leaves
  * the session and closes every other inherited descriptor, so neither a
  * Ctrl-C to the foreground group nor a held BPF link keeps it or the fault
  * alive longer than the controller.
  */
 #define GUARDIAN_GRACE (200 * NSEC_PER_MSEC)
 #define GUARDIAN_REVERT_MAX (5 * NSEC_PER_SEC)
+#define GUARDIAN_TICK (50 * NSEC_PER_MSEC)
 
 static int guardian_wait_exit(int pidfd)
 {
@@ -338,17 +340,52 @@ static int guardian_wait_exit(int pidfd)
 	return r > 0 ? 0 : -ETIMEDOUT;
 }
 
+/* Is the process stopped (SIGSTOP, Ctrl-Z, a tracer)? */
+static bool proc_stopped(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
+}
+
+/*
+ * Past deadline + grace, the timer ticks every GUARDIAN_TICK: a controller
+ * in its hold loop has no excuse (it wakes at the deadline) and goes at
+ * once; one still applying or reverting goes when it is stopped, or at
+ * GUARDIAN_REVERT_MAX past the deadline whatever it does.
+ */
 static void guardian_main(const char *id, uint64_t deadline_boot_ns, pid_t owner)
 {
+	enum { APPLYING, HOLDING, REVERTING } phase = APPLYING;
+	struct itimerspec its = {
+		.it_value = { .tv_sec = (deadline_boot_ns + GUARDIAN_GRACE) / NSEC_PER_SEC,
+			      .tv_nsec = (deadline_boot_ns + GUARDIAN_GRACE) % NSEC_PER_SEC },
+		.it_interval = { .tv_nsec = GUARDIAN_TICK },
+	};
 	struct pollfd p[3] = {
 		{ .fd = 3, .events = POLLIN },	/* the controller's pidfd */
 		{ .fd = 4, .events = POLLIN },	/* its pipe */
-		{ .fd = boot_timer_at(deadline_boot_ns + GUARDIAN_GRACE), .events = POLLIN },
+		{ .fd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK), .events = POLLIN },
 	};
 	bool killed = false;
 	json_object *e;
 
-	for (;;) {
+	if (p[2].fd >= 0)
+		timerfd_settime(p[2].fd, TFD_TIMER_ABSTIME, &its, NULL);
+	while (!killed) {
+		uint64_t ticks;
 		char c;
 
 		if (poll(p, 3, -1) < 0) {
@@ -363,19 +400,18 @@ static void guardian_main(const char *id, uint64_t deadline_boot_ns, pid_t owner
 
 			if (n <= 0 && !(n < 0 && errno == EINTR))
 				break;	/* EOF: the controller is done with the entry */
-			if (n == 1 && c == 'r' && p[2].fd >= 0) {
-				close(p[2].fd);
-				p[2].fd = boot_timer_at(deadline_boot_ns + GUARDIAN_GRACE +
-							GUARDIAN_REVERT_MAX);
-			}
+			if (n == 1)
+				phase = c == 'a' ? HOLDING : c == 'r' ? REVERTING : phase;
 		}
-		if (p[2].fd >= 0 && (p[2].revents & POLLIN)) {
+		if (!(p[2].revents & POLLIN) || read(p[2].fd, &ticks, sizeof(ticks)) < 0)
+			continue;
+		if (phase == HOLDING || proc_stopped(owner) ||
+		    now_boot_ns() > deadline_boot_ns + GUARDIAN_REVERT_MAX) {
 			/* The deadline is law: a controller that cannot revert goes. */
 			if (syscall(SYS_pidfd_send_signal, 3, SIGKILL, NULL, 0) == 0) {
 				killed = true;
 				guardian_wait_exit(3);
 			}
-			break;
 		}
 	}
 	if (journal_load(id, &e) == 0) {
@@ -443,10 +479,10 @@ cleanup:
 	return err;
 }
 
-/* Tell the guardian the hold is over and the revert begins. */
-static void guardian_reverting(struct fault *f)
+/* Tell the guardian where the controller is: 'a' applied, 'r' reverting. */
+static void guardian_tell(struct fault *f, const char *phase)
 {
-	if (f->guardian_fd >= 0 && write(f->guardian_fd, "r", 1) != 1)
+	if (f->guardian_fd >= 0 && write(f->guardian_fd, phase, 1) != 1)
 		log_debug("guardian pipe: %s", strerror(errno));
 }
 
@@ -712,8 +748,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		json_object_put(x);
 	}
 
+	guardian_tell(&f, "a");
 	why = fault_hold(&f, sfd);
-	guardian_reverting(&f);
+	guardian_tell(&f, "r");
 
 	{
 		json_object *x = json_object_new_object();
