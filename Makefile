@@ -3,6 +3,9 @@
 #   make              build build/tug
 #   make check        unit, BPF and integration tests (integration needs root)
 #   make check SAN=1  the same against an -fsanitize=address,undefined build
+#   make torture      SIGKILL/SIGSTOP cycles for every fault family, residue and
+#                     revert lateness, table written to docs/TORTURE.md
+#                     (TORTURE_CYCLES=2 is the short version)
 #   make bench        benchmarks, tables written to docs/BENCHMARKS.md
 #   make demo         the main job (see README.md)
 #   make install      honours PREFIX and DESTDIR
@@ -66,7 +69,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean check unit-tests bench demo install deps
+.PHONY: all clean check unit-tests bench demo install deps torture
 
 all: $(OUT)/tug $(UNIT_BINS) $(BPFT_BINS) $(TOOL_BINS)
 
@@ -114,6 +117,9 @@ check: all
 
 unit-tests: all
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) tests/run --unit
+
+torture: all
+	$(Q)$(SAN_ENV) TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/torture.sh
 
 bench: all
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) scripts/bench
