@@ -21,7 +21,7 @@
 
 CYCLES=${TORTURE_CYCLES:-20}
 FOR_MS=${TORTURE_FOR_MS:-600}
-REPORT=${TORTURE_REPORT:-$TUG_TOP/docs/TORTURE.md}
+REPORT=${TORTURE_REPORT:-$(cd "$(dirname "$0")/.." && pwd)/docs/TORTURE.md}
 SEED=${TORTURE_SEED:-$$}
 RANDOM=$SEED
 ALL="net_partition net_loss net_refuse net_dns_fail mem_limit mem_pressure cpu_throttle proc_freeze disk_fill sys_fail pg_exhaust"
