@@ -270,7 +270,7 @@ cycle() {	# FAM MODE
 		if [ -n "$late" ]; then
 			LAT[$fam]="${LAT[$fam]:-} $late"
 		else
-			echo "  LATENESS $fam: not measured (applied: $(grep -c applied "$OUT"))"
+			echo "  LATENESS $fam: not measured (applied: $(grep -c applied "$OUT"); probe: $(head -2 "$T_TMP/trace" 2>/dev/null | tr '\n' ' ')...$(tail -2 "$T_TMP/trace" 2>/dev/null | tr '\n' ' '); deadline $dl; $(tail -2 "$OUT.err" | tr '\n' ' '))"
 			LAT[$fam]="${LAT[$fam]:-} 99999"
 		fi
 	fi

@@ -427,6 +427,8 @@ static void guardian_main(const char *id, uint64_t deadline_boot_ns, pid_t owner
 		if (!err)
 			journal_remove(id);
 		json_object_put(e);
+	} else {
+		journal_remove(id);	/* a write the controller's death cut short */
 	}
 }
 
@@ -699,17 +701,18 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 	f.started_ns = now_realtime_ns();
 	f.deadline_boot_ns = now_boot_ns() + f.duration_ns;
 	f.deadline_ns = f.started_ns + f.duration_ns;
-	err = fault_journal_update(&f);
+	/* The guardian first: a death at any moment after this, the entry's
+	 * write included, leaves no entry without someone to clear it. */
+	err = guardian_spawn(&f);
 	if (err) {
-		log_errno(err, "cannot write the journal entry under %s", journal_run_dir());
+		log_errno(err, "cannot start the guardian; not applying");
 		goto cleanup;
 	}
-	err = guardian_spawn(&f);
+	err = fault_journal_update(&f);
 	close(lock);
 	lock = -1;
 	if (err) {
-		log_errno(err, "cannot start the guardian; not applying");
-		journal_remove(f.id);
+		log_errno(err, "cannot write the journal entry under %s", journal_run_dir());
 		goto cleanup;
 	}
 

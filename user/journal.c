@@ -121,6 +121,8 @@ int journal_remove(const char *id)
 
 		if (faults_dir(p, dir, sizeof(dir)))
 			continue;
+		snprintf(path, sizeof(path), "%s/%s.json.tmp", dir, id);
+		unlink(path);	/* a write interrupted by a crash */
 		snprintf(path, sizeof(path), "%s/%s.json", dir, id);
 		if (unlink(path) == 0) {
 			removed++;

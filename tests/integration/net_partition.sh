@@ -113,6 +113,22 @@ t_check revert_leaves_no_link "links $(links_now) vs $links_before" [ "$(links_n
 "$TUG" revert deadbeef >/dev/null 2>&1
 t_check revert_unknown_id_exit_2 "exit $?" [ $? -eq 2 ]
 
+# --- stacking: a second fault on the same interface and peers is refused
+# (exit 2, names the live one); other peers on the same interface are not ---
+out="$T_TMP/out-stack"
+t_bg tugpid "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 20s --json >"$out" 2>&1
+wait_for "$out" '"applied"' 3000
+id=$(json_field "$out" applied id)
+"$TUG" net loss --netns "$A" --peer 10.200.0.2 --percent 50 --for 1s >"$T_TMP/stack2" 2>&1
+rc2=$?
+"$TUG" net partition --netns "$A" --peer 10.200.0.3 --for 200ms >"$T_TMP/stack3" 2>&1
+rc3=$?
+kill "$tugpid"
+wait "$tugpid"
+t_check stacked_same_peers_refused "rc=$rc2: $(cat "$T_TMP/stack2")" \
+	bash -c "[ $rc2 -eq 2 ] && grep -q 'live fault $id' '$T_TMP/stack2' && grep -q 'tug revert $id' '$T_TMP/stack2'"
+t_check stacked_other_peer_allowed "rc=$rc3: $(cat "$T_TMP/stack3")" [ "$rc3" -eq 0 ]
+
 # --- SIGKILL: tcx links go with the process ---
 out="$T_TMP/out-kill"
 t_bg tugpid "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 30s --backend tcx --json >"$out" 2>&1
