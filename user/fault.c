@@ -307,7 +307,7 @@ static int fault_check_knobs(struct fault *f)
 }
 
 /*
- * The guardian: a small process forked for every fault, right after its
+ * The guardian: a small process forked for every fault, right before its
  * journal entry is written. It ends the fault when the controller cannot:
  *
  *   - the controller dies with the entry still there (SIGKILL, a crash):
@@ -321,8 +321,8 @@ static int fault_check_knobs(struct fault *f)
  *
  * The controller talks to it through a pipe: 'a' when the fault is applied
  * and the hold begins, 'r' when the hold ends, and EOF (the write end
- * closed) once its entry is gone. The guardian leaves
- * the session and closes every other inherited descriptor, so neither a
+ * closed) once its entry is gone. The guardian leaves the session and
+ * closes every other inherited descriptor, so neither a
  * Ctrl-C to the foreground group nor a held BPF link keeps it or the fault
  * alive longer than the controller.
  */
@@ -496,7 +496,6 @@ static void guardian_release(struct fault *f)
 		close(f->guardian_fd);
 	f->guardian_fd = -1;
 }
-
 
 static void print_progress(struct fault *f, uint64_t left_ns, bool tty)
 {
