@@ -3,6 +3,9 @@
 #   make              build build/tug
 #   make check        unit, BPF and integration tests (integration needs root)
 #   make check SAN=1  the same against an -fsanitize=address,undefined build
+#   make torture      SIGKILL/SIGSTOP cycles for every fault family, residue and
+#                     revert lateness, table written to docs/TORTURE.md
+#                     (TORTURE_CYCLES=2 is the short version)
 #   make bench        benchmarks, tables written to docs/BENCHMARKS.md
 #   make demo         the main job (see README.md)
 #   make install      honours PREFIX and DESTDIR
@@ -10,6 +13,7 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 SAN ?=
 
 CC ?= cc
@@ -70,7 +74,7 @@ endif
 .DELETE_ON_ERROR:
 # The BPF objects only: an object the build lost must be remade.
 .SECONDARY: $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
-.PHONY: all clean check unit-tests bench demo demo-repeat install deps
+.PHONY: all clean check unit-tests bench demo demo-repeat install deps torture
 
 all: $(OUT)/tug $(UNIT_BINS) $(BPFT_BINS) $(TOOL_BINS)
 
@@ -81,7 +85,7 @@ $(OUT)/vmlinux.h: | $(OUT)
 		$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@; \
 	else cp vmlinux/vmlinux.h $@; fi
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/%.h bpf/common.h $(OUT)/vmlinux.h | $(OUT)
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/%.h bpf/common.h bpf/deadline.h $(OUT)/vmlinux.h | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
@@ -128,6 +132,9 @@ check:
 unit-tests: all
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) tests/run --unit
 
+torture: all
+	$(Q)$(SAN_ENV) TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/torture.sh
+
 bench: all
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) scripts/bench
 
@@ -147,9 +154,17 @@ demo-repeat:
 deps:
 	$(Q)scripts/install-deps
 
+# tug-recover.service runs 'tug recover' at boot; on a live systemd host
+# (no DESTDIR) it is enabled too.
 install: $(OUT)/tug
 	install -D -m 0755 $(OUT)/tug $(DESTDIR)$(PREFIX)/sbin/tug
 	install -D -m 0755 scripts/lab $(DESTDIR)$(PREFIX)/share/tug/lab
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' scripts/systemd/tug-recover.service \
+		> $(DESTDIR)$(SYSTEMD_UNIT_DIR)/tug-recover.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/tug-recover.service
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload && systemctl enable tug-recover.service; fi
 
 clean:
 	rm -rf build build-san

@@ -17,6 +17,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "deadline.h"
 #include "net.h"
 
 /* Set by the controller between open and load. */
@@ -136,6 +137,9 @@ static __always_inline int handle(struct __sk_buff *skb, bool ingress)
 		return TUG_TC_NEXT;
 	}
 
+	/* Checked only for peers: other traffic pays nothing for it. */
+	if (past_deadline())
+		return TUG_TC_NEXT;
 	if (is_control(&p)) {
 		count(NET_SPARED_CONTROL);
 		return TUG_TC_NEXT;

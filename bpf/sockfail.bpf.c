@@ -12,6 +12,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "deadline.h"
 #include "sockfail.h"
 
 /* Set by the controller between open and load. */
@@ -52,17 +53,19 @@ static __always_inline void count(__u32 slot)
 
 /* Cgroup socket hooks: return 1 lets the call go on; 0 fails it, with the
  * errno set by bpf_set_retval() instead of the default EPERM. */
-static __always_inline int refuse(__u32 slot)
-{
-	count(slot);
-	bpf_set_retval(-fail_errno);
-	return 0;
-}
-
 static __always_inline int pass(void)
 {
 	count(SOCKFAIL_PASSED);
 	return 1;
+}
+
+static __always_inline int refuse(__u32 slot)
+{
+	if (past_deadline())
+		return pass();
+	count(slot);
+	bpf_set_retval(-fail_errno);
+	return 0;
 }
 
 static __always_inline bool match4(__u32 ip4, __u32 port_be)

@@ -19,6 +19,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "deadline.h"
 #include "sysfail.h"
 
 /* Set by the controller between open and load. */
@@ -76,7 +77,7 @@ static __always_inline bool chosen(void)
 	__u64 *n = bpf_map_lookup_elem(&state, &key);
 
 	count(SYSFAIL_SEEN);
-	if (!n || __sync_fetch_and_add(n, 1) < after ||
+	if (!n || past_deadline() || __sync_fetch_and_add(n, 1) < after ||
 	    (threshold < SYSFAIL_ALL && bpf_get_prandom_u32() >= threshold)) {
 		count(SYSFAIL_CONTINUED);
 		return false;

@@ -21,6 +21,7 @@
 #include "harness.h"
 #include "net.h"
 #include "net.skel.h"
+#include "parse.h"
 
 #define DROP 2u
 #define NEXT 0xffffffffu	/* -1: TC_ACT_UNSPEC / TCX_NEXT */
@@ -32,6 +33,7 @@ struct cfg {
 	uint64_t loss_threshold;
 	const char *ctl_addr;
 	uint16_t ctl_rport, ctl_lport;
+	uint64_t deadline_boot_ns;
 };
 
 static struct net_bpf *load(const struct cfg *c)
@@ -44,6 +46,7 @@ static struct net_bpf *load(const struct cfg *c)
 	s->rodata->port = c->port;
 	s->rodata->proto = c->proto;
 	s->rodata->loss_threshold = c->loss_threshold ? c->loss_threshold : NET_LOSS_ALL;
+	s->rodata->deadline_boot_ns = c->deadline_boot_ns;
 	if (c->ctl_addr) {
 		s->rodata->ctl_family = strchr(c->ctl_addr, ':') ? 6 : 4;
 		inet_pton(strchr(c->ctl_addr, ':') ? AF_INET6 : AF_INET, c->ctl_addr,
@@ -278,6 +281,26 @@ static void loss_rate(void)
 	net_bpf__destroy(s);
 }
 
+/* Past its own deadline the classifier lets the peer through, with no
+ * process of tug's running; before it, it drops. */
+static void deadline_ends_the_drop(void)
+{
+	struct pkt to_peer = make("10.200.0.1", "10.200.0.2", IPPROTO_TCP, 40000, 5432);
+	struct cfg live = { .peers = { "10.200.0.2" }, .deadline_boot_ns = now_boot_ns() + 60 * NSEC_PER_SEC };
+	struct cfg over = { .peers = { "10.200.0.2" }, .deadline_boot_ns = now_boot_ns() };
+	struct net_bpf *a = load(&live), *b = load(&over);
+
+	CHECK(a && b);
+	if (a && b) {
+		CHECK_EQ(run(a->progs.tug_net_egress, &to_peer, 1), DROP);
+		CHECK_EQ(run(b->progs.tug_net_egress, &to_peer, 1), NEXT);
+		CHECK_EQ(run(b->progs.tug_net_ingress, &to_peer, 1), NEXT);
+		CHECK_EQ(counter(b, NET_DROPPED_OUT), 0);
+	}
+	net_bpf__destroy(a);
+	net_bpf__destroy(b);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -292,5 +315,6 @@ int main(void)
 	RUN(non_ip_passes);
 	RUN(control_channel_spared);
 	RUN(loss_rate);
+	RUN(deadline_ends_the_drop);
 	return t_exit();
 }

@@ -51,6 +51,21 @@ else
 	t_skip ext4 "cannot make an ext4 loop filesystem (mkfs.ext4, loop devices)"
 fi
 
+# --- a fill file renamed during the fault: the revert truncates it through
+# its descriptor, so the space comes back whatever it is called now ---
+before=$(avail "$M")
+out="$T_TMP/rename.out"
+t_bg pid run_fill "$out" --path "$M" --leave 8M --for 800ms --json
+wait_for "$out" '"applied"' 10000
+f=$(find "$M" -maxdepth 1 -name '.tug-fill-*' | head -1)
+mv "$f" "$M/renamed-by-someone"
+during=$(avail "$M")
+wait "$pid"
+after=$(avail "$M")
+t_check renamed_fill_space_given_back "avail before $before, during $during, after $after; $(ls -la "$M")" \
+	bash -c "[ -n '$f' ] && [ '$during' -lt $((before / 2)) ] && [ '$after' -ge $((before - (1 << 20))) ] && [ \"\$(stat -c %s '$M/renamed-by-someone')\" -eq 0 ]"
+rm -f "$M/renamed-by-someone"
+
 # --- Ctrl-C ---
 before=$(avail "$M")
 out="$T_TMP/int.out"

@@ -286,6 +286,51 @@ sleep 0.3
 t_check node_journal_clean_after_kill "journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" \
 	bash -c "[ -z \"\$(ls '$TUG_RUN_DIR/faults' 2>/dev/null)\" ]"
 
+# 4b. the node goes silent mid-fault (its tug stopped, the SSH session up):
+# the step fails within heartbeat + grace (2 s), not when TCP gives up, and
+# the rollbacks run
+sed "s|  - { action: \"true\", node: n }|  - { action: \"touch $W/rolled-silent\", node: here }|" \
+	"$W/partition.yaml" >"$W/silent.yaml"
+out=$W/out-silent
+ip netns exec "$C" "$TUG" run --var tug="$TUG" --var window=30s --var heartbeat=1s --approve alice \
+	--report "$T_TMP/report-silent" "$W/silent.yaml" >"$out" 2>&1 &
+rpid=$!
+T_PIDS+=($rpid)
+silent_ms=-1 owner=""
+if wait_for "$out" 'applied' 10000; then
+	owner=$(sed -n 's/.*"owner_pid":\([0-9]*\).*/\1/p' "$TUG_RUN_DIR"/faults/*.json | head -1)
+	t_at_exit "kill -CONT $owner"
+	kill -STOP "$owner"
+	t0=$(now_ms)
+	while kill -0 "$rpid" 2>/dev/null && [ $(($(now_ms) - t0)) -lt 20000 ]; do sleep 0.02; done
+	silent_ms=$(($(now_ms) - t0))
+fi
+wait "$rpid"
+rc=$?
+echo "  node silent (its tug stopped): tug run ended ${silent_ms} ms later (heartbeat 1s + 2s grace, then recovery 1s)"
+t_check silent_node_fails_step "rc=$rc after $silent_ms ms: $(grep -E 'silent|FAIL' "$out" | head -3)" \
+	bash -c "[ $rc -eq 1 ] && grep -q 'went silent' '$out' && [ $silent_ms -ge 3000 ] && [ $silent_ms -lt 6000 ]"
+t_check silent_node_rollbacks_run "no rollback mark" test -e "$W/rolled-silent"
+[ -n "$owner" ] && kill -CONT "$owner"
+for _ in $(seq 300); do faults_live || break; sleep 0.01; done
+t_check silent_node_reverts_when_continued "journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" bash -c "! ls '$TUG_RUN_DIR'/faults/*.json >/dev/null 2>&1"
+
+# 4c. a sys fail step's common options go before '--', not to the command
+cat >"$W/sysfail.yaml" <<EOF
+title: sys fail order
+risk: low
+nodes: [{ name: here, host: local }]
+method:
+  - name: fail writes
+    fault: sys fail
+    node: here
+    args: [--syscall, write, --errno, EIO, --, /bin/sh, -c, "echo hi"]
+    for: 2s
+EOF
+"$TUG" run "$W/sysfail.yaml" --dry-run >"$W/out-sysfail" 2>&1
+t_check fault_cmd_common_options_before_dashdash "$(cat "$W/out-sysfail")" \
+	grep -q "sys fail --syscall write --errno EIO --for 2s --heartbeat 2s --json -- /bin/sh -c 'echo hi'" "$W/out-sysfail"
+
 # 5. host keys: a changed key and an unknown key are refused, nothing touched
 sed "s|known-hosts: $W/known_hosts|known-hosts: $W/known_hosts_changed|" "$W/kill.yaml" >"$W/kill-changed.yaml"
 cp "$W/svc.pid" "$W/before.pid"

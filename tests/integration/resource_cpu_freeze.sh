@@ -84,6 +84,23 @@ if [ -n "$C" ]; then
 	"$TUG" recover >/dev/null 2>&1
 	t_check cpu_throttle_recover_after_both_died "guardian=$gp left '$left', now '$(cat "$CG/$QF")'" \
 		bash -c "[ -n '$gp' ] && [ '$left' != '$prev' ] && [ '$(cat "$CG/$QF")' = '$prev' ]"
+	# Two throttles on one cgroup: the second is refused, naming the first;
+	# the original quota comes back when the first ends (SIGKILL or deadline).
+	for end in sigkill deadline; do
+		out="$T_TMP/cpu-stack-$end"
+		t_bg tp "$TUG" cpu throttle --cgroup "$CG" --percent 20 --for 30s --json >"$out" 2>&1
+		wait_for "$out" '"applied"' 3000
+		id=$(json_field "$out" applied id)
+		during=$(cat "$CG/$QF")
+		"$TUG" cpu throttle --cgroup "$CG" --percent 50 --for 5s >"$T_TMP/cpu-stack2" 2>&1
+		rc2=$?
+		t_check cpu_throttle_stacked_refused_$end "rc=$rc2: $(cat "$T_TMP/cpu-stack2"); $QF '$during' -> '$(cat "$CG/$QF")'" \
+			bash -c "[ $rc2 -eq 2 ] && grep -q 'tug revert $id' '$T_TMP/cpu-stack2' && [ '$(cat "$CG/$QF")' = '$during' ]"
+		if [ $end = sigkill ]; then kill -9 "$tp"; else kill -TERM "$tp"; fi
+		wait "$tp" 2>/dev/null
+		ms=$(restored_within "$CG/$QF" "$prev" 2000)
+		t_check cpu_throttle_stacked_original_back_$end "$QF now '$(cat "$CG/$QF")', was '$prev'" [ -n "$ms" ]
+	done
 	kill -9 "$sp"
 	"$TUG" cpu throttle --cgroup "$CG" --percent 0.5 --for 1s >/dev/null 2>&1
 	t_check cpu_throttle_below_minimum_exit_2 "exit $?" [ $? -eq 2 ]

@@ -77,6 +77,76 @@ t_check limit_restored_within_1s_of_SIGKILL "during=$during, restored after ${re
 sleep 0.1
 t_check limit_sigkill_journal_cleared "journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" journal_empty
 
+# --- SIGSTOP: the guardian kills the stopped controller and restores the
+# limit within 1 s of the deadline ---
+out="$T_TMP/limit-stop"
+t_bg tp "$TUG" mem limit --cgroup "$REL" --max 200M --for 1s --json >"$out" 2>"$out.err"
+wait_for "$out" '"applied"' 3000
+kill -STOP "$tp"
+during=$(limit)
+deadline=$(json_field "$out" applied deadline_ms)
+restored=""
+while [ $(($(now_ms) - deadline)) -lt 3000 ]; do
+	[ "$(limit)" = $ONE_G ] && { restored=$(($(now_ms) - deadline)); break; }
+	sleep 0.005
+done
+sleep 0.05
+st=$(awk '/^State/ { print $2 }' "/proc/$tp/status" 2>/dev/null)
+echo "  mem limit, controller stopped: restored ${restored:-never} ms after the deadline"
+t_check limit_sigstop_restored_within_1s_of_deadline "during=$during, restored ${restored:-never} ms after the deadline, now $(limit)" \
+	bash -c "[ '$during' = 209715200 ] && [ -n '$restored' ] && [ '$restored' -ge 0 ] && [ '$restored' -lt 1000 ]"
+t_check limit_sigstop_controller_killed "controller state '$st'; $(cat "$out.err")" \
+	bash -c "[ -z '$st' ] || [ '$st' = Z ]"
+t_check limit_sigstop_journal_cleared "journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" journal_empty
+wait "$tp" 2>/dev/null
+
+# --- tug revert ends a stopped controller's fault (SIGTERM, then SIGCONT) ---
+out="$T_TMP/limit-revert-stopped"
+t_bg tp "$TUG" mem limit --cgroup "$REL" --max 200M --for 30s --json >"$out" 2>&1
+wait_for "$out" '"applied"' 3000
+kill -STOP "$tp"
+id=$(json_field "$out" applied id)
+t0=$(now_ms)
+"$TUG" revert "$id" >/dev/null 2>&1
+rrc=$?
+t1=$(now_ms)
+t_check limit_revert_of_stopped_controller "revert rc=$rrc in $((t1 - t0)) ms, $LIMIT=$(limit); $(tail -1 "$out")" \
+	bash -c "[ $rrc -eq 0 ] && [ $((t1 - t0)) -lt 2000 ] && [ '$(limit)' = $ONE_G ] && grep -q '\"reason\":\"SIGTERM\"' '$out'"
+wait "$tp" 2>/dev/null
+
+# --- stacking is refused: a second limit on the same cgroup file exits 2,
+# names the live fault, changes nothing; the first restores the original ---
+for end in deadline sigkill; do
+	out="$T_TMP/stack-$end"
+	t_bg tp "$TUG" mem limit --cgroup "$REL" --max 512M --for 30s --json >"$out" 2>&1
+	wait_for "$out" '"applied"' 3000
+	id=$(json_field "$out" applied id)
+	"$TUG" mem limit --cgroup "$REL" --max 256M --for 6s >"$T_TMP/stack2" 2>&1
+	rc2=$?
+	during=$(limit)
+	t_check limit_stacked_refused_$end "second: rc=$rc2, $(cat "$T_TMP/stack2"); $LIMIT=$during" \
+		bash -c "[ $rc2 -eq 2 ] && grep -q 'fault $id' '$T_TMP/stack2' && grep -q 'tug revert $id' '$T_TMP/stack2' && [ '$during' = 536870912 ]"
+	if [ $end = deadline ]; then
+		kill -TERM "$tp"
+		wait "$tp"
+	else
+		kill -9 "$tp"
+		wait "$tp" 2>/dev/null
+		sleep 0.3
+	fi
+	t_check limit_stacked_original_restored_$end "after the first ended ($end): $LIMIT=$(limit), journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" \
+		bash -c "[ '$(limit)' = $ONE_G ] && [ -z \"\$(ls '$TUG_RUN_DIR/faults' 2>/dev/null)\" ]"
+done
+# Another file of the same cgroup is another knob: the soft limit stacks on
+# a hard one.
+t_bg tp "$TUG" mem limit --cgroup "$REL" --max 512M --for 30s --json >"$T_TMP/hard" 2>&1
+wait_for "$T_TMP/hard" '"applied"' 3000
+"$TUG" mem limit --cgroup "$REL" --max 128M --soft --for 200ms >/dev/null 2>&1
+rc2=$?
+kill -TERM "$tp"
+wait "$tp"
+t_check limit_other_file_not_refused "soft limit under a hard one: rc=$rc2" [ "$rc2" -eq 0 ]
+
 # --- both controller and guardian die: tug recover restores ---
 out="$T_TMP/limit-both"
 t_bg tp "$TUG" mem limit --cgroup "$REL" --max 200M --for 30s --json >"$out" 2>&1

@@ -58,6 +58,29 @@ r=$(inside connect 10.200.7.2 8080)
 t_check refuse_gone_after_deadline "inside got: $r" [ "$r" = ok ]
 t_check refuse_no_program_left "attached: $(bpftool cgroup show "$CG")" [ "$(attached "$CG")" -eq 0 ]
 
+# --- the deadline holds without tug: controller and guardian both stopped,
+# the hooks (still attached) let connect() through after the deadline; the
+# guardian, continued, kills the controller and the links go with it ---
+out="$T_TMP/refuse-stop"
+t_bg tugpid "$TUG" net refuse --cgroup "$CG" --peer 10.200.7.2:8080 --for 1s --json >"$out" 2>"$out.err"
+wait_for "$out" '"applied"' 3000
+gp=$(pgrep -P "$tugpid" -x tug-guardian)
+kill -STOP "$tugpid" $gp
+r_during=$(inside connect 10.200.7.2 8080)
+deadline=$(json_field "$out" applied deadline_ms)
+while [ "$(now_ms)" -lt $((deadline + 20)) ]; do sleep 0.01; done
+r_after=$(inside connect 10.200.7.2 8080)
+n_after=$(attached "$CG")
+kill -CONT $gp
+t0=$(now_ms)
+while [ "$(attached "$CG")" -ne 0 ] && [ $(($(now_ms) - t0)) -lt 2000 ]; do sleep 0.01; done
+sleep 0.05
+t_check refuse_sigstop_kernel_deadline "guardian=$gp; during: $r_during; after the deadline: $r_after with $n_after programs attached" \
+	bash -c "[ -n '$gp' ] && [ '$r_during' != ok ] && [ '$r_after' = ok ] && [ '$n_after' -ge 1 ]"
+t_check refuse_sigstop_guardian_ends_it "attached now: $(attached "$CG"); journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null); $(cat "$out.err")" \
+	bash -c "[ '$(attached "$CG")' -eq 0 ] && [ -z \"\$(ls '$TUG_RUN_DIR/faults' 2>/dev/null)\" ] && ! kill -0 $tugpid 2>/dev/null"
+wait "$tugpid" 2>/dev/null
+
 # --- refuse, IPv6 CIDR, another errno; a child cgroup is inside too ---
 mkdir "$CG/child"
 out="$T_TMP/refuse6"

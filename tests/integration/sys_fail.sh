@@ -4,7 +4,8 @@
 # paths, and runs unchanged after the deadline; --signal kills a running
 # process (by pid and by cgroup) at its Nth call; an errno for a running pid
 # is refused (exit 2, nothing loaded) on a kernel without kprobe override or
-# fmod_ret; a SIGKILLed tug leaves the command's calls running (the keeper).
+# fmod_ret; a SIGKILLed tug leaves the command's calls running (the keeper);
+# with --kill-at-end the command goes with the fault, whatever happens to tug.
 . "$(dirname "$0")/../lib.sh"
 
 SL="$TUG_BUILD/tests/sysloop"
@@ -149,3 +150,24 @@ fi
 rc=$?
 t_check sys_bad_command "exit $rc: $(cat "$out")" [ "$rc" -eq 1 ]
 t_check sys_no_program_left "tug_sys programs loaded: $(sys_progs)" [ "$(sys_progs)" -eq 0 ]
+
+# --- --kill-at-end: the command must not outlive the fault, even when tug
+# is SIGKILLed (the guardian kills it) or stopped past the deadline ---
+for how in KILL STOP; do
+	out="$T_TMP/kae-$how"
+	t_bg tp "$TUG" sys fail --json --syscall write --errno EIO --kill-at-end --for 1s -- \
+		"$SL" -n 100000000 -i 1000 >"$out" 2>&1
+	wait_for "$out" '"applied"' 5000
+	cpid=$(json_field "$out" applied command_pid)
+	kill -$how "$tp"
+	t0=$(now_ms)
+	while [ -n "$cpid" ] && [ -d "/proc/$cpid" ] && [ "$(awk '/^State/ { print $2 }' "/proc/$cpid/status" 2>/dev/null)" != Z ] &&
+		[ $(($(now_ms) - t0)) -lt 4000 ]; do sleep 0.01; done
+	gone=$(($(now_ms) - t0))
+	state=$(awk '/^State/ { print $2 }' "/proc/$cpid/status" 2>/dev/null)
+	kill -9 "$tp" 2>/dev/null
+	wait "$tp" 2>/dev/null
+	echo "  --kill-at-end, tug SIG$how: command $cpid gone ${gone} ms later"
+	t_check sys_kill_at_end_after_SIG$how "command $cpid state '${state:-gone}' after $gone ms" \
+		bash -c "[ -n '$cpid' ] && { [ -z '$state' ] || [ '$state' = Z ]; } && [ $gone -lt 2500 ]"
+done

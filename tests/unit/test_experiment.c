@@ -198,6 +198,9 @@ static const struct {
 	  "  - {fault: net partition, node: a, heartbeat: 10ms}\n", ":5:", "100ms" },
 	{ "args for", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
 	  "  - {fault: net partition, node: a, args: {for: 1s}}\n", ":5:", "set by the step" },
+	{ "oneshot held verb", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
+	  "  - fault: mem limit\n    node: a\n    oneshot: true\n", ":7:14:",
+	  "'mem limit' holds a fault until its deadline" },
 };
 
 static void test_malformed(void)

@@ -2,6 +2,8 @@
 /* The journal and the configuration, in a private temporary directory. */
 #include <errno.h>
 #include <stdlib.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -116,6 +118,59 @@ static void owner_liveness(void)
 	json_object_put(dead);
 }
 
+/* Only the entries of dead owners whose faults the kernel ended go; a dead
+ * owner's state the kernel does not own stays for the guardian or recover. */
+static void sweep_dead_kernel_owned(void)
+{
+	pid_t child = fork();
+	json_object *gone, *kept, *live, *back = NULL;
+
+	if (child == 0)
+		_exit(0);
+	gone = entry("abcd0010", child, 1);
+	kept = entry("abcd0011", child, 2);
+	waitpid(child, NULL, 0);
+	live = entry("abcd0012", getpid(), 3);
+	json_object_object_add(gone, "kernel_owned", json_object_new_boolean(1));
+	json_object_object_add(kept, "kernel_owned", json_object_new_boolean(0));
+	json_object_object_add(live, "kernel_owned", json_object_new_boolean(1));
+	CHECK_EQ(journal_write(gone, false), 0);
+	CHECK_EQ(journal_write(kept, true), 0);
+	CHECK_EQ(journal_write(live, false), 0);
+	CHECK_EQ(journal_sweep(), 1);
+	CHECK_EQ(journal_load("abcd0010", &back), -ENOENT);
+	CHECK_EQ(journal_load("abcd0011", &back), 0);
+	json_object_put(back);
+	CHECK_EQ(journal_load("abcd0012", &back), 0);
+	json_object_put(back);
+	CHECK_EQ(journal_sweep(), 0);
+	journal_remove("abcd0011");
+	journal_remove("abcd0012");
+	json_object_put(gone);
+	json_object_put(kept);
+	json_object_put(live);
+}
+
+static void lock_is_exclusive(void)
+{
+	int a = journal_lock(), status = -1;
+	pid_t child;
+
+	CHECK(a >= 0);
+	child = fork();
+	if (child == 0) {
+		char path[4200];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/lock", journal_run_dir());
+		fd = open(path, O_RDWR);
+		_exit(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK ? 0 : 1);
+	}
+	waitpid(child, &status, 0);
+	CHECK_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0);
+	close(a);
+}
+
 static int write_conf(const char *text)
 {
 	char path[512];
@@ -183,6 +238,8 @@ int main(void)
 	RUN(list_both_dirs_sorted);
 	RUN(load_rejects_bad_ids);
 	RUN(owner_liveness);
+	RUN(sweep_dead_kernel_owned);
+	RUN(lock_is_exclusive);
 	RUN(config_defaults_and_file);
 	RUN(config_rejects);
 	ret = t_exit();

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -31,12 +32,48 @@ uint64_t now_realtime_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
+uint64_t now_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
 static uint64_t now_mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static int clock_timer_at(clockid_t clk, uint64_t ns)
+{
+	struct itimerspec its = {
+		.it_value = { .tv_sec = ns / NSEC_PER_SEC, .tv_nsec = ns % NSEC_PER_SEC },
+	};
+	int fd = timerfd_create(clk, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int timer_at(uint64_t mono_ns)
+{
+	return clock_timer_at(CLOCK_MONOTONIC, mono_ns);
+}
+
+static int boot_timer_at(uint64_t boot_ns)
+{
+	return clock_timer_at(CLOCK_BOOTTIME, boot_ns);
 }
 
 const struct fault_ops *fault_find(const char *family, const char *verb)
@@ -171,6 +208,8 @@ static json_object *fault_entry(struct fault *f)
 	json_object_object_add(e, "owner_start", json_object_new_int64(start));
 	json_object_object_add(e, "started_ns", json_object_new_int64(f->started_ns));
 	json_object_object_add(e, "deadline_ns", json_object_new_int64(f->deadline_ns));
+	json_object_object_add(e, "deadline_boot_ns", json_object_new_int64(f->deadline_boot_ns));
+	json_object_object_add(e, "kernel_owned", json_object_new_boolean(!f->needs_guardian));
 	json_object_object_add(e, "argv", json_object_get(f->argv));
 	json_object_object_add(e, "params", json_object_get(f->params));
 	json_object_object_add(e, "state", json_object_get(f->state));
@@ -197,78 +236,265 @@ int fault_recover_entry(json_object *entry)
 	return ops->recover ? ops->recover(entry) : 0;
 }
 
+void fault_add_knob(struct fault *f, const char *fmt, ...)
+{
+	json_object *arr;
+	char buf[4200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (!json_object_object_get_ex(f->state, "knobs", &arr)) {
+		arr = json_object_new_array();
+		json_object_object_add(f->state, "knobs", arr);
+	}
+	json_object_array_add(arr, json_object_new_string(buf));
+}
+
+static bool knobs_overlap(json_object *a, json_object *b, const char **ret_knob)
+{
+	for (size_t i = 0; a && i < json_object_array_length(a); i++) {
+		const char *x = json_object_get_string(json_object_array_get_idx(a, i));
+
+		for (size_t j = 0; b && j < json_object_array_length(b); j++) {
+			if (!strcmp(x, json_object_get_string(json_object_array_get_idx(b, j)))) {
+				*ret_knob = x;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
 /*
- * The guardian outlives a controller that dies without reverting: it waits
- * on the controller's pidfd and undoes the journal entry if one is left.
- * It leaves the session and closes every inherited descriptor, so neither a
+ * Stacked faults are refused: a second fault on a knob would record the
+ * first one's value as "previous" and restore it, or the first would leave
+ * alone what it found changed, and a limit would outlive both. Refusal
+ * names the live fault and how to end it. An entry whose owner died still
+ * holds its knob until the guardian or `tug recover` has undone it; one
+ * the kernel ended (kernel_owned, owner dead) was swept before this.
+ * Returns 0, -EBUSY (logged) or -errno.
+ */
+static int fault_check_knobs(struct fault *f)
+{
+	json_object *mine = json_get(f->state, "knobs"), *list;
+	int err = 0;
+
+	if (!mine)
+		return 0;
+	err = journal_list(&list);
+	if (err)
+		return log_errno(err, "reading the journal"), err;
+	for (size_t i = 0; i < json_object_array_length(list) && !err; i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+		const char *knob, *id = json_get_str(e, "id", "?");
+
+		if (!knobs_overlap(mine, json_get(json_get(e, "state"), "knobs"), &knob))
+			continue;
+		if (journal_owner_alive(e))
+			log_error("%s is held by live fault %s (%s %s, pid %" PRId64 "); tug does not "
+				  "stack faults on one knob: end it with 'tug revert %s' or wait for its "
+				  "deadline; nothing was changed", knob, id, json_get_str(e, "family", "?"),
+				  json_get_str(e, "verb", "?"), json_get_int(e, "owner_pid", 0), id);
+		else
+			log_error("%s is still held by fault %s, whose controller died; 'tug recover' "
+				  "(or 'tug revert %s') undoes it; nothing was changed", knob, id, id);
+		err = -EBUSY;
+	}
+	json_object_put(list);
+	return err;
+}
+
+/*
+ * The guardian: a small process forked for every fault, right before its
+ * journal entry is written. It ends the fault when the controller cannot:
+ *
+ *   - the controller dies with the entry still there (SIGKILL, a crash):
+ *     the guardian undoes the entry (fault_recover_entry) and removes it,
+ *     so neither the fault nor its listing in `tug status` outlives it;
+ *   - the controller is alive but has not begun to revert GUARDIAN_GRACE
+ *     after the deadline (SIGSTOP, Ctrl-Z, a debugger, a frozen cgroup,
+ *     starvation): the guardian SIGKILLs it through its pidfd, then does
+ *     the same. A controller still applying or already reverting is given
+ *     up to GUARDIAN_REVERT_MAX past the deadline unless it is stopped.
+ *
+ * The controller talks to it through a pipe: 'a' when the fault is applied
+ * and the hold begins, 'r' when the hold ends, and EOF (the write end
+ * closed) once its entry is gone. The guardian leaves the session and
+ * closes every other inherited descriptor, so neither a
  * Ctrl-C to the foreground group nor a held BPF link keeps it or the fault
  * alive longer than the controller.
  */
+#define GUARDIAN_GRACE (200 * NSEC_PER_MSEC)
+#define GUARDIAN_REVERT_MAX (5 * NSEC_PER_SEC)
+#define GUARDIAN_TICK (50 * NSEC_PER_MSEC)
+
+static int guardian_wait_exit(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int r;
+
+	while ((r = poll(&p, 1, 5000)) < 0 && errno == EINTR)
+		;
+	return r > 0 ? 0 : -ETIMEDOUT;
+}
+
+/* Is the process stopped (SIGSTOP, Ctrl-Z, a tracer)? */
+static bool proc_stopped(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
+}
+
+/*
+ * Past deadline + grace, the timer ticks every GUARDIAN_TICK: a controller
+ * in its hold loop has no excuse (it wakes at the deadline) and goes at
+ * once; one still applying or reverting goes when it is stopped, or at
+ * GUARDIAN_REVERT_MAX past the deadline whatever it does.
+ */
+static void guardian_main(const char *id, uint64_t deadline_boot_ns, pid_t owner)
+{
+	enum { APPLYING, HOLDING, REVERTING } phase = APPLYING;
+	struct itimerspec its = {
+		.it_value = { .tv_sec = (deadline_boot_ns + GUARDIAN_GRACE) / NSEC_PER_SEC,
+			      .tv_nsec = (deadline_boot_ns + GUARDIAN_GRACE) % NSEC_PER_SEC },
+		.it_interval = { .tv_nsec = GUARDIAN_TICK },
+	};
+	struct pollfd p[3] = {
+		{ .fd = 3, .events = POLLIN },	/* the controller's pidfd */
+		{ .fd = 4, .events = POLLIN },	/* its pipe */
+		{ .fd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK), .events = POLLIN },
+	};
+	bool killed = false;
+	json_object *e;
+
+	if (p[2].fd >= 0)
+		timerfd_settime(p[2].fd, TFD_TIMER_ABSTIME, &its, NULL);
+	while (!killed) {
+		uint64_t ticks;
+		char c;
+
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents & POLLIN)
+			break;
+		if (p[1].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(4, &c, 1);
+
+			if (n <= 0 && !(n < 0 && errno == EINTR))
+				break;	/* EOF: the controller is done with the entry */
+			if (n == 1)
+				phase = c == 'a' ? HOLDING : c == 'r' ? REVERTING : phase;
+		}
+		if (!(p[2].revents & POLLIN) || read(p[2].fd, &ticks, sizeof(ticks)) < 0)
+			continue;
+		if (phase == HOLDING || proc_stopped(owner) ||
+		    now_boot_ns() > deadline_boot_ns + GUARDIAN_REVERT_MAX) {
+			/* The deadline is law: a controller that cannot revert goes. */
+			if (syscall(SYS_pidfd_send_signal, 3, SIGKILL, NULL, 0) == 0) {
+				killed = true;
+				guardian_wait_exit(3);
+			}
+		}
+	}
+	if (journal_load(id, &e) == 0) {
+		int err = fault_recover_entry(e);
+
+		if (err)
+			log_errno(err, "guardian: could not revert fault %s", id);
+		else if (killed)
+			log_warn("guardian: the controller (pid %d) of fault %s had not reverted "
+				 "by its deadline; killed it and reverted the fault", owner, id);
+		else
+			log_warn("guardian: controller of fault %s died; reverted it", id);
+		if (!err)
+			journal_remove(id);
+		json_object_put(e);
+	} else {
+		journal_remove(id);	/* a write the controller's death cut short */
+	}
+}
+
 static int guardian_spawn(struct fault *f)
 {
 	int pidfd = syscall(SYS_pidfd_open, getpid(), 0);
-	pid_t pid;
+	int pfd[2] = { -1, -1 }, err = 0;
+	pid_t pid, owner = getpid();
 
 	if (pidfd < 0)
 		return -errno;
+	if (pipe2(pfd, O_CLOEXEC)) {
+		err = -errno;
+		goto cleanup;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		close(pidfd);
-		return -errno;
+		err = -errno;
+		goto cleanup;
 	}
 	if (pid == 0) {
-		struct pollfd p = { .fd = 3, .events = POLLIN };
 		int null = open("/dev/null", O_RDWR);
-		json_object *e;
+		sigset_t all;
 
 		setsid();
 		signal(SIGINT, SIG_IGN);
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
-		sigset_t all;
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		prctl(PR_SET_NAME, "tug-guardian");
 		dup2(null, 0);
 		dup2(null, 1);
 		dup2(pidfd, 3);
-		close_range(4, ~0U, 0);
-		while (poll(&p, 1, -1) < 0 && errno == EINTR)
-			;
-		if (journal_load(f->id, &e) == 0) {
-			int err = fault_recover_entry(e);
-
-			if (err)
-				log_errno(err, "guardian: could not revert fault %s", f->id);
-			else
-				log_warn("guardian: controller of fault %s died; reverted it", f->id);
-			journal_remove(f->id);
-			json_object_put(e);
-		}
+		dup2(pfd[0], 4);
+		close_range(5, ~0U, 0);
+		guardian_main(f->id, f->deadline_boot_ns, owner);
 		_exit(0);
 	}
-	close(pidfd);
+	f->guardian_fd = pfd[1];
+	pfd[1] = -1;
 	log_debug("guardian pid %d watches fault %s", pid, f->id);
-	return 0;
+cleanup:
+	close(pidfd);
+	if (pfd[0] >= 0)
+		close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	return err;
 }
 
-static int timer_at(uint64_t mono_ns)
+/* Tell the guardian where the controller is: 'a' applied, 'r' reverting. */
+static void guardian_tell(struct fault *f, const char *phase)
 {
-	struct itimerspec its = {
-		.it_value = { .tv_sec = mono_ns / NSEC_PER_SEC, .tv_nsec = mono_ns % NSEC_PER_SEC },
-	};
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (f->guardian_fd >= 0 && write(f->guardian_fd, phase, 1) != 1)
+		log_debug("guardian pipe: %s", strerror(errno));
+}
 
-	if (fd < 0)
-		return -errno;
-	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
+/* The entry is gone (or left for `tug recover` after a failed revert): the
+ * guardian checks once more and exits. */
+static void guardian_release(struct fault *f)
+{
+	if (f->guardian_fd >= 0)
+		close(f->guardian_fd);
+	f->guardian_fd = -1;
 }
 
 static void print_progress(struct fault *f, uint64_t left_ns, bool tty)
@@ -294,11 +520,11 @@ static void print_progress(struct fault *f, uint64_t left_ns, bool tty)
 
 /* Hold the fault until the deadline, a signal, or a silent orchestrator.
  * Returns a static string naming why the hold ended. */
-static const char *fault_hold(struct fault *f, uint64_t deadline_mono, int sfd)
+static const char *fault_hold(struct fault *f, int sfd)
 {
 	bool tty = isatty(STDOUT_FILENO);
 	bool progress = !f->quiet && (tty || f->json);
-	int deadline_fd = timer_at(deadline_mono);
+	int deadline_fd = boot_timer_at(f->deadline_boot_ns);
 	int tick_fd = -1, hb_fd = -1;
 	uint64_t last_hb = now_mono_ns();
 	const char *why = NULL;
@@ -356,11 +582,11 @@ static const char *fault_hold(struct fault *f, uint64_t deadline_mono, int sfd)
 		if (!why && f->heartbeat_ns && now_mono_ns() - last_hb > f->heartbeat_ns)
 			why = "heartbeat lost";
 		if (!why && tick_fd >= 0 && (p[2].revents & POLLIN)) {
-			uint64_t ticks, now = now_mono_ns();
+			uint64_t ticks, now = now_boot_ns();
 
 			if (read(tick_fd, &ticks, sizeof(ticks)) < 0)
 				ticks = 0;
-			print_progress(f, deadline_mono > now ? deadline_mono - now : 0, tty);
+			print_progress(f, f->deadline_boot_ns > now ? f->deadline_boot_ns - now : 0, tty);
 		}
 	}
 	if (progress && tty && !f->json)
@@ -384,14 +610,13 @@ static json_object *argv_json(int argc, char **argv)
 
 int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 {
-	struct fault f = { .ops = ops, .json = json, .end_fd = -1, .event_fd = -1 };
+	struct fault f = { .ops = ops, .json = json, .end_fd = -1, .event_fd = -1, .guardian_fd = -1 };
 	struct tug_config cfg;
 	const char *why;
 	sigset_t mask;
-	uint64_t deadline_mono;
 	char dur[32], desc[1024] = "";
 	bool applied = false;
-	int ret = EXIT_FAILURE, err, sfd = -1;
+	int ret = EXIT_FAILURE, err, sfd = -1, lock = -1;
 
 	f.params = json_object_new_object();
 	f.state = json_object_new_object();
@@ -456,23 +681,40 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		log_errno(err, "cannot make a fault id");
 		goto cleanup;
 	}
+	/* One lock from the knob check to the journal entry: two starts on one
+	 * knob cannot both find it free. */
+	lock = journal_lock();
+	if (lock < 0) {
+		log_errno(lock, "cannot lock the journal under %s", journal_run_dir());
+		goto cleanup;
+	}
+	journal_sweep();
+	err = fault_check_knobs(&f);
+	if (err) {
+		ret = err == -EBUSY ? 2 : EXIT_FAILURE;
+		goto cleanup;
+	}
+	/* The deadline is fixed here, before anything is applied, and is the
+	 * same instant for the hold, the guardian and the BPF programs (which
+	 * get it in rodata at load): none of them waits for another. */
 	f.started_ns = now_realtime_ns();
+	f.deadline_boot_ns = now_boot_ns() + f.duration_ns;
 	f.deadline_ns = f.started_ns + f.duration_ns;
+	/* The guardian first: a death at any moment after this, the entry's
+	 * write included, leaves no entry without someone to clear it. */
+	err = guardian_spawn(&f);
+	if (err) {
+		log_errno(err, "cannot start the guardian; not applying");
+		goto cleanup;
+	}
 	err = fault_journal_update(&f);
+	close(lock);
+	lock = -1;
 	if (err) {
 		log_errno(err, "cannot write the journal entry under %s", journal_run_dir());
 		goto cleanup;
 	}
-	if (f.needs_guardian) {
-		err = guardian_spawn(&f);
-		if (err) {
-			log_errno(err, "cannot start the guardian; not applying");
-			journal_remove(f.id);
-			goto cleanup;
-		}
-	}
 
-	deadline_mono = now_mono_ns() + f.duration_ns;
 	err = ops->apply(&f);
 	if (err) {
 		log_errno(err, "%s %s failed; nothing is left applied", ops->family, ops->verb);
@@ -480,9 +722,6 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		goto cleanup;
 	}
 	applied = true;
-	f.started_ns = now_realtime_ns();
-	f.deadline_ns = f.started_ns + f.duration_ns;
-	deadline_mono = now_mono_ns() + f.duration_ns;
 	/* apply may have learned what revert needs (link ids, map ids). */
 	err = fault_journal_update(&f);
 	if (err)
@@ -511,7 +750,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		json_object_put(x);
 	}
 
-	why = fault_hold(&f, deadline_mono, sfd);
+	guardian_tell(&f, "a");
+	why = fault_hold(&f, sfd);
+	guardian_tell(&f, "r");
 
 	{
 		json_object *x = json_object_new_object();
@@ -540,12 +781,16 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		goto cleanup;
 	}
 	journal_remove(f.id);
+	guardian_release(&f);
 	ret = f.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 cleanup:
 	if (applied) {
 		ops->revert(&f);
 		journal_remove(f.id);
 	}
+	guardian_release(&f);
+	if (lock >= 0)
+		close(lock);
 	if (ops->destroy && f.priv)
 		ops->destroy(&f);
 	if (sfd >= 0)

@@ -68,9 +68,14 @@ struct fault {
 	uint64_t heartbeat_ns;	/* --heartbeat: revert when stdin goes silent */
 	uint64_t started_ns;	/* CLOCK_REALTIME, at apply */
 	uint64_t deadline_ns;	/* CLOCK_REALTIME */
+	uint64_t deadline_boot_ns;	/* the same instant on CLOCK_BOOTTIME: what BPF
+				 * programs (bpf_ktime_get_boot_ns) and the
+				 * guardian's timer compare against */
 	bool json;		/* --json: one JSON object per line on stdout */
 	bool quiet;
-	bool needs_guardian;	/* set by prepare: state the kernel won't undo */
+	bool needs_guardian;	/* set by prepare: state the kernel won't undo (a
+				 * guardian runs for every fault; this says the
+				 * journal entry is more than a record) */
 	bool persistent;	/* set by prepare: state that survives a reboot */
 	bool failed;		/* set by the family: it ran and reverted, but a check
 				 * it makes failed (exit 1) */
@@ -86,6 +91,7 @@ struct fault {
 	json_object *state;	/* what apply creates, for revert and recover */
 	json_object *argv;	/* the command line, for status */
 	void *priv;
+	int guardian_fd;	/* write end of the guardian's pipe, -1 = none */
 };
 
 /* Options every fault verb takes; families list FAULT_COMMON_OPTIONS in
@@ -132,6 +138,11 @@ void fault_emit(struct fault *f, enum tug_event event, json_object *extra);
  * crash in the middle of apply still leaves a complete record. */
 int fault_journal_update(struct fault *f);
 
+/* Name a knob the fault turns (a cgroup file, a device's peers, a
+ * filesystem), from prepare. A second fault on a knob a live one holds is
+ * refused before anything is changed. */
+void fault_add_knob(struct fault *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Undo what a dead owner left: used by the guardian and `tug recover`. */
 int fault_recover_entry(json_object *entry);
 
@@ -144,5 +155,6 @@ int fault_read_percpu_counters(int map_fd, const char *const *names, int n,
 			       struct fault_counter *out);
 
 uint64_t now_realtime_ns(void);
+uint64_t now_boot_ns(void);
 
 #endif

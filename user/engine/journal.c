@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,6 +121,8 @@ int journal_remove(const char *id)
 
 		if (faults_dir(p, dir, sizeof(dir)))
 			continue;
+		snprintf(path, sizeof(path), "%s/%s.json.tmp", dir, id);
+		unlink(path);	/* a write interrupted by a crash */
 		snprintf(path, sizeof(path), "%s/%s.json", dir, id);
 		if (unlink(path) == 0) {
 			removed++;
@@ -216,6 +219,48 @@ int journal_list(json_object **ret)
 	json_object_array_sort(arr, cmp_start);
 	*ret = arr;
 	return 0;
+}
+
+int journal_sweep(void)
+{
+	json_object *list;
+	int err, n = 0;
+
+	err = journal_list(&list);
+	if (err)
+		return err;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		json_object *e = json_object_array_get_idx(list, i);
+		json_object *k = json_get(e, "kernel_owned");
+
+		if (k && json_object_get_boolean(k) && !journal_owner_alive(e) &&
+		    journal_remove(json_get_str(e, "id", "")) == 0)
+			n++;
+	}
+	json_object_put(list);
+	return n;
+}
+
+int journal_lock(void)
+{
+	char path[4200];
+	int fd, err;
+
+	err = mkdir_p(journal_run_dir(), 0700);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "%s/lock", journal_run_dir());
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX)) {
+		if (errno != EINTR) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
 }
 
 int proc_start_time(pid_t pid, uint64_t *ret)

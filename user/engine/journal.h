@@ -19,6 +19,13 @@ int journal_remove(const char *id);
 int journal_load(const char *id, json_object **ret);
 /* All entries, both directories, as a JSON array sorted by start time. */
 int journal_list(json_object **ret);
+/* Remove the entries of dead owners whose faults the kernel ended with them
+ * ("kernel_owned": nothing of theirs outlives the process): they are no
+ * faults any more. Returns how many went, or -errno. */
+int journal_sweep(void);
+/* An exclusive lock on the journal (flock), so two starts cannot both see
+ * a knob free; returns the fd to close, or -errno. */
+int journal_lock(void);
 
 /* The process start time (clock ticks since boot) that, with the pid,
  * names one process for its whole life: a reused pid has another. */

@@ -106,7 +106,9 @@ int cmd_status(int argc, char **argv, bool json)
 	static const char help[] =
 		"usage: tug status [--json]\n\n"
 		"List live faults: id, what, owner pid, time left and live counters.\n"
-		"An entry whose owner died is marked 'orphaned': 'tug recover' undoes it.\n";
+		"An entry whose owner died and left state behind is marked 'orphaned':\n"
+		"'tug recover' undoes it. A dead owner's fault that the kernel ended with\n"
+		"it is no fault any more: its entry is removed, not listed.\n";
 	uint64_t now = now_realtime_ns();
 	json_object *list;
 	size_t n;
@@ -115,6 +117,7 @@ int cmd_status(int argc, char **argv, bool json)
 	err = parse_json_flag(argc, argv, &json, help, NULL);
 	if (err)
 		return err > 0 ? EXIT_SUCCESS : 2;
+	journal_sweep();
 	err = journal_list(&list);
 	if (err)
 		return log_errno(err, "reading the journal"), EXIT_FAILURE;
@@ -175,6 +178,9 @@ static int revert_entry(json_object *e, uint64_t timeout_ms)
 			err = -errno;
 			goto cleanup;
 		}
+		/* A stopped owner (Ctrl-Z, SIGSTOP, a debugger) would sit on the
+		 * SIGTERM; SIGCONT lets it act on it. */
+		syscall(SYS_pidfd_send_signal, pidfd, SIGCONT, NULL, 0);
 		if (poll(&p, 1, timeout_ms) == 0) {
 			err = -ETIMEDOUT;
 			goto cleanup;

@@ -27,6 +27,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -192,6 +193,15 @@ static int disk_prepare(struct fault *f)
 	snprintf(p->file, sizeof(p->file), "%s%s" FILL_PREFIX "%08" PRIx32,
 		 p->dir, strcmp(p->dir, "/") ? "/" : "", rnd);
 
+	{
+		struct stat st;
+
+		if (stat(p->dir, &st))
+			return log_errno(-errno, "--path: stat %s", p->dir);
+		/* Two fills on one filesystem: each would measure the other's file
+		 * as used space. */
+		fault_add_knob(f, "filesystem %u:%u (%s)", major(st.st_dev), minor(st.st_dev), p->dir);
+	}
 	/* The file outlives tug, even a reboot: guardian and persistent journal. */
 	f->needs_guardian = true;
 	f->persistent = true;
@@ -327,6 +337,18 @@ static int converge(struct disk_priv *p, const char *buf, uint64_t *size)
 	return 0;
 }
 
+/* Truncate through the fd before closing: the space comes back whatever
+ * name the file has now (renamed, or hard-linked elsewhere meanwhile). */
+static void release_fill(struct disk_priv *p)
+{
+	if (p->fd < 0)
+		return;
+	if (ftruncate(p->fd, 0))
+		log_errno(-errno, "truncating %s", p->file);
+	close(p->fd);
+	p->fd = -1;
+}
+
 static int remove_fill(const char *file, int64_t ino)
 {
 	struct stat st;
@@ -403,8 +425,7 @@ static int disk_apply(struct fault *f)
 	return 0;
 fail:
 	free(buf);
-	close(p->fd);
-	p->fd = -1;
+	release_fill(p);
 	remove_fill(p->file, st.st_ino);
 	return err;
 }
@@ -429,10 +450,7 @@ static int disk_revert(struct fault *f)
 	struct disk_priv *p = f->priv;
 	int64_t ino = json_get_int(f->state, "inode", 0);
 
-	if (p->fd >= 0) {
-		close(p->fd);
-		p->fd = -1;
-	}
+	release_fill(p);
 	return remove_fill(p->file, ino);
 }
 

@@ -426,6 +426,11 @@ static int net_prepare(struct fault *f)
 	json_object_object_add(f->state, "netns", json_object_new_string(p->netns));
 	json_object_object_add(f->state, "devices", devs);
 	json_object_object_add(f->state, "control_spared", json_object_new_boolean(p->ctl_family != 0));
+	for (size_t i = 0; i < p->ndevs; i++)
+		fault_add_knob(f, "packets of %s%s%s to and from %s", p->devs[i].name,
+			       *p->netns ? " in netns " : "", p->netns,
+			       json_object_to_json_string_ext(json_get(f->params, "peers"),
+							      JSON_C_TO_STRING_PLAIN));
 	return 0;
 }
 
@@ -456,7 +461,7 @@ static int fill_peers(struct net_priv *p)
 	return 0;
 }
 
-static int net_open_load(struct net_priv *p)
+static int net_open_load(struct net_priv *p, uint64_t deadline_boot_ns)
 {
 	struct net_bpf *skel;
 	size_t n4 = 0, n6 = 0;
@@ -475,6 +480,7 @@ static int net_open_load(struct net_priv *p)
 	memcpy((void *)skel->rodata->ctl_addr, p->ctl_addr, 16);
 	skel->rodata->ctl_remote_port = p->ctl_remote_port;
 	skel->rodata->ctl_local_port = p->ctl_local_port;
+	skel->rodata->deadline_boot_ns = deadline_boot_ns;
 	bpf_map__set_max_entries(skel->maps.peers4, n4 ? n4 : 1);
 	bpf_map__set_max_entries(skel->maps.peers6, n6 ? n6 : 1);
 	bpf_program__set_autoload(skel->progs.tug_net_ingress, p->in);
@@ -680,7 +686,7 @@ static int net_apply(struct fault *f)
 	json_object *names;
 	int orig = -1, err;
 
-	err = net_open_load(p);
+	err = net_open_load(p, f->deadline_boot_ns);
 	if (err)
 		return log_errno(err, "loading the net classifier"), err;
 

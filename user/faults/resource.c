@@ -400,6 +400,7 @@ static int knob_prepare(struct fault *f)
 	json_object_object_add(f->state, "previous", json_object_new_string(p->prev));
 	json_object_object_add(f->state, "want", json_object_new_string(p->want));
 	json_object_object_add(f->state, "applied", json_object_new_string(p->applied));
+	fault_add_knob(f, "%s/%s", p->cg.path, p->file);
 	f->needs_guardian = true;
 	return 0;
 }

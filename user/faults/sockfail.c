@@ -26,6 +26,7 @@
 
 #include "cgroup.h"
 #include "fault.h"
+#include "journal.h"
 #include "log.h"
 #include "parse.h"
 #include "sockfail.h"
@@ -219,6 +220,12 @@ static int sockfail_prepare(struct fault *f)
 		return log_errno(-errno, "--cgroup: cannot open %s", p->cgroup);
 	json_object_object_add(f->state, "cgroup", json_object_new_string(p->cgroup));
 	json_object_object_add(f->state, "backend", json_object_new_string("cgroup-link"));
+	if (p->mode == SOCKFAIL_DNS)
+		fault_add_knob(f, "DNS of cgroup %s", p->cgroup);
+	else
+		fault_add_knob(f, "connect() of cgroup %s to %s", p->cgroup,
+			       json_object_to_json_string_ext(json_get(f->params, "peers"),
+							      JSON_C_TO_STRING_PLAIN));
 	return 0;
 }
 
@@ -252,7 +259,7 @@ static int fill_peers(struct sockfail_priv *p)
 	return 0;
 }
 
-static int open_load(struct sockfail_priv *p)
+static int open_load(struct sockfail_priv *p, uint64_t deadline_boot_ns)
 {
 	struct sockfail_bpf *skel;
 	size_t n4 = 0, n6 = 0;
@@ -267,6 +274,7 @@ static int open_load(struct sockfail_priv *p)
 	skel->rodata->mode = p->mode;
 	skel->rodata->fail_errno = p->err;
 	skel->rodata->dns_port = p->dns_port;
+	skel->rodata->deadline_boot_ns = deadline_boot_ns;
 	bpf_map__set_max_entries(skel->maps.peers4, n4 ? n4 : 1);
 	bpf_map__set_max_entries(skel->maps.peers6, n6 ? n6 : 1);
 	bpf_program__set_autoload(skel->progs.tug_sf_sendmsg4, dns);
@@ -308,7 +316,7 @@ static int sockfail_apply(struct fault *f)
 	size_t nprogs = 0;
 	int err;
 
-	err = open_load(p);
+	err = open_load(p, f->deadline_boot_ns);
 	if (err)
 		return log_errno(err, "loading the cgroup socket hooks"), err;
 	progs[nprogs++] = p->skel->progs.tug_sf_connect4;

@@ -65,6 +65,7 @@
 
 #include "cgroup.h"
 #include "fault.h"
+#include "journal.h"
 #include "kernel.h"
 #include "log.h"
 #include "parse.h"
@@ -556,10 +557,16 @@ static int sysfail_prepare(struct fault *f)
 		}
 	}
 	json_object_object_add(f->state, "backend", json_object_new_string(backend_names[p->backend]));
-	if (p->scope == SYSFAIL_SCOPE_CGROUP)
+	if (p->scope == SYSFAIL_SCOPE_CGROUP) {
 		json_object_object_add(f->state, "cgroup", json_object_new_string(p->cgroup));
+		fault_add_knob(f, "%s() of cgroup %s", p->syscall, p->cgroup);
+	} else if (p->scope == SYSFAIL_SCOPE_PID) {
+		fault_add_knob(f, "%s() of pid %d", p->syscall, p->pid);
+	}
 	/* Nothing outlives tug but the seccomp filter, which dies with the
-	 * command and whose listener the keeper serves: no guardian. */
+	 * command and whose listener the keeper serves; and, with
+	 * --kill-at-end, the command, which the guardian then kills. */
+	f->needs_guardian = p->kill_at_end;
 	return 0;
 }
 
@@ -961,6 +968,19 @@ static int keeper_spawn(struct sysfail_priv *p)
 	return 0;
 }
 
+/* The launched command, journaled as soon as it exists: with --kill-at-end
+ * the guardian (or tug recover) kills it if tug cannot. */
+static int journal_child(struct sysfail_priv *p)
+{
+	uint64_t start = 0;
+
+	proc_start_time(p->child, &start);
+	json_object_object_add(p->f->state, "command_pid", json_object_new_int(p->child));
+	json_object_object_add(p->f->state, "command_start", json_object_new_int64(start));
+	json_object_object_add(p->f->state, "kill_at_end", json_object_new_boolean(p->kill_at_end));
+	return fault_journal_update(p->f);
+}
+
 static int apply_seccomp(struct fault *f)
 {
 	struct sysfail_priv *p = f->priv;
@@ -984,6 +1004,8 @@ static int apply_seccomp(struct fault *f)
 		return -errno;
 
 	err = launch(p, true);
+	if (!err)
+		err = journal_child(p);
 	if (err)
 		return err;
 	err = grab_listener(p);
@@ -1033,6 +1055,8 @@ static int apply_bpf(struct fault *f)
 
 	if (p->scope == SYSFAIL_SCOPE_CMD) {
 		err = launch(p, false);
+		if (!err)
+			err = journal_child(p);
 		if (err)
 			return err;
 	}
@@ -1062,6 +1086,7 @@ static int apply_bpf(struct fault *f)
 	skel->rodata->threshold = sysfail_threshold(p->percent);
 	skel->rodata->err_value = p->err;
 	skel->rodata->signal_nr = p->sig;
+	skel->rodata->deadline_boot_ns = f->deadline_boot_ns;
 	err = sysfail_bpf__load(skel);
 	if (err)
 		return log_errno(err, "loading the %s program", backend_names[p->backend]);
@@ -1136,8 +1161,6 @@ static int sysfail_apply(struct fault *f)
 		kill_child(p);
 		return err;
 	}
-	if (p->child > 0)
-		json_object_object_add(f->state, "command_pid", json_object_new_int(p->child));
 	if (p->keeper > 0)
 		json_object_object_add(f->state, "keeper_pid", json_object_new_int(p->keeper));
 	return 0;
@@ -1227,6 +1250,28 @@ static void wait_command(struct fault *f)
 		json_object_object_add(x, "signal", json_object_new_string(sigabbrev_np(WTERMSIG(status)) ?: "?"));
 	fault_emit(f, EV_COMMAND_EXITED, x);
 	json_object_put(x);
+}
+
+/* Only --kill-at-end leaves anything to undo: the command, which must not
+ * outlive the fault. A pid whose start time differs is someone else's. */
+static int sysfail_recover(json_object *entry)
+{
+	json_object *st = json_get(entry, "state");
+	pid_t pid = json_get_int(st, "command_pid", 0);
+	uint64_t start;
+	int pidfd, err = 0;
+
+	if (pid <= 0 || !json_object_get_boolean(json_get(st, "kill_at_end")))
+		return 0;
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return errno == ESRCH ? 0 : -errno;
+	if (proc_start_time(pid, &start) == 0 &&
+	    start == (uint64_t)json_get_int(st, "command_start", -1) &&
+	    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) && errno != ESRCH)
+		err = -errno;
+	close(pidfd);
+	return err;
 }
 
 static void sysfail_describe(struct fault *f, char *buf, size_t len)
@@ -1346,6 +1391,7 @@ const struct fault_ops sys_fail_ops = {
 	.describe = sysfail_describe,
 	.counters = sysfail_counters,
 	.revert = sysfail_revert,
+	.recover = sysfail_recover,
 	.backend = sysfail_backend,
 	.destroy = sysfail_destroy,
 };

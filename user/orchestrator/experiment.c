@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "experiment.h"
+#include "fault.h"
 #include "parse.h"
 
 #define MAX_FILE_SIZE (4 << 20)
@@ -864,6 +865,10 @@ static int parse_step(struct ctx *c, struct xnode *m, bool rollback, struct exp_
 	err = get_duration(c, m, "for", true, label, &s->for_ns) ?: err;
 	err = get_duration(c, m, "heartbeat", true, label, &s->heartbeat_ns) ?: err;
 	err = get_bool(c, m, "oneshot", label, &s->oneshot) ?: err;
+	if (s->oneshot && s->nargs >= 2 && fault_find(s->args[0], s->args[1]))
+		err = fail(c, map_get(m, "oneshot"), "%s: '%s %s' holds a fault until its deadline; "
+			   "'oneshot: true' is for one-shot verbs (proc kill, proc restart, pg crash)",
+			   label, s->args[0], s->args[1]);
 	if (s->oneshot && (map_get(m, "for") || map_get(m, "heartbeat")))
 		err = fail(c, map_get(m, "for") ?: map_get(m, "heartbeat"),
 			   "%s: a oneshot verb holds nothing; 'for' and 'heartbeat' do not apply", label);

@@ -46,6 +46,10 @@
 #define MAX_APPROVERS 16
 #define MAX_VARS 64
 #define APPLY_TIMEOUT_NS (30 * NSEC_PER_SEC)
+/* A held fault's node prints a progress line every second: silence longer
+ * than its heartbeat plus this means the node (or the path to it) is gone.
+ * Waiting for TCP to say so would take a quarter of an hour. */
+#define NODE_SILENT_GRACE_NS (2 * NSEC_PER_SEC)
 
 static volatile sig_atomic_t interrupted;
 
@@ -363,29 +367,36 @@ struct fault_job {
 	bool has_outage;
 };
 
+/* tug FAMILY VERB ARGS... [common options] [-- CMD...]: the common options
+ * go before a "--" in the step's args, or they would be the command's. */
 static int build_fault_cmd(const struct exp_node *n, const struct exp_step *s, char **ret)
 {
 	char *cmd = strdup("exec"), dur[32], hb[32];
+	size_t cut = s->nargs;
 	int err = 0;
 
 	if (!cmd)
 		return -ENOMEM;
-	err = shell_quote_append(&cmd, n->tug);
-	for (size_t i = 0; i < s->nargs && !err; i++)
-		err = shell_quote_append(&cmd, s->args[i]);
-	if (!err && s->oneshot) {
-		err = shell_quote_append(&cmd, "--json");
-		goto out;
+	for (size_t i = 2; i < s->nargs; i++) {
+		if (!strcmp(s->args[i], "--")) {
+			cut = i;
+			break;
+		}
 	}
-	if (!err && s->for_ns) {
+	err = shell_quote_append(&cmd, n->tug);
+	for (size_t i = 0; i < cut && !err; i++)
+		err = shell_quote_append(&cmd, s->args[i]);
+	if (!err && !s->oneshot && s->for_ns) {
 		format_duration(s->for_ns, dur, sizeof(dur));
 		err = shell_quote_append(&cmd, "--for") ?: shell_quote_append(&cmd, dur);
 	}
 	format_duration(s->heartbeat_ns, hb, sizeof(hb));
+	if (!err && !s->oneshot)
+		err = shell_quote_append(&cmd, "--heartbeat") ?: shell_quote_append(&cmd, hb);
 	if (!err)
-		err = shell_quote_append(&cmd, "--heartbeat") ?: shell_quote_append(&cmd, hb) ?:
-		      shell_quote_append(&cmd, "--json");
-out:
+		err = shell_quote_append(&cmd, "--json");
+	for (size_t i = cut; i < s->nargs && !err; i++)
+		err = shell_quote_append(&cmd, s->args[i]);
 	if (err) {
 		free(cmd);
 		return err;
@@ -480,6 +491,7 @@ static void *fault_main(void *arg)
 	struct fault_job *j = arg;
 	const struct exp_node *n = &j->r->e->nodes[j->s->node];
 	uint64_t beat_every = j->s->heartbeat_ns / 4, last_beat = 0, started = mono_ns();
+	uint64_t last_rx = started;
 	struct node_conn *c = NULL;
 	struct node_proc *p = NULL;
 	char *cmd = NULL, line[8192];
@@ -519,11 +531,24 @@ static void *fault_main(void *arg)
 			if (node_write(p, "\n", 1) == 0)
 				last_beat = mono_ns();
 		}
+		if (!j->s->oneshot && (j->state == JOB_APPLIED || closed) &&
+		    mono_ns() - last_rx > j->s->heartbeat_ns + NODE_SILENT_GRACE_NS) {
+			char d[32], hb[32];
+
+			snprintf(j->why, sizeof(j->why), "%s went silent: nothing from '%s %s' for %s "
+				 "(heartbeat %s); the node's heartbeat, deadline and guardian end the fault there",
+				 n->name, j->s->args[0], j->s->args[1],
+				 format_duration((mono_ns() - last_rx) / NSEC_PER_MSEC * NSEC_PER_MSEC, d, sizeof(d)),
+				 format_duration(j->s->heartbeat_ns, hb, sizeof(hb)));
+			err = -ETIMEDOUT;
+			goto out;
+		}
 		got = node_read(p, line + used, sizeof(line) - 1 - used, beat_every / NSEC_PER_MSEC);
 		if (got == -EAGAIN)
 			continue;
 		if (got <= 0)
 			break;
+		last_rx = mono_ns();
 		used += got;
 		line[used] = '\0';
 		for (char *nl; (nl = strchr(line, '\n'));) {
@@ -585,6 +610,18 @@ out:
 	free(cmd);
 	job_set(j, JOB_DONE);
 	return NULL;
+}
+
+static bool jobs_failed(struct fault_job *jobs, size_t n)
+{
+	bool failed = false;
+
+	for (size_t i = 0; i < n && !failed; i++) {
+		pthread_mutex_lock(&jobs[i].mu);
+		failed = jobs[i].state == JOB_DONE && jobs[i].failed;
+		pthread_mutex_unlock(&jobs[i].mu);
+	}
+	return failed;
 }
 
 static json_object *job_json(struct fault_job *j)
@@ -965,8 +1002,8 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 				break;
 			}
 			pthread_mutex_unlock(&j->mu);
-			if (interrupted)
-				r->stop = 1;
+			if (interrupted || jobs_failed(jobs, *njobs))
+				r->stop = 1;	/* a failed fault (a silent node) ends the others now */
 			if (j->deadline_ms)
 				r->phase_deadline_ns = mono_ns() +
 					(j->deadline_ms > ms(now_realtime_ns()) ?
