@@ -3,6 +3,8 @@
 #   make              build build/tug
 #   make check        unit, BPF and integration tests (integration needs root)
 #   make check SAN=1  the same against an -fsanitize=address,undefined build
+#   make check-vm     the integration suite inside Debian 12 and 13 guests
+#                     (scripts/vm; VM_RELEASES=bookworm, VM_TESTS="a b" for a subset)
 #   make bench        benchmarks, tables written to docs/BENCHMARKS.md
 #   make demo         the main job (see README.md)
 #   make install      honours PREFIX and DESTDIR
@@ -65,7 +67,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean check unit-tests bench demo install deps
+.PHONY: all clean check check-vm unit-tests bench demo install deps
 
 all: $(OUT)/tug $(UNIT_BINS) $(BPFT_BINS) $(TOOL_BINS)
 
@@ -110,6 +112,14 @@ $(OUT):
 
 check: all
 	$(Q)$(SAN_ENV) TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/run
+
+# Debian's own kernels (6.1, 6.12) with systemd, in QEMU guests built from
+# Debian's archive and cached in /var/cache/tug/vm; tug is built for each
+# release in its image's root, so this needs no host build.
+VM_RELEASES ?= bookworm trixie
+VM_TESTS ?=
+check-vm:
+	$(Q)TUG_VM_TESTS="$(VM_TESTS)" scripts/vm check $(VM_RELEASES)
 
 unit-tests: all
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) tests/run --unit

@@ -155,7 +155,20 @@ int cmd_doctor(int argc, char **argv, bool json)
 		      "not mounted; tug mounts it (and says so) when a tracepoint needs it");
 	}
 	err = kernel_probe_load("probe_tp_btf");
-	check(&r, "tp_btf", !err, "oom/mark_victim via BTF tracepoint: %s", load_detail(err, bpf_err));
+	{
+		/* tug watch --oom reads the victim's task_struct from the
+		 * tracepoint; before 6.8 mark_victim passes only its pid. */
+		int nargs = 0;
+		bool task = false;
+
+		if (!err && kernel_btf_tp_args("mark_victim", &nargs, &task) == 0 && !task)
+			check(&r, "tp_btf", false, "oom/mark_victim via BTF tracepoint: loads, but this "
+			      "kernel's mark_victim passes only a pid (before 6.8): tug watch --oom "
+			      "needs the task_struct and cannot load here");
+		else
+			check(&r, "tp_btf", !err, "oom/mark_victim via BTF tracepoint: %s",
+			      load_detail(err, bpf_err));
+	}
 	err = kernel_probe_load("probe_fentry");
 	check(&r, "fentry", !err, "%s%s", load_detail(err, bpf_err),
 	      err ? "" : " (no fault family uses fentry)");

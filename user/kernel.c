@@ -42,6 +42,42 @@ bool kernel_btf_has_struct(const char *name, const char *module)
 	return found;
 }
 
+int kernel_btf_tp_args(const char *tp, int *ret_nargs, bool *ret_first_is_ptr)
+{
+	const struct btf_type *t;
+	const struct btf_param *p;
+	char name[128];
+	struct btf *btf;
+	int id, err = -ENOENT;
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return -errno;
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		goto out;
+	/* typedef -> pointer -> func_proto (void *__data, args...) */
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (!t || !btf_is_ptr(t))
+		goto out;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
+		goto out;
+	p = btf_params(t);
+	*ret_nargs = btf_vlen(t) - 1;
+	*ret_first_is_ptr = false;
+	if (btf_vlen(t) > 1) {
+		const struct btf_type *a = btf__type_by_id(btf, btf__resolve_type(btf, p[1].type));
+
+		*ret_first_is_ptr = a && btf_is_ptr(a);
+	}
+	err = 0;
+out:
+	btf__free(btf);
+	return err;
+}
+
 int kernel_bpf_usable(void)
 {
 	static const struct bpf_insn ret0[] = {

@@ -22,6 +22,11 @@ int kernel_bpf_usable(void);
 int kernel_probe_tcx(void);
 /* A named struct in vmlinux BTF or, when module is given, that module's BTF. */
 bool kernel_btf_has_struct(const char *name, const char *module);
+/* The arguments of a BTF tracepoint (its btf_trace_NAME typedef, without
+ * the leading context pointer): the count, and whether the first is a
+ * pointer (mark_victim passes a task_struct * from 6.8 on, a pid before).
+ * -ENOENT when vmlinux BTF has no such tracepoint. */
+int kernel_btf_tp_args(const char *tp, int *ret_nargs, bool *ret_first_is_ptr);
 /* tcx (kernel >= 6.6): a read-only query of the tcx attach type. */
 bool kernel_has_tcx(void);
 /* kprobes and bpf_override_return (CONFIG_BPF_KPROBE_OVERRIDE). */

@@ -81,6 +81,19 @@ else
 	t_check doctor_net_backend_clsact "net partition: $(q "net partition" backend)" [ "$(q "net partition" backend)" = clsact ]
 fi
 
+# --- oom/mark_victim: a task (and a uid field) from 6.8 on, a pid before ---
+fmt=/sys/kernel/tracing/events/oom/mark_victim/format
+if [ -r "$fmt" ]; then
+	if grep -q 'field:uid_t uid' "$fmt"; then
+		t_check doctor_tp_btf_mark_victim_task "tp_btf: $(q tp_btf ok) $(q tp_btf detail)" [ "$(q tp_btf ok)" = true ]
+	else
+		t_check doctor_tp_btf_mark_victim_pid_only "tp_btf: $(q tp_btf ok) $(q tp_btf detail)" \
+			both false "oom/mark_victim" tp_btf "passes only a pid"
+	fi
+else
+	t_skip doctor_tp_btf "no $fmt (tracefs not mounted)"
+fi
+
 # --- LSMs: the list is securityfs's, bpf_lsm loads iff 'bpf' is in it ---
 if [ -r /sys/kernel/security/lsm ]; then
 	lsm=$(cat /sys/kernel/security/lsm)
