@@ -156,15 +156,15 @@ int cmd_doctor(int argc, char **argv, bool json)
 	}
 	err = kernel_probe_load("probe_tp_btf");
 	{
-		/* tug watch --oom reads the victim's task_struct from the
-		 * tracepoint; before 6.8 mark_victim passes only its pid. */
+		/* tug watch --oom reads the victim's task_struct; before 6.8
+		 * mark_victim passes only its pid (see observe.bpf.c). */
 		int nargs = 0;
 		bool task = false;
 
 		if (!err && kernel_btf_tp_args("mark_victim", &nargs, &task) == 0 && !task)
-			check(&r, "tp_btf", false, "oom/mark_victim via BTF tracepoint: loads, but this "
-			      "kernel's mark_victim passes only a pid (before 6.8): tug watch --oom "
-			      "needs the task_struct and cannot load here");
+			check(&r, "tp_btf", true, "loads; oom/mark_victim passes only a pid here "
+			      "(before 6.8): OOM events come from fentry, else a kprobe, on "
+			      "mark_oom_victim()");
 		else
 			check(&r, "tp_btf", !err, "oom/mark_victim via BTF tracepoint: %s",
 			      load_detail(err, bpf_err));
