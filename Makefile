@@ -6,6 +6,8 @@
 #   make torture      SIGKILL/SIGSTOP cycles for every fault family, residue and
 #                     revert lateness, table written to docs/TORTURE.md
 #                     (TORTURE_CYCLES=2 is the short version)
+#   make check-vm     the integration suite inside Debian 12 and 13 guests
+#                     (scripts/vm; VM_RELEASES=bookworm, VM_TESTS="a b" for a subset)
 #   make bench        benchmarks, tables written to docs/BENCHMARKS.md
 #   make demo         the main job (see README.md)
 #   make install      honours PREFIX and DESTDIR
@@ -74,7 +76,7 @@ endif
 .DELETE_ON_ERROR:
 # The BPF objects only: an object the build lost must be remade.
 .SECONDARY: $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
-.PHONY: all clean check unit-tests bench demo demo-repeat install deps torture
+.PHONY: all clean check check-vm unit-tests bench demo demo-repeat install deps torture
 
 all: $(OUT)/tug $(UNIT_BINS) $(BPFT_BINS) $(TOOL_BINS)
 
@@ -128,6 +130,14 @@ check:
 	$(Q)scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(SAN_ENV) TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/run
+
+# Debian's own kernels (6.1, 6.12) with systemd, in QEMU guests built from
+# Debian's archive and cached in /var/cache/tug/vm; tug is built for each
+# release in its image's root, so this needs no host build.
+VM_RELEASES ?= bookworm trixie
+VM_TESTS ?=
+check-vm:
+	$(Q)TUG_VM_TESTS="$(VM_TESTS)" scripts/vm check $(VM_RELEASES)
 
 unit-tests: all
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) tests/run --unit

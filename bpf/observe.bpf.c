@@ -8,6 +8,9 @@
  * Each tracepoint has a tp_btf and a raw_tp program with the same body
  * (every kernel read is a CO-RE BPF_CORE_READ, which both accept); user
  * space loads the tp_btf ones and falls back to raw_tp where they fail.
+ * Before 6.8 mark_victim passes only the victim's pid: there the OOM
+ * program is an fentry (or, failing that, a kprobe) on mark_oom_victim(),
+ * whose argument is the victim's task.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -44,6 +47,27 @@ struct kernfs_node___old {
 struct kernfs_node___new {
 	struct kernfs_node *__parent;
 } __attribute__((preserve_access_index));
+
+/* mm->rss_stat: percpu counters from 6.2 on, atomics in a struct before. */
+struct mm_rss_stat___old {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old {
+	struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
+/* What get_mm_counter() reports: the percpu counters' global part. */
+static __always_inline __u64 rss_pages(struct mm_struct *mm, int member)
+{
+	struct mm_struct___old *o = (void *)mm;
+
+	if (!mm)
+		return 0;
+	if (bpf_core_type_exists(struct mm_rss_stat___old))
+		return BPF_CORE_READ(o, rss_stat.count[member].counter);
+	return BPF_CORE_READ(mm, rss_stat[member].count);
+}
 
 static __always_inline void count(__u32 slot)
 {
@@ -150,10 +174,9 @@ static __always_inline int on_mark_victim(void *ctx, struct task_struct *task, _
 
 	mm = BPF_CORE_READ(task, mm);
 	e->total_vm_pages = mm ? BPF_CORE_READ(mm, total_vm) : 0;
-	/* What get_mm_counter() reports: the percpu counters' global part. */
-	e->file_rss_pages = mm ? BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count) : 0;
-	e->anon_rss_pages = mm ? BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count) : 0;
-	e->shmem_rss_pages = mm ? BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count) : 0;
+	e->file_rss_pages = rss_pages(mm, MM_FILEPAGES);
+	e->anon_rss_pages = rss_pages(mm, MM_ANONPAGES);
+	e->shmem_rss_pages = rss_pages(mm, MM_SHMEMPAGES);
 	e->pgtables_bytes = mm ? BPF_CORE_READ(mm, pgtables_bytes.counter) : 0;
 
 	e->memcg_usage_pages = 0;
@@ -240,6 +263,20 @@ SEC("raw_tp/mark_victim")
 int BPF_PROG(tug_obs_oom_raw, struct task_struct *task, __u32 uid)
 {
 	return on_mark_victim(ctx, task, uid);
+}
+
+/* Kernels before 6.8: mark_victim(int pid). The uid is the one the newer
+ * tracepoint reports (from_kuid(&init_user_ns, task_uid(victim))). */
+SEC("fentry/mark_oom_victim")
+int BPF_PROG(tug_obs_oom_fentry, struct task_struct *task)
+{
+	return on_mark_victim(ctx, task, BPF_CORE_READ(task, cred, uid.val));
+}
+
+SEC("kprobe/mark_oom_victim")
+int BPF_KPROBE(tug_obs_oom_kprobe, struct task_struct *task)
+{
+	return on_mark_victim(ctx, task, BPF_CORE_READ(task, cred, uid.val));
 }
 
 SEC("tp_btf/sched_process_exit")

@@ -34,12 +34,7 @@ static int load_flavour(bool raw, uint64_t cgid)
 	s->rodata->filter_cgid = cgid;
 	s->rodata->filter_ssid = cgid ? 4 : -1;
 	s->rodata->report_ssid = 4;
-	bpf_program__set_autoload(s->progs.tug_obs_oom, !raw);
-	bpf_program__set_autoload(s->progs.tug_obs_exit, !raw);
-	bpf_program__set_autoload(s->progs.tug_obs_exec, !raw);
-	bpf_program__set_autoload(s->progs.tug_obs_oom_raw, raw);
-	bpf_program__set_autoload(s->progs.tug_obs_exit_raw, raw);
-	bpf_program__set_autoload(s->progs.tug_obs_exec_raw, raw);
+	printf("  %s\n", observe_select(s, raw, OBSERVE_ALL));
 	err = observe_bpf__load(s);
 	if (!err)
 		err = observe_bpf__attach(s);

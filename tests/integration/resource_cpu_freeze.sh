@@ -28,7 +28,16 @@ if [ -z "$C" ]; then
 else
 	if [ -f "$C/cgroup.controllers" ]; then
 		QF=cpu.max
-		grep -qw cpu "$C/cgroup.subtree_control" || C=""
+		# systemd enables cpu for children only once a unit asks for CPU
+		# accounting; do what such a unit would (and undo it at exit).
+		if ! grep -qw cpu "$C/cgroup.subtree_control"; then
+			if echo +cpu >"$C/cgroup.subtree_control" 2>/dev/null; then
+				t_at_exit "echo -cpu >'$C/cgroup.subtree_control'"
+			else
+				t_skip cpu_throttle "cannot enable cpu in $C/cgroup.subtree_control"
+				C=""
+			fi
+		fi
 	else
 		QF=cpu.cfs_quota_us
 	fi

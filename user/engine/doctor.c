@@ -61,11 +61,28 @@ static bool fs_magic(const char *path, long magic)
 	return statfs(path, &st) == 0 && st.f_type == magic;
 }
 
-static const char *load_detail(int err)
+/* Why a probe program did or did not load. When bpf() itself is refused
+ * (bpf_err), a failed load says nothing about the kernel: say that. */
+static const char *load_detail(int err, int bpf_err)
 {
+	static char buf[160];
+
+	if (err && bpf_err) {
+		snprintf(buf, sizeof(buf), "not known: bpf() is refused here (%s)", strerror(-bpf_err));
+		return buf;
+	}
 	return err == -EPERM ? "fails to load here (EPERM: kernel lockdown or config)" :
 	       err == -ENOENT || err == -ESRCH ? "target missing from this kernel's BTF" :
+	       err == -EINVAL ? "refused by the verifier (EINVAL)" :
 	       err ? strerror(-err) : "loads";
+}
+
+static void check_module(struct report *r, const char *name, const char *module, const char *what)
+{
+	enum kernel_module m = kernel_module_state(module);
+
+	check(r, name, m != KMOD_ABSENT && m != KMOD_UNKNOWN, "%s %s: %s", module,
+	      kernel_module_state_name(m), what);
 }
 
 int cmd_doctor(int argc, char **argv, bool json)
@@ -78,7 +95,7 @@ int cmd_doctor(int argc, char **argv, bool json)
 	struct report r = { .json = json };
 	struct cgroup_layout cg;
 	struct utsname u;
-	int opt, err;
+	int opt, err, bpf_err;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -101,15 +118,33 @@ int cmd_doctor(int argc, char **argv, bool json)
 		printf("kernel %s %s\n\nKernel mechanisms:\n", u.release, u.machine);
 	check(&r, "btf", kernel_has_btf(), "/sys/kernel/btf/vmlinux%s",
 	      kernel_has_btf() ? "" : " missing: CO-RE uses the fallback vmlinux.h");
-	check(&r, "tcx", kernel_has_tcx(), "%s",
-	      kernel_has_tcx() ? "tc programs through bpf_link (kernel >= 6.6)" : "needs kernel >= 6.6");
+	bpf_err = kernel_bpf_usable();
+	check(&r, "bpf_syscall", !bpf_err, "%s%s", bpf_err ? strerror(-bpf_err) : "bpf() loads programs",
+	      bpf_err == -EPERM ? ": no CAP_BPF/CAP_SYS_ADMIN, or bpf() filtered (a container's "
+	      "seccomp policy); the BPF checks below cannot tell what the kernel offers" : "");
+	err = kernel_probe_tcx();
+	if (!err)
+		check(&r, "tcx", true, "tc programs through bpf_link (kernel >= 6.6)");
+	else if (err == -EINVAL && !bpf_err)
+		check(&r, "tcx", false, "not in this kernel (tcx arrived in 6.6): clsact filters instead");
+	else
+		check(&r, "tcx", false, "not known: the tcx query was refused (%s)", strerror(-err));
 	{
-		bool clsact = kernel_btf_has_struct("clsact_sched_data", NULL) ||
-			      kernel_btf_has_struct("clsact_sched_data", "sch_ingress") ||
-			      access("/sys/module/sch_ingress", F_OK) == 0;
+		/* Built in (in vmlinux BTF), loaded, or a module the kernel
+		 * loads when tc first asks for a clsact qdisc. */
+		enum kernel_module m = kernel_module_state("sch_ingress");
+		bool clsact = m != KMOD_ABSENT && m != KMOD_UNKNOWN;
 
-		check(&r, "clsact", clsact, "%s", clsact ? "sch_ingress present" : "sch_ingress not found");
+		if (!clsact && kernel_btf_has_struct("clsact_sched_data", NULL))
+			m = KMOD_BUILTIN, clsact = true;
+		check(&r, "clsact", clsact, "sch_ingress %s%s", kernel_module_state_name(m),
+		      m == KMOD_AVAILABLE ? " (the kernel loads it on first use)" : "");
 	}
+	check_module(&r, "qdisc_netem", "sch_netem", "delay, loss, corruption, duplication");
+	check_module(&r, "qdisc_htb", "sch_htb", "bandwidth classes");
+	check_module(&r, "qdisc_tbf", "sch_tbf", "rate limit");
+	check_module(&r, "qdisc_fq", "sch_fq", "fair queueing, pacing");
+	check_module(&r, "qdisc_prio", "sch_prio", "priority bands");
 	check(&r, "bpffs", fs_magic("/sys/fs/bpf", BPF_FS_MAGIC), "%s",
 	      fs_magic("/sys/fs/bpf", BPF_FS_MAGIC) ? "mounted at /sys/fs/bpf" :
 	      "not mounted (tug needs no pins; 'mount -t bpf bpf /sys/fs/bpf' for bpftool)");
@@ -120,17 +155,45 @@ int cmd_doctor(int argc, char **argv, bool json)
 		      "not mounted; tug mounts it (and says so) when a tracepoint needs it");
 	}
 	err = kernel_probe_load("probe_tp_btf");
-	check(&r, "tp_btf", !err, "oom/mark_victim via BTF tracepoint: %s", load_detail(err));
+	{
+		/* tug watch --oom reads the victim's task_struct; before 6.8
+		 * mark_victim passes only its pid (see observe.bpf.c). */
+		int nargs = 0;
+		bool task = false;
+
+		if (!err && kernel_btf_tp_args("mark_victim", &nargs, &task) == 0 && !task)
+			check(&r, "tp_btf", true, "loads; oom/mark_victim passes only a pid here "
+			      "(before 6.8): OOM events come from fentry, else a kprobe, on "
+			      "mark_oom_victim()");
+		else
+			check(&r, "tp_btf", !err, "oom/mark_victim via BTF tracepoint: %s",
+			      load_detail(err, bpf_err));
+	}
 	err = kernel_probe_load("probe_fentry");
-	check(&r, "fentry", !err, "%s", load_detail(err));
+	check(&r, "fentry", !err, "%s%s", load_detail(err, bpf_err),
+	      err ? "" : " (no fault family uses fentry)");
 	err = kernel_probe_load("probe_fmod_ret");
-	check(&r, "fmod_ret", !err, "%s", load_detail(err));
+	check(&r, "fmod_ret", !err, "on syscall wrappers (what sys fail needs): %s%s",
+	      load_detail(err, bpf_err), err == -EINVAL && !bpf_err ?
+	      ": not on the error-injection list (kernel without CONFIG_FUNCTION_ERROR_INJECTION)" : "");
 	{
 		bool listed = kernel_file_has_word("/sys/kernel/security/lsm", "bpf");
 
 		err = kernel_probe_load("probe_lsm");
-		check(&r, "bpf_lsm", !err && listed, "%s%s", load_detail(err),
-		      listed ? "" : "; 'bpf' not in /sys/kernel/security/lsm");
+		check(&r, "bpf_lsm", !err && listed, "%s%s%s", load_detail(err, bpf_err),
+		      listed ? "" : "; 'bpf' not in /sys/kernel/security/lsm",
+		      !err && listed ? " (no fault family uses BPF LSM yet: sys fail's errno for "
+		      "--pid/--cgroup needs kprobe override or fmod_ret)" : "");
+	}
+	{
+		char lsm[256] = "";
+		FILE *f = fopen("/sys/kernel/security/lsm", "re");
+		bool ok = f && fgets(lsm, sizeof(lsm), f);
+
+		if (f)
+			fclose(f);
+		lsm[strcspn(lsm, "\n")] = '\0';
+		check(&r, "lsm", ok, "%s", ok ? lsm : "/sys/kernel/security/lsm unreadable (securityfs not mounted?)");
 	}
 	{
 		bool kprobes = access("/sys/bus/event_source/devices/kprobe", F_OK) == 0;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -41,14 +42,135 @@ bool kernel_btf_has_struct(const char *name, const char *module)
 	return found;
 }
 
-bool kernel_has_tcx(void)
+int kernel_btf_tp_args(const char *tp, int *ret_nargs, bool *ret_first_is_ptr)
+{
+	const struct btf_type *t;
+	const struct btf_param *p;
+	char name[128];
+	struct btf *btf;
+	int id, err = -ENOENT;
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return -errno;
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		goto out;
+	/* typedef -> pointer -> func_proto (void *__data, args...) */
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (!t || !btf_is_ptr(t))
+		goto out;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
+		goto out;
+	p = btf_params(t);
+	*ret_nargs = btf_vlen(t) - 1;
+	*ret_first_is_ptr = false;
+	if (btf_vlen(t) > 1) {
+		const struct btf_type *a = btf__type_by_id(btf, btf__resolve_type(btf, p[1].type));
+
+		*ret_first_is_ptr = a && btf_is_ptr(a);
+	}
+	err = 0;
+out:
+	btf__free(btf);
+	return err;
+}
+
+int kernel_bpf_usable(void)
+{
+	static const struct bpf_insn ret0[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", ret0, 2, NULL);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+int kernel_probe_tcx(void)
 {
 	__u32 cnt = 0;
 
 	/* A query changes nothing, takes microseconds (a BTF parse takes a
 	 * hundred milliseconds), and kernels without tcx reject the attach
-	 * type with EINVAL. Loopback is ifindex 1 in every namespace. */
-	return bpf_prog_query(1, TUG_BPF_TCX_INGRESS, 0, NULL, NULL, &cnt) == 0;
+	 * type with EINVAL. Loopback is ifindex 1 in every namespace. A
+	 * refused bpf() (EPERM in a container) says nothing about the kernel. */
+	if (bpf_prog_query(1, TUG_BPF_TCX_INGRESS, 0, NULL, NULL, &cnt) == 0)
+		return 0;
+	return errno ? -errno : -EINVAL;
+}
+
+bool kernel_has_tcx(void)
+{
+	return kernel_probe_tcx() == 0;
+}
+
+/* Does a modules.builtin / modules.dep line name NAME.ko (any compression)? */
+static bool modlist_has(const char *path, const char *name)
+{
+	char line[1024];
+	size_t n = strlen(name);
+	bool found = false;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *end = strchr(line, ':'), *base;
+
+		if (end)
+			*end = '\0';
+		else
+			line[strcspn(line, "\n")] = '\0';
+		base = strrchr(line, '/');
+		base = base ? base + 1 : line;
+		/* Module names treat '-' and '_' alike; file names keep either. */
+		if (strlen(base) < n + 3 || strncmp(base + n, ".ko", 3))
+			continue;
+		found = true;
+		for (size_t i = 0; i < n && found; i++)
+			found = base[i] == name[i] ||
+				((base[i] == '-' || base[i] == '_') && (name[i] == '-' || name[i] == '_'));
+	}
+	fclose(f);
+	return found;
+}
+
+enum kernel_module kernel_module_state(const char *name)
+{
+	struct utsname u;
+	char path[512];
+
+	snprintf(path, sizeof(path), "/sys/module/%s/initstate", name);
+	if (access(path, F_OK) == 0)
+		return KMOD_LOADED;	/* only loadable modules have initstate */
+	uname(&u);
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.builtin", u.release);
+	if (modlist_has(path, name))
+		return KMOD_BUILTIN;
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", u.release);
+	if (modlist_has(path, name))
+		return KMOD_AVAILABLE;
+	snprintf(path, sizeof(path), "/lib/modules/%s", u.release);
+	if (access(path, F_OK) != 0)
+		return KMOD_UNKNOWN;
+	return KMOD_ABSENT;
+}
+
+const char *kernel_module_state_name(enum kernel_module m)
+{
+	switch (m) {
+	case KMOD_BUILTIN: return "built in";
+	case KMOD_LOADED: return "loaded";
+	case KMOD_AVAILABLE: return "available as module";
+	case KMOD_UNKNOWN: return "unknown (no /lib/modules for this kernel)";
+	default: return "not in this kernel";
+	}
 }
 
 bool kernel_file_has_word(const char *path, const char *word)

@@ -953,7 +953,7 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 
 /* The verdict: PASS when back (and healthy, with a probe) within the bound. */
 static int verdict(struct proc_opts *o, const struct action_out *out, const struct recovery *r,
-		   const struct svc_now *before)
+		   const struct svc_now *before, bool manual)
 {
 	bool pass = r->back && (!o->probe_url || r->healthy);
 	json_object *x = json_object_new_object();
@@ -969,9 +969,14 @@ static int verdict(struct proc_opts *o, const struct action_out *out, const stru
 		json_object_object_add(x, "to_start_ms", json_object_new_int64(r->start_ms));
 		if (r->now.restarts >= 0)
 			json_object_object_add(x, "restarts", json_object_new_int64(r->now.restarts));
-		if (before->restarts >= 0 && r->now.restarts >= 0)
+		/* systemd's NRestarts counts automatic restarts and a restart
+		 * asked for resets it: after one, a delta says nothing. */
+		if (before->restarts >= 0 && r->now.restarts >= 0 && !manual)
 			json_object_object_add(x, "restarts_delta",
 					       json_object_new_int64(r->now.restarts - before->restarts));
+		if (before->restarts >= 0 && manual)
+			json_object_object_add(x, "restarts_before",
+					       json_object_new_int64(before->restarts));
 	}
 	if (r->healthy)
 		json_object_object_add(x, "to_healthy_ms", json_object_new_int64(r->healthy_ms));
@@ -1217,7 +1222,7 @@ int cmd_proc_kill(int argc, char **argv, bool json)
 	ret = EXIT_SUCCESS;
 	if (o.wait_ns) {
 		watch_recovery(&o, &out, v, n, &before, t0_real, t0_mono, o.kind != T_PID, &r);
-		ret = verdict(&o, &out, &r, &before);
+		ret = verdict(&o, &out, &r, &before, false);
 	}
 cleanup:
 	for (int i = 0; i < n; i++)
@@ -1290,5 +1295,5 @@ int cmd_proc_restart(int argc, char **argv, bool json)
 	/* A restart may leave the pid unchanged only when the manager's record
 	 * of the start changes: watch for either. */
 	watch_recovery(&o, &out, NULL, 0, &before, t0_real, t0_mono, true, &r);
-	return verdict(&o, &out, &r, &before);
+	return verdict(&o, &out, &r, &before, true);
 }

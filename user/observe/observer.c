@@ -22,6 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "fault.h"
+#include "kernel.h"
 #include "log.h"
 #include "observer.h"
 #include "parse.h"
@@ -529,11 +530,33 @@ static int silent_print(enum libbpf_print_level l, const char *f, va_list ap)
 	return 0;
 }
 
+const char *observe_select(struct observe_bpf *skel, bool raw, unsigned kinds)
+{
+	bool oom = kinds & OBSERVE_OOM, task = true;
+	int nargs;
+
+	/* Before 6.8 mark_victim passes a pid, not the task: there the OOM
+	 * program hooks mark_oom_victim(task) instead. */
+	if (oom && kernel_btf_tp_args("mark_victim", &nargs, &task))
+		task = true;
+	bpf_program__set_autoload(skel->progs.tug_obs_oom, !raw && oom && task);
+	bpf_program__set_autoload(skel->progs.tug_obs_oom_fentry, !raw && oom && !task);
+	bpf_program__set_autoload(skel->progs.tug_obs_exit, !raw && (kinds & OBSERVE_EXIT));
+	bpf_program__set_autoload(skel->progs.tug_obs_exec, !raw && (kinds & OBSERVE_EXEC));
+	bpf_program__set_autoload(skel->progs.tug_obs_oom_raw, raw && oom && task);
+	bpf_program__set_autoload(skel->progs.tug_obs_oom_kprobe, raw && oom && !task);
+	bpf_program__set_autoload(skel->progs.tug_obs_exit_raw, raw && (kinds & OBSERVE_EXIT));
+	bpf_program__set_autoload(skel->progs.tug_obs_exec_raw, raw && (kinds & OBSERVE_EXEC));
+	if (oom && !task)
+		return raw ? "raw_tp, kprobe/mark_oom_victim" : "tp_btf, fentry/mark_oom_victim";
+	return raw ? "raw_tp" : "tp_btf";
+}
+
 /* Open, configure and load the programs of one flavour (tp_btf or raw_tp). */
 static int load(struct observer *obs, bool raw, uint64_t cgid, int filter_ssid, int report_ssid)
 {
 	struct observe_bpf *skel;
-	unsigned k = obs->opts.kinds;
+	const char *backend;
 	int err;
 
 	skel = observe_bpf__open();
@@ -542,19 +565,14 @@ static int load(struct observer *obs, bool raw, uint64_t cgid, int filter_ssid, 
 	skel->rodata->filter_cgid = cgid;
 	skel->rodata->filter_ssid = filter_ssid;
 	skel->rodata->report_ssid = report_ssid;
-	bpf_program__set_autoload(skel->progs.tug_obs_oom, !raw && (k & OBSERVE_OOM));
-	bpf_program__set_autoload(skel->progs.tug_obs_exit, !raw && (k & OBSERVE_EXIT));
-	bpf_program__set_autoload(skel->progs.tug_obs_exec, !raw && (k & OBSERVE_EXEC));
-	bpf_program__set_autoload(skel->progs.tug_obs_oom_raw, raw && (k & OBSERVE_OOM));
-	bpf_program__set_autoload(skel->progs.tug_obs_exit_raw, raw && (k & OBSERVE_EXIT));
-	bpf_program__set_autoload(skel->progs.tug_obs_exec_raw, raw && (k & OBSERVE_EXEC));
+	backend = observe_select(skel, raw, obs->opts.kinds);
 	err = observe_bpf__load(skel);
 	if (err) {
 		observe_bpf__destroy(skel);
 		return err;
 	}
 	obs->skel = skel;
-	obs->backend = raw ? "raw_tp" : "tp_btf";
+	obs->backend = backend;
 	return 0;
 }
 

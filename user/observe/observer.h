@@ -133,6 +133,11 @@ uint64_t observer_lost(const struct observer *obs);
 json_object *observer_oom_victims(const struct observer *obs);
 /* "tp_btf" or "raw_tp": how the programs are attached. */
 const char *observer_backend(const struct observer *obs);
+
+struct observe_bpf;
+/* Choose the programs of one flavour (tp_btf, or raw_tp when raw) for the
+ * OBSERVE_* kinds asked, on the running kernel; what was chosen, as text. */
+const char *observe_select(struct observe_bpf *skel, bool raw, unsigned kinds);
 /* The filter cgroup's resolved absolute path, or "" for the whole host. */
 const char *observer_cgroup(const struct observer *obs);
 

@@ -444,6 +444,7 @@ out:
 static int list_or_remove(const char *name)
 {
 	static const char *const dirs[] = { "/etc/systemd/system", "/etc/cron.d" };
+	bool d_systemd = false;
 	int found = 0;
 
 	for (size_t d = 0; d < 2; d++) {
@@ -473,6 +474,7 @@ static int list_or_remove(const char *name)
 				if (strcmp(de->d_name, want))
 					continue;
 				snprintf(full, sizeof(full), "%s/%s", path, de->d_name);
+				d_systemd |= d == 0;
 				if (d == 0 && !strcmp(suffix, ".timer"))
 					run_systemctl((char *const[]){ "systemctl", "disable", "--now",
 								       de->d_name, NULL });
@@ -480,6 +482,14 @@ static int list_or_remove(const char *name)
 					return log_errno(-errno, "removing %s", full), EXIT_FAILURE;
 				printf("removed %s\n", full);
 				found++;
+				if (d == 0 && !strcmp(suffix, ".timer")) {
+					/* Persistent=true: systemd keeps the last run's
+					 * time in a stamp file that outlives the unit. */
+					snprintf(full, sizeof(full), "%s/var/lib/systemd/timers/stamp-%s",
+						 root(), de->d_name);
+					if (unlink(full) == 0)
+						printf("removed %s\n", full);
+				}
 			} else if (d == 1 || !strcmp(suffix, ".timer")) {
 				printf("%s\t%s/%s\n", de->d_name, path, de->d_name);
 				found++;
@@ -491,6 +501,9 @@ static int list_or_remove(const char *name)
 		log_error("no schedule '%s'; 'tug schedule list' shows them", name);
 		return 2;
 	}
+	/* Without a reload systemd keeps the removed units loaded. */
+	if (name && d_systemd)
+		run_systemctl((char *const[]){ "systemctl", "daemon-reload", NULL });
 	if (!name && !found)
 		printf("no schedules\n");
 	return EXIT_SUCCESS;
