@@ -74,8 +74,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-# The BPF objects only: an object the build lost must be remade.
-.SECONDARY: $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+# The BPF objects and skeletons are kept; an object the build lost is remade.
+.SECONDARY: $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS)) $(SKELS)
 .PHONY: all clean check check-vm unit-tests bench demo demo-repeat install deps torture
 
 all: $(OUT)/tug $(UNIT_BINS) $(BPFT_BINS) $(TOOL_BINS)
