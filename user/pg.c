@@ -39,42 +39,20 @@
 #include "log.h"
 #include "parse.h"
 #include "proc.h"
+#include "sanitize.h"
 
 #define PG_TOO_MANY "53300"
 
 /* ---------------------------------------------------------------- conninfo */
 
 /* Refuse a conninfo that carries a password; describe the rest for logs. */
-static int conninfo_check(const char *conninfo, char *desc, size_t len)
+static int db_check(const char *conninfo, char *desc, size_t len)
 {
-	PQconninfoOption *opts, *o;
-	char *errmsg = NULL;
-	size_t off = 0;
-	int err = 0;
+	char why[512];
+	int err = conninfo_check(conninfo, desc, len, why, sizeof(why));
 
-	opts = PQconninfoParse(conninfo, &errmsg);
-	if (!opts) {
-		log_error("--db: %s", errmsg ? errmsg : "not a libpq conninfo");
-		PQfreemem(errmsg);
-		return -EINVAL;
-	}
-	desc[0] = '\0';
-	for (o = opts; o->keyword; o++) {
-		if (!o->val || !*o->val)
-			continue;
-		if (!strcmp(o->keyword, "password")) {
-			log_error("--db: carries a password; put it in a password file (PGPASSFILE, "
-				  "~/.pgpass) or a service file, never on a command line");
-			err = -EINVAL;
-			break;
-		}
-		if (!strcmp(o->keyword, "host") || !strcmp(o->keyword, "hostaddr") ||
-		    !strcmp(o->keyword, "port") || !strcmp(o->keyword, "dbname") ||
-		    !strcmp(o->keyword, "user") || !strcmp(o->keyword, "service"))
-			off += snprintf(desc + off, off < len ? len - off : 0, "%s%s=%s",
-					off ? " " : "", o->keyword, o->val);
-	}
-	PQconninfoFree(opts);
+	if (err)
+		log_error("--db: %s", why);
 	return err;
 }
 
@@ -214,7 +192,7 @@ static int exhaust_parse(struct fault *f, int argc, char **argv)
 			  "a URI, or service=NAME)");
 		return -EINVAL;
 	}
-	err = conninfo_check(x->conninfo, x->desc, sizeof(x->desc));
+	err = db_check(x->conninfo, x->desc, sizeof(x->desc));
 	if (err)
 		return err;
 	json_object_object_add(f->params, "db", json_object_new_string(x->desc));
@@ -778,7 +756,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 		log_error("--db CONNINFO is required");
 		goto usage;
 	}
-	if (conninfo_check(conninfo, desc, sizeof(desc)))
+	if (db_check(conninfo, desc, sizeof(desc)))
 		goto usage;
 	out.json = json;
 	signal(SIGPIPE, SIG_IGN);
