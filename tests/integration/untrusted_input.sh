@@ -104,3 +104,24 @@ rc=$?
 t_check var_metacharacters_stay_data "exit $rc: $(cat "$W/out"); said: $(cat "$W/said" 2>/dev/null)" \
 	bash -c "[ $rc -eq 0 ] && [ ! -e '$W/pwned' ] && [ \"\$(cat '$W/said')\" = 'x; touch $W/pwned' ]"
 t_check var_raw_form_splices "exit $rc" [ -e "$W/raw" ]
+
+# --- recovery touches cgroups only, whatever a journal entry names ---
+# Entries of a dead controller: a knob "restore" into a file that is not a
+# cgroup's, and a "hog cgroup" that is a plain directory listing our pid.
+mkdir -p "$TUG_RUN_DIR/faults" "$W/notcg/tug-hog-feed0002"
+echo 1048576 >"$W/notcg/memory.max"
+t_bg bystander sleep 60
+echo "$bystander" >"$W/notcg/tug-hog-feed0002/cgroup.procs"
+cat >"$TUG_RUN_DIR/faults/feed0001.json" <<JSON
+{"id":"feed0001","family":"mem","verb":"limit","owner_pid":999999999,"owner_start":1,"started_ns":1,
+ "state":{"cgroup":"$W/notcg","file":"memory.max","hierarchy":"v2","previous":"|/tmp/evil %p","want":"1048576","applied":"1048576"}}
+JSON
+cat >"$TUG_RUN_DIR/faults/feed0002.json" <<JSON
+{"id":"feed0002","family":"mem","verb":"pressure","owner_pid":999999999,"owner_start":1,"started_ns":2,
+ "state":{"hog_cgroup":"$W/notcg/tug-hog-feed0002","hierarchy":"v1"}}
+JSON
+"$TUG" recover >"$W/out" 2>&1
+rc=$?
+t_check recover_knob_outside_cgroupfs_left_alone "exit $rc: $(cat "$W/out"); file: $(cat "$W/notcg/memory.max")" \
+	bash -c "[ \"\$(cat '$W/notcg/memory.max')\" = 1048576 ] && grep -q 'not a cgroup directory' '$W/out'"
+t_check recover_hog_outside_cgroupfs_kills_nothing "exit $rc: $(cat "$W/out")" kill -0 "$bystander"
