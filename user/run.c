@@ -36,6 +36,7 @@
 #include "journal.h"
 #include "log.h"
 #include "node.h"
+#include "node_line.h"
 #include "parse.h"
 #include "probe.h"
 #include "run.h"
@@ -395,7 +396,7 @@ static void job_set(struct fault_job *j, int state)
 
 static void job_event(struct fault_job *j, const char *line)
 {
-	json_object *o = json_tokener_parse(line);
+	json_object *o = node_line_parse(line, strlen(line));
 	const char *ev = o ? json_get_str(o, "event", "") : "";
 
 	if (!o) {

@@ -15,6 +15,14 @@ bool has_control(const char *s)
 	return false;
 }
 
+bool only_blanks(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return false;
+	return true;
+}
+
 char *sh_quote(const char *s)
 {
 	size_t n = 3;

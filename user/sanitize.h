@@ -16,6 +16,9 @@
  * C0 controls (tab too), DEL. */
 bool has_control(const char *s);
 
+/* Are the n bytes at s all blanks (space, tab, CR, LF)? A NUL is not. */
+bool only_blanks(const char *s, size_t n);
+
 /* s in single quotes for sh, newly allocated (NULL without memory). */
 char *sh_quote(const char *s);
 
