@@ -404,6 +404,17 @@ static int subst_scalar(struct ctx *c, struct xnode *x, bool shell)
 	return 0;
 }
 
+/* Values reach terminals, shells and reports: text only, with tabs and
+ * newlines (a multi-line command), never an escape sequence. */
+static int scalar_text_check(struct ctx *c, struct xnode *x)
+{
+	for (const unsigned char *p = (const unsigned char *)x->str; *p; p++)
+		if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
+			return fail(c, x, "a control character (0x%02x) in a value; experiment files "
+				    "hold text (tabs and newlines allowed)", *p);
+	return 0;
+}
+
 static int subst_tree(struct ctx *c, struct xnode *x, bool shell)
 {
 	int err = 0;
@@ -411,7 +422,7 @@ static int subst_tree(struct ctx *c, struct xnode *x, bool shell)
 	if (x == c->varmap)
 		return 0;
 	if (x->kind == X_SCALAR)
-		return subst_scalar(c, x, shell);
+		return subst_scalar(c, x, shell) ?: scalar_text_check(c, x);
 	for (size_t i = 0; i < x->n; i++) {
 		bool sh = x->kind == X_MAP && x->k && (!strcmp(x->k[i]->str, "action") ||
 							 !strcmp(x->k[i]->str, "run"));

@@ -177,6 +177,9 @@ static const struct {
 	  "post-checks:\n  - {name: p, type: http, url: ftp://x}\n", ":6:", "http://" },
 	{ "sql password", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
 	  "post-checks:\n  - {name: p, type: sql, conninfo: 'password=x', query: q}\n", ":6:", "no password" },
+	/* An escape sequence for the operator's terminal, in a title or a --var. */
+	{ "escape sequence", "title: \"a\\e]0;x\\a\"\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n",
+	  ":1:", "control character (0x1b)" },
 	/* The URI form carries it too; strstr("password") never saw it. */
 	{ "sql password in a URI", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
 	  "post-checks:\n  - {name: p, type: sql, conninfo: 'postgresql://tug:s3cr3t@db/x', query: q}\n", ":6:", "no password" },
