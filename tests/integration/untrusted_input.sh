@@ -25,6 +25,13 @@ rc=$?
 t_check report_world_writable_dir_refused "exit $rc: $(cat "$W/out")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'writable by others' '$W/out' && grep -q 'nothing was run' '$W/out' &&
 		 [ \"\$(cat '$W/victim')\" = precious ] && [ ! -e '$W/pub/report.json' ]"
+# The same for a suite, whose report directory holds one per experiment.
+printf 'title: S\nexperiments:\n  - { file: pause.yaml, risk: low }\n' >"$W/suite.yaml"
+"$TUG" run --report "$W/pub" "$W/suite.yaml" >"$W/out" 2>&1
+rc=$?
+t_check report_suite_world_writable_dir_refused "exit $rc: $(cat "$W/out")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'writable by others' '$W/out' && [ ! -e '$W/pub/suite.json' ] &&
+		 [ \"\$(cat '$W/victim')\" = precious ]"
 mkdir "$W/theirs"
 chown nobody "$W/theirs"
 "$TUG" run --report "$W/theirs" "$W/pause.yaml" >"$W/out" 2>&1
