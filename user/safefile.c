@@ -67,17 +67,6 @@ int safe_dir_open(const char *path, bool create, int *ret_fd, char *why, size_t 
 			err = fd;
 			goto out;
 		}
-		if (fstat(fd, &st)) {
-			err = -errno;
-			goto out;
-		}
-		if (!ours(st.st_uid)) {
-			snprintf(why, len, "%s: '%s' belongs to uid %u, who could swap what "
-				 "is below it; use a directory of root's or your own", path, comp,
-				 (unsigned)st.st_uid);
-			err = -EPERM;
-			goto out;
-		}
 	}
 	if (fstat(fd, &st)) {
 		err = -errno;

@@ -15,10 +15,11 @@
 #include <sys/types.h>
 
 /* Open directory path (created, mode 0755, when create and missing) as
- * *ret_fd. A symlink on the way is followed only when root or we own it;
- * every directory on the way must be owned by root or us; the last one
- * must be ours and writable by nobody else. -EPERM (why says what was
- * found and how to fix it), or -errno. */
+ * *ret_fd, one component at a time from the previous one's fd (a
+ * directory swapped on the way changes nothing we hold). A symlink on the
+ * way is followed only when root or we own it; the last directory must be
+ * ours and writable by nobody else. -EPERM (why says what was found and
+ * how to fix it), or -errno. */
 int safe_dir_open(const char *path, bool create, int *ret_fd, char *why, size_t len);
 
 /* Create name's temporary sibling in dirfd, opened for writing. */

@@ -37,7 +37,12 @@ chown nobody "$W/theirs"
 "$TUG" run --report "$W/theirs" "$W/pause.yaml" >"$W/out" 2>&1
 rc=$?
 t_check report_dir_of_another_user_refused "exit $rc: $(cat "$W/out")" \
-	bash -c "[ $rc -eq 2 ] && grep -q 'belongs to uid 65534' '$W/out' && [ -z \"\$(ls -A '$W/theirs')\" ]"
+	bash -c "[ $rc -eq 2 ] && grep -q 'not yours' '$W/out' && [ -z \"\$(ls -A '$W/theirs')\" ]"
+# A new directory of tug's own below another user's (sudo, ~/reports/x): fine.
+"$TUG" run --report "$W/theirs/new" "$W/pause.yaml" >"$W/out" 2>&1
+rc=$?
+t_check report_new_dir_below_another_users_written "exit $rc: $(cat "$W/out")" \
+	bash -c "[ $rc -eq 0 ] && [ \"\$(stat -c %u '$W/theirs/new')\" = 0 ] && [ -s '$W/theirs/new/report.json' ]"
 # A link planted in a directory on the way is not followed either.
 mkdir -m 1777 "$W/tmp"
 mkdir "$W/elsewhere"
