@@ -37,7 +37,7 @@ endif
 
 PKGS := libbpf libnl-3.0 libnl-route-3.0 json-c
 PKGS += yaml-0.1 libssh2 libcurl libpq
-PKGS += libseccomp
+PKGS += libseccomp libcrypto
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 CFLAGS ?= -O2 -g

@@ -24,6 +24,9 @@
 
 /* Set by the controller between open and load. */
 const volatile __u32 target_tgid = 0;		/* 0 = any */
+/* target_tgid is a pid in tug's pid namespace (it may run in a container's):
+ * compared there, never against the init namespace's number. */
+const volatile __u64 pidns_dev = 0, pidns_ino = 0;
 const volatile bool use_cgroup = false;
 const volatile __s64 syscall_nr = -1;		/* tug_sys_signal only */
 const volatile __u64 after = 0;
@@ -62,8 +65,14 @@ static __always_inline void count(__u32 slot)
 
 static __always_inline bool in_scope(void)
 {
-	if (target_tgid && (bpf_get_current_pid_tgid() >> 32) != target_tgid)
-		return false;
+	if (target_tgid) {
+		struct bpf_pidns_info ns = {};
+
+		/* fails for a task outside tug's namespace: never the target */
+		if (bpf_get_ns_current_pid_tgid(pidns_dev, pidns_ino, &ns, sizeof(ns)) ||
+		    ns.tgid != target_tgid)
+			return false;
+	}
 	if (use_cgroup && bpf_current_task_under_cgroup(&cgroup, 0) != 1)
 		return false;
 	return true;

@@ -20,10 +20,13 @@ mkdir -p "$W" "$TUG_RUN_DIR" && chmod 755 "$T_TMP" "$W"
 
 # --- sshd on N with its own host key; a client key; known_hosts ---
 ssh-keygen -q -t ed25519 -N '' -f "$W/host_key" && ssh-keygen -q -t ed25519 -N '' -f "$W/client_key" &&
-	ssh-keygen -q -t ed25519 -N '' -f "$W/other_host_key" || { t_fail setup "ssh-keygen"; exit 1; }
+	ssh-keygen -q -t ed25519 -N '' -f "$W/other_host_key" &&
+	ssh-keygen -q -t rsa -b 2048 -N '' -f "$W/other_rsa_key" || { t_fail setup "ssh-keygen"; exit 1; }
 cp "$W/client_key.pub" "$W/authorized_keys"
 echo "[$NODE]:$PORT $(cut -d' ' -f1,2 "$W/host_key.pub")" >"$W/known_hosts"
 echo "[$NODE]:$PORT $(cut -d' ' -f1,2 "$W/other_host_key.pub")" >"$W/known_hosts_changed"
+# The host known by an RSA key; the server offers its ed25519 key.
+echo "[$NODE]:$PORT $(cut -d' ' -f1,2 "$W/other_rsa_key.pub")" >"$W/known_hosts_rsa"
 : >"$W/known_hosts_empty"
 mkdir -p /run/sshd
 cat >"$W/sshd_config" <<EOF
@@ -345,6 +348,37 @@ rc=$?
 t_check unknown_host_key_refused "rc=$rc: $(cat "$W/out-unknown")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'unknown host key' '$W/out-unknown' && grep -q 'accept-new-host-keys' '$W/out-unknown'"
 t_check unknown_host_key_file_unchanged "known_hosts written" bash -c "[ ! -s '$W/known_hosts_empty' ]"
+cat >"$W/touch.yaml" <<EOF
+title: Touch a file on the node
+risk: low
+variables: { tug: tug }
+$(node_yaml "$W/kh")
+method:
+  - { action: "touch $W/touched-kh", node: n }
+EOF
+# A key of another type for a known host is a man in the middle, not a new host.
+cp "$W/known_hosts_rsa" "$W/kh"
+run_tug "$W/out-kh-type" "$W/touch.yaml" --accept-new-host-keys
+rc=$?
+t_check other_key_type_refused_despite_accept_new "rc=$rc: $(cat "$W/out-kh-type")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'holds a key of another type' '$W/out-kh-type' &&
+		 cmp -s '$W/kh' '$W/known_hosts_rsa' && [ ! -e '$W/touched-kh' ]"
+# known_hosts named by the experiment is a symlink: never written through.
+rm -f "$W/kh"
+: >"$W/kh-target"
+ln -s "$W/kh-target" "$W/kh"
+run_tug "$W/out-kh-link" "$W/touch.yaml" --accept-new-host-keys
+rc=$?
+t_check known_hosts_symlink_not_written "rc=$rc: $(cat "$W/out-kh-link")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'not a regular file' '$W/out-kh-link' && [ ! -s '$W/kh-target' ] &&
+		 [ -L '$W/kh' ] && [ ! -e '$W/touched-kh' ]"
+# A host known_hosts does not name at all: added, and the run goes on.
+rm -f "$W/kh"
+run_tug "$W/out-kh-new" "$W/touch.yaml" --accept-new-host-keys
+rc=$?
+hostkey=$(cut -d' ' -f2 "$W/host_key.pub")
+t_check unknown_host_key_accepted_when_asked "rc=$rc: $(cat "$W/out-kh-new"); kh: $(cat "$W/kh" 2>/dev/null)" \
+	bash -c "[ $rc -eq 0 ] && grep -qF '[$NODE]:$PORT ssh-ed25519 $hostkey' '$W/kh' && [ -e '$W/touched-kh' ]"
 
 # 6. policy: medium and high without approvals are refused before anything
 cat >"$W/high.yaml" <<EOF

@@ -11,6 +11,12 @@ t_psql "CREATE TABLE markers (id int PRIMARY KEY, note text);
         INSERT INTO markers SELECT g, 'row ' || g FROM generate_series(1, 2000) g" >/dev/null ||
 	{ t_fail setup "cannot write marker rows"; exit 1; }
 q() { t_psql "$1" >/dev/null; }
+# Older than every server start below: the start-time check alone would
+# let a postmaster.pid naming these through.
+t_bg elder_root sleep 600
+t_bg elder_pg runuser -u postgres -- sleep 600
+sleep 0.2
+elder_pg=$(pgrep -P "$elder_pg" -x sleep || echo "$elder_pg")
 RESTART="runuser -u postgres -- $T_PG_BIN/pg_ctl -D $T_PG_DATA -l $T_PG_DIR/log -w -t 30 start"
 
 # --- crash, restart, recovery time, rows intact ---
@@ -60,4 +66,19 @@ t_check stale_postmaster_pid_refused "exit $rc: $(cat "$T_TMP/fake.out")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'reused pid' '$T_TMP/fake.out'"
 t_check stale_postmaster_pid_unrelated_alive "pid $other was killed" kill -0 "$other"
 t_check stale_server_untouched "the server stopped" q "SELECT 1"
+
+# --- who may choose the pid: a data directory (or a role's data_directory
+#     setting) naming a process that is not its postmaster is refused ---
+chown postgres "$fake"
+sed "1s/.*/$elder_root/" "$T_PG_DATA/postmaster.pid" >"$fake/postmaster.pid"
+"$TUG" pg crash --db "$T_PG_DB" --pgdata "$fake" --json >"$T_TMP/fake.out" 2>&1
+rc=$?
+t_check postmaster_of_another_user_refused "exit $rc: $(cat "$T_TMP/fake.out")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'runs as uid 0' '$T_TMP/fake.out' && kill -0 $elder_root"
+sed "1s/.*/$elder_pg/" "$T_PG_DATA/postmaster.pid" >"$fake/postmaster.pid"
+"$TUG" pg crash --db "$T_PG_DB" --pgdata "$fake" --json >"$T_TMP/fake.out" 2>&1
+rc=$?
+t_check postmaster_not_postgres_refused "exit $rc: $(cat "$T_TMP/fake.out")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'is not a postgres' '$T_TMP/fake.out' && kill -0 $elder_pg"
+t_check postmaster_checks_server_untouched "the server stopped" q "SELECT 1"
 exit 0

@@ -39,4 +39,26 @@ t_check pidreuse_unrelated_survives "$(grep '^unrelated=' "$out" | tail -1)" gre
 t_check pidreuse_says_why "no 'reused pid' message" grep -q 'reused pid' "$out"
 t_check pidfile_fresh_killed "$(grep '^fresh' "$out" | tr '\n' ' ')" \
 	bash -c "grep -qx 'fresh_rc=0' '$out' && grep -qx 'fresh=dead' '$out'"
+
+# A service user owns its pidfile and can write any older pid into it (an
+# sshd's, say): a pidfile that is not root's names only its owner's processes.
+t_bg elder sleep 60
+sleep 0.1
+echo "$elder" >"$T_TMP/svc.pid"
+chown nobody "$T_TMP/svc.pid"
+touch "$T_TMP/svc.pid"
+"$TUG" proc kill --pidfile "$T_TMP/svc.pid" --json >"$T_TMP/own.out" 2>&1
+rc=$?
+t_check pidfile_of_another_user_refused "exit $rc: $(cat "$T_TMP/own.out")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'runs as uid 0, but the file belongs to uid' '$T_TMP/own.out' && kill -0 $elder"
+t_bg mine runuser -u nobody -- sleep 60
+sleep 0.2
+mine=$(pgrep -P "$mine" -x sleep || echo "$mine")
+echo "$mine" >"$T_TMP/svc.pid"
+chown nobody "$T_TMP/svc.pid"
+"$TUG" proc kill --pidfile "$T_TMP/svc.pid" --signal TERM --json >"$T_TMP/own.out" 2>&1
+rc=$?
+sleep 0.1
+t_check pidfile_owners_own_process_killed "exit $rc: $(cat "$T_TMP/own.out")" \
+	bash -c "[ $rc -eq 0 ] && ! kill -0 $mine 2>/dev/null"
 exit 0

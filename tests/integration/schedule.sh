@@ -50,3 +50,51 @@ t_check schedule_bad_cron_refused "exit $rc: $(cat "$T_TMP/err")" \
 "$TUG" schedule install "$exp" --weekly --monthly >/dev/null 2>&1
 t_check schedule_two_calendars_refused "exit $?" [ $? -eq 2 ]
 t_check schedule_refusals_wrote_nothing "files changed" [ "$before" = "$(find "$R" -type f | sort | md5sum)" ]
+
+# A schedule runs, as root, whatever is at the path later: a file or a
+# directory others can write is refused, nothing written.
+# (A local experiment: were the checks gone, the last test would run it.)
+local_exp=$T_TMP/local.yaml
+printf 'title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n  - {pause: 10ms}\n' >"$local_exp"
+mkdir -m 0777 "$T_TMP/open"
+cp "$local_exp" "$T_TMP/open/e.yaml"
+"$TUG" schedule install "$T_TMP/open/e.yaml" --weekly --name open >/dev/null 2>"$T_TMP/err"
+rc=$?
+t_check schedule_writable_dir_refused "exit $rc: $(cat "$T_TMP/err")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'writable by others' '$T_TMP/err' && [ ! -e '$R/etc/cron.d/tug-open' ]"
+mkdir -m 0700 "$T_TMP/mine"
+cp "$local_exp" "$T_TMP/mine/e.yaml"
+chmod 0666 "$T_TMP/mine/e.yaml"
+"$TUG" schedule install "$T_TMP/mine/e.yaml" --weekly --name open >/dev/null 2>"$T_TMP/err"
+rc=$?
+t_check schedule_writable_file_refused "exit $rc: $(cat "$T_TMP/err")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'the file .*writable by others' '$T_TMP/err' && [ ! -e '$R/etc/cron.d/tug-open' ]"
+chmod 0644 "$T_TMP/mine/e.yaml"
+# Control characters in any value would start a new cron line or directive.
+"$TUG" schedule install "$T_TMP/mine/e.yaml" --weekly --name nl \
+	--approve "$(printf 'a\n* * * * * root touch /tmp/pwned')" >/dev/null 2>"$T_TMP/err"
+rc=$?
+t_check schedule_newline_refused "exit $rc: $(cat "$T_TMP/err")" \
+	bash -c "[ $rc -eq 2 ] && grep -q -- '--approve: the value has a control character' '$T_TMP/err' &&
+		 [ ! -e '$R/etc/cron.d/tug-nl' ]"
+# A password in --db would sit in a world-readable cron line.
+pw=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+"$TUG" schedule install "$T_TMP/mine/e.yaml" --weekly --name pw \
+	--db "postgresql://tug:$pw@127.0.0.1/tug" >/dev/null 2>"$T_TMP/err"
+rc=$?
+t_check schedule_db_password_refused "exit $rc: $(cat "$T_TMP/err")" \
+	bash -c "[ $rc -eq 2 ] && grep -q -- '--db: carries a password' '$T_TMP/err' && [ ! -e '$R/etc/cron.d/tug-pw' ]"
+# Installed: the line carries the file's hash; changed later, the run is refused.
+"$TUG" schedule install "$T_TMP/mine/e.yaml" --cron "0 3 * * 1" --name hashed >/dev/null 2>"$T_TMP/err"
+rc=$?
+sum=$(sha256sum "$T_TMP/mine/e.yaml" | cut -d' ' -f1)
+line=$(grep -v '^#' "$R/etc/cron.d/tug-hashed" 2>/dev/null)
+t_check schedule_line_has_hash "exit $rc: $line" grep -q -- "'--expect-sha256' '$sum'" <<<"$line"
+echo "  - { name: evil, action: 'touch $T_TMP/pwned', node: a }" >>"$T_TMP/mine/e.yaml"
+cmd=${line#0 3 \* \* 1 root }
+cmd=${cmd%%>>*}
+eval "set -- ${cmd//\\%/%}"
+[ $# -gt 3 ] && "$@" >/dev/null 2>"$T_TMP/err"
+rc=$?
+t_check schedule_changed_file_refused "exit $rc: $(cat "$T_TMP/err")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'changed since it was scheduled' '$T_TMP/err' && [ ! -e '$T_TMP/pwned' ]"

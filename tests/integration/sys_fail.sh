@@ -98,6 +98,30 @@ t_check sys_signal_pid_tracepoint "$(grep applied "$out")" grep -q '"backend":"t
 t_check sys_signal_ends_with_target "$(grep reverted "$out")" grep -q '"event":"target exited"' "$out"
 t_check sys_signal_reverted_reason "$(grep reverted "$out")" grep -q '"reason":"target exited"' "$out"
 
+# --- --pid is a pid of tug's own namespace: tug in a container's pid
+#     namespace hits the process it names there, not the host's process with
+#     that number (the last pid is set high so that number names no one on
+#     the host either) ---
+if command -v unshare >/dev/null; then
+	out="$T_TMP/pidns"
+	timeout 20 unshare --pid --fork --mount-proc bash -c '
+		TUG=$1 SL=$2 dir=$3
+		echo 3999990 >/proc/sys/kernel/ns_last_pid
+		"$SL" -c write -o "$dir/pidns.w" -n 100 -i 2000 -g "$dir/pidns.gate" & sp=$!
+		"$TUG" sys fail --json --syscall write --signal KILL --after 3 --pid "$sp" --for 5s >"$dir/pidns.tug" 2>&1 & tp=$!
+		for i in $(seq 300); do grep -q "\"event\":\"applied\"" "$dir/pidns.tug" && break; sleep 0.01; done
+		touch "$dir/pidns.gate"
+		wait $sp; echo "status=$? pid=$sp"
+		wait $tp
+	' _ "$TUG" "$SL" "$T_TMP" >"$out" 2>&1
+	size=$(stat -c %s "$T_TMP/pidns.w" 2>/dev/null)
+	echo "  in a pid namespace: $(cat "$out"), $size writes done"
+	t_check sys_pid_in_pid_namespace "$(cat "$out" "$T_TMP/pidns.tug"), $size writes" \
+		bash -c "grep -q '^status=137 pid=3999991' '$out' && [ '$size' = 3 ]"
+else
+	t_skip sys_pid_in_pid_namespace "unshare is not installed"
+fi
+
 # --- --signal by cgroup (v2) ---
 cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 if [ -z "$cg" ]; then

@@ -201,6 +201,20 @@ else
 	t_skip watch_v2_cgroup_and_count "no separate cgroup2 mount"
 fi
 
+# --- any user names its processes: a name with escape sequences reaches
+#     the terminal neutralised ---
+evil=$(printf '\033]0;x\007\033[2J')
+cp /bin/true "$T_TMP/$evil"
+out="$T_TMP/watch-names"
+t_bg wn "$TUG" watch --exec --for 3s >"$out" 2>&1
+wait_for "$out" 'watching' 5000
+"$T_TMP/$evil"
+sleep 0.3
+kill -TERM "$wn" 2>/dev/null
+wait "$wn"
+t_check watch_process_names_no_escape_sequences "$(od -c "$out" | head -8)" \
+	bash -c "grep -q '?]0;x??\[2J' '$out' && ! grep -q \$'\\x1b' '$out' && ! grep -q \$'\\x07' '$out'"
+
 # --- mistakes are usage errors; nothing stays loaded ---
 "$TUG" watch --cgroup /nonexistent/tug-test >/dev/null 2>"$T_TMP/err"
 rc=$?

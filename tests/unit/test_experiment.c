@@ -177,6 +177,14 @@ static const struct {
 	  "post-checks:\n  - {name: p, type: http, url: ftp://x}\n", ":6:", "http://" },
 	{ "sql password", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
 	  "post-checks:\n  - {name: p, type: sql, conninfo: 'password=x', query: q}\n", ":6:", "no password" },
+	/* An escape sequence for the operator's terminal, in a title or a --var. */
+	{ "escape sequence", "title: \"a\\e]0;x\\a\"\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n",
+	  ":1:", "control character (0x1b)" },
+	/* The URI form carries it too; strstr("password") never saw it. */
+	{ "sql password in a URI", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: sql, conninfo: 'postgresql://tug:s3cr3t@db/x', query: q}\n", ":6:", "no password" },
+	{ "sql conninfo libpq cannot parse", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: sql, conninfo: 'host', query: q}\n", ":6:", "not a libpq conninfo" },
 	{ "must outside during", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
 	  "post-checks:\n  - {name: p, type: tcp, host: h, port: 1, must: fail}\n", ":6:", "expect-during" },
 	{ "must value", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
@@ -348,6 +356,35 @@ static void test_optional_vars(void)
 	}
 }
 
+/* A --var used in a shell command arrives as one word: its metacharacters
+ * stay data. ${raw:name} is the explicit way to splice it in as written;
+ * outside action:/run: a value is never quoted. */
+static void test_vars_quoted_for_the_shell(void)
+{
+	static const char text[] =
+		"title: t\nrisk: low\nvariables: {msg: x, dir: /tmp}\n"
+		"nodes: [{name: a, host: local}]\n"
+		"steady-state:\n  - {name: p, type: cmd, node: a, run: 'test -d ${dir}'}\n"
+		"method:\n  - {action: 'echo ${msg} >${dir}/out', node: a}\n"
+		"  - {action: 'echo ${raw:msg}', node: a}\n"
+		"  - {fault: net partition, node: a, args: {peer: '${msg}'}}\n";
+	struct exp_var vars[] = { { "msg", "x'; touch /tmp/pwned; echo '$(id)", false } };
+	struct experiment *e = NULL;
+	struct exp_errors errs;
+	int err = experiment_parse("q.yaml", text, sizeof(text) - 1, vars, 1, &e, &errs);
+
+	for (size_t i = 0; i < errs.n; i++)
+		printf("  %s\n", errs.msg[i]);
+	CHECK_EQ(err, 0);
+	if (!e)
+		return;
+	CHECK_STR(e->method[0].run, "echo 'x'\\''; touch /tmp/pwned; echo '\\''$(id)' >'/tmp'/out");
+	CHECK_STR(e->method[1].run, "echo x'; touch /tmp/pwned; echo '$(id)");
+	CHECK_STR(e->steady[0].run, "test -d '/tmp'");
+	CHECK_STR(e->method[2].args[3], "x'; touch /tmp/pwned; echo '$(id)");
+	experiment_free(e);
+}
+
 int main(void)
 {
 	RUN(test_good_yaml);
@@ -358,5 +395,6 @@ int main(void)
 	RUN(test_step_expect);
 	RUN(test_suite);
 	RUN(test_optional_vars);
+	RUN(test_vars_quoted_for_the_shell);
 	return t_exit();
 }

@@ -141,20 +141,20 @@ static void pidfile(void)
 		SKIP("cannot create a temporary file");
 	CHECK_EQ(write(fd, "4321\n", 5), 5);
 	fstat(fd, &st);
-	CHECK_EQ(read_pidfile(path, &pid, &mtime), 0);
+	CHECK_EQ(read_pidfile(path, &pid, &mtime, NULL), 0);
 	CHECK_EQ(pid, 4321);
 	CHECK_EQ(mtime, (uint64_t)st.st_mtim.tv_sec * NSEC_PER_SEC + st.st_mtim.tv_nsec);
 	CHECK_EQ(ftruncate(fd, 0), 0);
 	CHECK_EQ(pwrite(fd, "garbage\n", 8, 0), 8);
 	pid = 7;
-	CHECK_EQ(read_pidfile(path, &pid, &mtime), -EBADMSG);
+	CHECK_EQ(read_pidfile(path, &pid, &mtime, NULL), -EBADMSG);
 	CHECK_EQ(pid, 7);
 	CHECK_EQ(ftruncate(fd, 0), 0);
 	CHECK_EQ(pwrite(fd, "1\n", 2, 0), 2);	/* init is never a target */
-	CHECK_EQ(read_pidfile(path, &pid, &mtime), -EBADMSG);
+	CHECK_EQ(read_pidfile(path, &pid, &mtime, NULL), -EBADMSG);
 	close(fd);
 	unlink(path);
-	CHECK_EQ(read_pidfile(path, &pid, &mtime), -ENOENT);
+	CHECK_EQ(read_pidfile(path, &pid, &mtime, NULL), -ENOENT);
 }
 
 static void clocks_round_trip(void)

@@ -68,10 +68,29 @@ static void systemd_units(void)
 	CHECK_EQ(schedule_render_systemd(&s, service, sizeof(service), timer, sizeof(timer)), -EINVAL);
 }
 
+/* A newline in any word would end the line and start a new one of the
+ * writer's choosing: "* * * * * root sh -c EVIL". */
+static void control_characters_refused(void)
+{
+	static char *const argv_nl[] = { "/usr/sbin/tug", "run", "/srv/kill.yaml", "--approve",
+					 "alice\n* * * * * root touch /tmp/pwned" };
+	static char *const argv_cr[] = { "/usr/sbin/tug", "run", "/srv/kill.yaml", "--var", "x=1\rExecStartPre=/bin/sh" };
+	struct schedule s = { .name = "kill", .every = SCHEDULE_WEEKLY, .run_argv = argv_nl,
+			      .run_argc = 5 };
+	char buf[1024], timer[1024];
+
+	CHECK_EQ(schedule_render_cron(&s, buf, sizeof(buf)), -EINVAL);
+	CHECK_EQ(schedule_render_systemd(&s, buf, sizeof(buf), timer, sizeof(timer)), -EINVAL);
+	s.run_argv = argv_cr;
+	CHECK_EQ(schedule_render_cron(&s, buf, sizeof(buf)), -EINVAL);
+	CHECK_EQ(schedule_render_systemd(&s, buf, sizeof(buf), timer, sizeof(timer)), -EINVAL);
+}
+
 int main(void)
 {
 	RUN(names_and_specs);
 	RUN(cron_lines);
 	RUN(systemd_units);
+	RUN(control_characters_refused);
 	return t_exit();
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -392,4 +394,37 @@ bool cgroup_holds(const struct cgroup_dir *d, const char *proc_cgroup, const cha
 		return false;
 	snprintf(full, sizeof(full), "%s%s", d->root, strcmp(mine, "/") ? mine : "");
 	return under_mount(full, d->path) != NULL;
+}
+
+int cgroup_path_check(const char *dir)
+{
+	char real[CGROUP_PATH_MAX * 2];
+	struct cgroup_layout l;
+	struct statfs sf;
+	int err;
+
+	if (!realpath(dir, real))
+		return errno == ENOENT ? -ENOENT : -errno;
+	if (statfs(real, &sf))
+		return -errno;
+	if (sf.f_type != CGROUP_SUPER_MAGIC && sf.f_type != CGROUP2_SUPER_MAGIC)
+		return -EXDEV;
+	err = cgroup_probe(&l);
+	if (err)
+		return err;
+	if (l.v2_root[0] && under_mount(real, l.v2_root))
+		return 0;
+	/* v1: "controller:/mount ..." */
+	for (const char *p = l.v1_summary; *p; p += strcspn(p, " "), p += strspn(p, " ")) {
+		const char *colon = strchr(p, ':');
+		size_t n = strcspn(p, " ");
+		char mnt[CGROUP_PATH_MAX];
+
+		if (!colon || colon >= p + n || (size_t)(p + n - colon - 1) >= sizeof(mnt))
+			continue;
+		snprintf(mnt, sizeof(mnt), "%.*s", (int)(p + n - colon - 1), colon + 1);
+		if (under_mount(real, mnt))
+			return 0;
+	}
+	return -EXDEV;
 }

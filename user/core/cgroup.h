@@ -61,6 +61,12 @@ int cgroup_resolve(const struct cgroup_layout *l, const char *controller, const 
  * runner's exit 2 (or -errno when the mounts cannot be read). */
 int cgroup_resolve_flag(const char *controller, const char *arg, struct cgroup_dir *ret);
 
+/* Is dir a cgroup directory, below one of this host's cgroup mounts (by
+ * statfs magic and by path, after resolving links)? Recovery writes and
+ * kills only there, whatever a journal entry names: 0, -ENOENT (gone),
+ * -EXDEV (not a cgroup: /proc/sys, a tmpfs, a link elsewhere). */
+int cgroup_path_check(const char *dir);
+
 /* One cgroup file: read (trailing newline dropped) and write. */
 int cgroup_read(const char *dir, const char *file, char *buf, size_t len);
 int cgroup_write(const char *dir, const char *file, const char *value);

@@ -2,10 +2,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
+#include "sanitize.h"
 
 enum log_level log_max_level = LOG_INFO;
 
@@ -18,10 +20,17 @@ static const char *const prefix[] = {
 
 static void vlog(enum log_level level, const char *fmt, va_list ap, int err)
 {
+	char *msg;
+
 	if (level > log_max_level)
 		return;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return;
+	/* Messages quote nodes, probes and files: no escape sequences. */
+	term_clean(msg);
 	fputs(prefix[level], stderr);
-	vfprintf(stderr, fmt, ap);
+	fputs(msg, stderr);
+	free(msg);
 	if (err)
 		fprintf(stderr, ": %s", strerror(err < 0 ? -err : err));
 	fputc('\n', stderr);

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,42 +40,20 @@
 #include "log.h"
 #include "parse.h"
 #include "proc.h"
+#include "sanitize.h"
 
 #define PG_TOO_MANY "53300"
 
 /* ---------------------------------------------------------------- conninfo */
 
 /* Refuse a conninfo that carries a password; describe the rest for logs. */
-static int conninfo_check(const char *conninfo, char *desc, size_t len)
+static int db_check(const char *conninfo, char *desc, size_t len)
 {
-	PQconninfoOption *opts, *o;
-	char *errmsg = NULL;
-	size_t off = 0;
-	int err = 0;
+	char why[512];
+	int err = conninfo_check(conninfo, desc, len, why, sizeof(why));
 
-	opts = PQconninfoParse(conninfo, &errmsg);
-	if (!opts) {
-		log_error("--db: %s", errmsg ? errmsg : "not a libpq conninfo");
-		PQfreemem(errmsg);
-		return -EINVAL;
-	}
-	desc[0] = '\0';
-	for (o = opts; o->keyword; o++) {
-		if (!o->val || !*o->val)
-			continue;
-		if (!strcmp(o->keyword, "password")) {
-			log_error("--db: carries a password; put it in a password file (PGPASSFILE, "
-				  "~/.pgpass) or a service file, never on a command line");
-			err = -EINVAL;
-			break;
-		}
-		if (!strcmp(o->keyword, "host") || !strcmp(o->keyword, "hostaddr") ||
-		    !strcmp(o->keyword, "port") || !strcmp(o->keyword, "dbname") ||
-		    !strcmp(o->keyword, "user") || !strcmp(o->keyword, "service"))
-			off += snprintf(desc + off, off < len ? len - off : 0, "%s%s=%s",
-					off ? " " : "", o->keyword, o->val);
-	}
-	PQconninfoFree(opts);
+	if (err)
+		log_error("--db: %s", why);
 	return err;
 }
 
@@ -214,7 +193,7 @@ static int exhaust_parse(struct fault *f, int argc, char **argv)
 			  "a URI, or service=NAME)");
 		return -EINVAL;
 	}
-	err = conninfo_check(x->conninfo, x->desc, sizeof(x->desc));
+	err = db_check(x->conninfo, x->desc, sizeof(x->desc));
 	if (err)
 		return err;
 	json_object_object_add(f->params, "db", json_object_new_string(x->desc));
@@ -240,16 +219,16 @@ static int exhaust_prepare(struct fault *f)
 	}
 	su = PQparameterStatus(c, "is_superuser");
 	x->superuser = su && !strcmp(su, "on");
-	if (pg_value(c, "SELECT current_setting('max_connections')::int", v, sizeof(v))) {
+	if (pg_value(c, "SELECT pg_catalog.current_setting('max_connections')::int", v, sizeof(v))) {
 		err = -EIO;
 		goto out;
 	}
 	x->max_connections = atol(v);
 	x->reserved = 0;
-	if (!pg_value(c, "SELECT current_setting('superuser_reserved_connections')::int", v, sizeof(v)))
+	if (!pg_value(c, "SELECT pg_catalog.current_setting('superuser_reserved_connections')::int", v, sizeof(v)))
 		x->reserved += atol(v);
 	/* PostgreSQL 16 adds reserved_connections (pg_use_reserved_connections). */
-	if (!pg_value(c, "SELECT current_setting('reserved_connections', true)", v, sizeof(v)) && *v)
+	if (!pg_value(c, "SELECT pg_catalog.current_setting('reserved_connections', true)", v, sizeof(v)) && *v)
 		x->reserved += atol(v);
 	if (!pg_value(c, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
 		      v, sizeof(v)))
@@ -601,6 +580,53 @@ static int read_postmaster_pid(const char *pgdata, pid_t *ret_pid, char *dir, si
 	return err;
 }
 
+/* The process about to be killed is the data directory's postmaster: a
+ * postgres executable, run by the directory's owner, working in it. The
+ * directory and its postmaster.pid come from a setting or an option, the
+ * pid from a file its owner writes: none of them may aim root elsewhere. */
+static int postmaster_check(const struct victim *v, const char *pgdata, char *why, size_t len)
+{
+	char real[PATH_MAX], link[PATH_MAX];
+	const char *base;
+	uid_t ruid, euid;
+	struct stat st;
+	int err;
+
+	if (stat(pgdata, &st) || !realpath(pgdata, real))
+		err = -errno;
+	else
+		err = victim_uids(v, &ruid, &euid);
+	if (err) {
+		snprintf(why, len, "%s", strerror(-err));
+		return err;
+	}
+	if (st.st_uid == 0 || ruid != st.st_uid || euid != st.st_uid) {
+		snprintf(why, len, "pid %d (%s) runs as uid %u, the data directory belongs to uid %u: "
+			 "not its postmaster", v->pid, v->comm, (unsigned)euid, (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	err = victim_link(v, "exe", link, sizeof(link));
+	if (err) {
+		snprintf(why, len, "%s", strerror(-err));
+		return err;
+	}
+	base = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+	if (strncmp(base, "postgres", 8) && strncmp(base, "postmaster", 10)) {
+		snprintf(why, len, "pid %d runs %.160s, which is not a postgres server", v->pid, link);
+		return -EPERM;
+	}
+	err = victim_link(v, "cwd", link, sizeof(link));
+	if (err) {
+		snprintf(why, len, "%s", strerror(-err));
+		return err;
+	}
+	if (strcmp(link, real)) {
+		snprintf(why, len, "pid %d works in %.80s, not in the data directory %.80s", v->pid, link, real);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* Each row's md5 of its text form, sorted: "every committed row is still
  * there" is then a merge of two sorted lists. */
 struct rowset {
@@ -778,7 +804,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 		log_error("--db CONNINFO is required");
 		goto usage;
 	}
-	if (conninfo_check(conninfo, desc, sizeof(desc)))
+	if (db_check(conninfo, desc, sizeof(desc)))
 		goto usage;
 	out.json = json;
 	signal(SIGPIPE, SIG_IGN);
@@ -792,7 +818,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 	}
 	if (pgdata_arg)
 		snprintf(pgdata, sizeof(pgdata), "%s", pgdata_arg);
-	else if (pg_value(c, "SELECT current_setting('data_directory')", pgdata, sizeof(pgdata))) {
+	else if (pg_value(c, "SELECT pg_catalog.current_setting('data_directory')", pgdata, sizeof(pgdata))) {
 		log_error("cannot read data_directory (needs superuser or pg_read_all_settings); "
 			  "give --pgdata DIR; nothing was killed");
 		goto out;
@@ -805,7 +831,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 	}
 	/* The postmaster's recorded start: microseconds from the server, else
 	 * the lock file's whole seconds (rounded up). */
-	if (!pg_value(c, "SELECT (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint",
+	if (!pg_value(c, "SELECT (extract(epoch FROM pg_catalog.pg_postmaster_start_time()) * 1000000)::bigint",
 		      v, sizeof(v)))
 		recorded_boot = real_to_boot_ns(strtoull(v, NULL, 10) * 1000);
 	else
@@ -825,6 +851,12 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 		log_error("postmaster pid %d from %s/postmaster.pid: %s; nothing was killed", pid, pgdata,
 			  err == -ESTALE ? "started after the server's recorded start (a reused pid)" :
 			  err == -ESRCH ? "no such process (a stale postmaster.pid)" : strerror(-err));
+		goto out;
+	}
+	err = postmaster_check(&vic, pgdata, msg, sizeof(msg));
+	if (err) {
+		log_error("postmaster pid %d from %s/postmaster.pid: %s; nothing was killed", pid, pgdata,
+			  msg);
 		goto out;
 	}
 	{

@@ -195,7 +195,7 @@ bool victim_exited(const struct victim *v)
 	return v->pidfd < 0 || (poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP)));
 }
 
-int read_pidfile(const char *path, pid_t *ret_pid, uint64_t *ret_mtime_real_ns)
+int read_pidfile(const char *path, pid_t *ret_pid, uint64_t *ret_mtime_real_ns, uid_t *ret_owner)
 {
 	char buf[64];
 	struct stat st;
@@ -222,7 +222,52 @@ int read_pidfile(const char *path, pid_t *ret_pid, uint64_t *ret_mtime_real_ns)
 	*ret_pid = v;
 	if (ret_mtime_real_ns)
 		*ret_mtime_real_ns = (uint64_t)st.st_mtim.tv_sec * NSEC_PER_SEC + st.st_mtim.tv_nsec;
+	if (ret_owner)
+		*ret_owner = st.st_uid;
 	return 0;
+}
+
+static int read_file(const char *path, char *buf, size_t len);
+
+/* What /proc said is about the pidfd's process only if that process is
+ * still alive afterwards: a pid is reused only after its process is gone. */
+static int victim_still(const struct victim *v)
+{
+	return victim_exited(v) ? -ESRCH : 0;
+}
+
+int victim_uids(const struct victim *v, uid_t *ret_real, uid_t *ret_effective)
+{
+	char path[64], buf[4096], *u;
+	unsigned long r, e;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", v->pid);
+	err = read_file(path, buf, sizeof(buf));
+	if (err)
+		return err == -ENOENT ? -ESRCH : err;
+	u = strstr(buf, "\nUid:");
+	if (!u || sscanf(u + 5, "%lu %lu", &r, &e) != 2)
+		return -EBADMSG;
+	err = victim_still(v);
+	if (err)
+		return err;
+	*ret_real = r;
+	*ret_effective = e;
+	return 0;
+}
+
+int victim_link(const struct victim *v, const char *which, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", v->pid, which);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	buf[n] = '\0';
+	return victim_still(v);
 }
 
 /* Every pid listed in a cgroup.procs text, at most max. */
@@ -626,7 +671,7 @@ static int query(struct proc_opts *o, const struct victim *old, int nold, struct
 		pid_t pid;
 
 		snprintf(s.state, sizeof(s.state), "down");
-		if (read_pidfile(o->arg, &pid, &mtime))
+		if (read_pidfile(o->arg, &pid, &mtime, NULL))
 			break;
 		if (proc_start_time(pid, &ticks))
 			break;
@@ -691,12 +736,38 @@ static const char *resolve_error(int err)
 	}
 }
 
+/* Whoever can write a pidfile chooses the pid root signals: a pidfile that
+ * is not root's names only a process of its owner (a service user cannot
+ * point tug at sshd). Logs the refusal. */
+static int pidfile_target_check(const struct victim *v, const char *path, uid_t owner)
+{
+	uid_t ruid, euid;
+	int err;
+
+	if (owner == 0)
+		return 0;
+	err = victim_uids(v, &ruid, &euid);
+	if (err) {
+		log_error("--pidfile %s: pid %d: %s", path, v->pid, resolve_error(err));
+		return err;
+	}
+	if (ruid != owner || euid != owner) {
+		log_error("--pidfile %s: pid %d (%s) runs as uid %u, but the file belongs to uid %u, "
+			  "who could have written any pid into it; nothing was signalled (name the "
+			  "service by --unit, --runit or --cgroup, or keep its pidfile root's)", path,
+			  v->pid, v->comm, (unsigned)euid, (unsigned)owner);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* Resolve the target to exact processes, each held by a pidfd. Exit status
  * style: 0, or a logged error (nothing was signalled). */
 static int resolve(struct proc_opts *o, struct victim *v, int *ret_n, struct svc_now *before)
 {
 	pid_t pids[MAX_VICTIMS];
 	uint64_t not_after = 0;
+	uid_t pidfile_owner = 0;
 	int n = 0, err;
 
 	memset(before, 0, sizeof(*before));
@@ -713,7 +784,7 @@ static int resolve(struct proc_opts *o, struct victim *v, int *ret_n, struct svc
 	case T_PIDFILE: {
 		uint64_t mtime;
 
-		err = read_pidfile(o->arg, &pids[0], &mtime);
+		err = read_pidfile(o->arg, &pids[0], &mtime, &pidfile_owner);
 		if (err) {
 			log_error("--pidfile %s: %s", o->arg,
 				  err == -EBADMSG ? "no pid on its first line" : strerror(-err));
@@ -814,6 +885,13 @@ static int resolve(struct proc_opts *o, struct victim *v, int *ret_n, struct svc
 			for (int j = 0; j < *ret_n; j++)
 				victim_close(&v[j]);
 			return err;
+		}
+		if (o->kind == T_PIDFILE) {
+			err = pidfile_target_check(&v[*ret_n], o->arg, pidfile_owner);
+			if (err) {
+				victim_close(&v[*ret_n]);
+				return err;
+			}
 		}
 		if ((o->kind == T_CGROUP || o->kind == T_UNIT) && o->cgdir[0] &&
 		    !cgroup_lists(o->cgdir, pids[i])) {

@@ -67,8 +67,15 @@ void victim_close(struct victim *v);
 /* Has the pidfd's process exited? */
 bool victim_exited(const struct victim *v);
 
-/* Read a pid file: a decimal pid on the first line; mtime in realtime ns. */
-int read_pidfile(const char *path, pid_t *ret_pid, uint64_t *ret_mtime_real_ns);
+/* Read a pid file: a decimal pid on the first line; mtime in realtime ns;
+ * its owner in *ret_owner when asked. */
+int read_pidfile(const char *path, pid_t *ret_pid, uint64_t *ret_mtime_real_ns, uid_t *ret_owner);
+
+/* The real and effective uid of the pidfd's process (checked to still be
+ * that process after reading /proc). */
+int victim_uids(const struct victim *v, uid_t *ret_real, uid_t *ret_effective);
+/* readlink of /proc/PID/<which> ("exe", "cwd") of the pidfd's process. */
+int victim_link(const struct victim *v, const char *which, char *buf, size_t len);
 
 /* ---- systemd (used only when systemd is PID 1) ---- */
 struct unit_state {

@@ -537,6 +537,19 @@ static int knob_revert(struct fault *f)
 	return 0;
 }
 
+/* The journal is root's, but what recovery writes into or kills must be a
+ * cgroup whatever an entry says: it is left alone (and the entry dropped)
+ * otherwise. */
+static bool recover_path_refused(const char *dir)
+{
+	int err = cgroup_path_check(dir);
+
+	if (err && err != -ENOENT)
+		log_warn("a journal entry names %s, which is not a cgroup directory under this "
+			 "host's cgroup mounts; left alone", dir);
+	return err != 0;
+}
+
 static int knob_recover(json_object *entry)
 {
 	json_object *s = json_get(entry, "state");
@@ -549,6 +562,8 @@ static int knob_recover(json_object *entry)
 
 	if (!dir || !file || !prev || strchr(file, '/'))
 		return 0;	/* prepare never got that far */
+	if (recover_path_refused(dir))
+		return 0;
 	err = knob_restore(dir, file, prev, applied, want, &o, cur, sizeof(cur));
 	if (!err && o == FOREIGN)
 		knob_log_foreign(dir, file, cur, applied, prev);
@@ -1057,7 +1072,8 @@ static int hog_recover(json_object *entry)
 	const char *base = dir ? strrchr(dir, '/') : NULL;
 
 	/* Only a cgroup tug named for this fault. */
-	if (!base || strncmp(base, "/tug-hog-", 9) || strcmp(base + 9, json_get_str(entry, "id", "")))
+	if (!base || strncmp(base, "/tug-hog-", 9) || strcmp(base + 9, json_get_str(entry, "id", "")) ||
+	    recover_path_refused(dir))
 		return 0;
 	return hog_cgroup_remove(dir, !strcmp(json_get_str(s, "hierarchy", ""), "v2"));
 }

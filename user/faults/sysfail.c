@@ -1051,6 +1051,7 @@ static int apply_bpf(struct fault *f)
 	struct bpf_program *prog, *q;
 	char sym[128];
 	struct utsname u;
+	struct stat ns;
 	int err;
 
 	if (p->scope == SYSFAIL_SCOPE_CMD) {
@@ -1080,6 +1081,10 @@ static int apply_bpf(struct fault *f)
 	}
 	skel->rodata->target_tgid = p->scope == SYSFAIL_SCOPE_PID ? p->pid :
 				    p->scope == SYSFAIL_SCOPE_CMD ? p->child : 0;
+	if (stat("/proc/self/ns/pid", &ns))
+		return log_errno(-errno, "cannot find tug's pid namespace");
+	skel->rodata->pidns_dev = ns.st_dev;
+	skel->rodata->pidns_ino = ns.st_ino;
 	skel->rodata->use_cgroup = p->scope == SYSFAIL_SCOPE_CGROUP;
 	skel->rodata->syscall_nr = p->nr;
 	skel->rodata->after = p->after;
@@ -1116,9 +1121,14 @@ static int apply_bpf(struct fault *f)
 		close(p->status_r);
 		p->status_r = -1;
 	}
-	/* A thread that ends the fault when its one process exits. */
-	if (p->scope == SYSFAIL_SCOPE_PID)
+	/* A thread that ends the fault when its one process exits: without it
+	 * the filter would outlive the process and catch whoever gets its pid. */
+	if (p->scope == SYSFAIL_SCOPE_PID) {
 		p->child_pidfd = syscall(SYS_pidfd_open, p->pid, 0);
+		if (p->child_pidfd < 0)
+			return log_errno(-errno, "--pid %d: cannot hold it by a pidfd to end the fault "
+					 "when it exits", p->pid);
+	}
 	if (p->child_pidfd < 0)
 		return 0;
 	f->end_fd = p->child_pidfd;

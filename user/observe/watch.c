@@ -19,6 +19,7 @@
 #include "log.h"
 #include "observer.h"
 #include "parse.h"
+#include "sanitize.h"
 
 static const char watch_usage[] =
 	"usage: tug watch [--oom] [--proc] [--exit] [--exec] [--cgroup PATH] [--for DUR]\n"
@@ -64,6 +65,7 @@ static void on_event(const struct observe_event *e, void *ctx)
 		char line[1024];
 
 		observe_event_format(e, line, sizeof(line));
+		term_clean(line);	/* any user names its processes: no escapes */
 		printf("%s\n", line);
 	}
 	fflush(stdout);

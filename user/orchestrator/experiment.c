@@ -24,6 +24,7 @@
 #include "experiment.h"
 #include "fault.h"
 #include "parse.h"
+#include "sanitize.h"
 
 #define MAX_FILE_SIZE (4 << 20)
 #define MAX_DEPTH 64
@@ -318,10 +319,13 @@ static const char *var_lookup(struct ctx *c, const char *name, size_t len, bool 
 	return v;
 }
 
-static int subst_scalar(struct ctx *c, struct xnode *x)
+/* A value substituted into a shell command (action:, run:) is quoted as
+ * one word, so --var x='1; rm -rf /' stays data; ${raw:name} is the value
+ * as written, for the rare command that needs its words split. */
+static int subst_scalar(struct ctx *c, struct xnode *x, bool shell)
 {
 	size_t cap = strlen(x->str) + 1, n = 0;
-	char *out = malloc(cap), *s = x->str;
+	char *out = malloc(cap), *s = x->str, *quoted = NULL;
 	bool changed = false;
 
 	if (!out)
@@ -334,24 +338,39 @@ static int subst_scalar(struct ctx *c, struct xnode *x)
 			s += 2;
 			changed = true;
 		} else if (s[0] == '$' && s[1] == '{') {
-			bool declared;
+			const char *name = s + 2;
+			bool declared, raw;
 
 			end = strchr(s + 2, '}');
 			if (!end || end == s + 2) {
 				free(out);
+				free(quoted);
 				return fail(c, x, "'%s': unterminated or empty ${...}; expected ${name}",
 					    x->str);
 			}
-			add = var_lookup(c, s + 2, end - s - 2, &declared);
+			raw = !strncmp(name, "raw:", 4) && end > name + 4;
+			if (raw)
+				name += 4;
+			add = var_lookup(c, name, end - name, &declared);
 			if (!add) {
-				int len = (int)(end - s - 2);
+				int len = (int)(end - name);
 
 				free(out);
+				free(quoted);
 				if (declared)
 					return fail(c, x, "variable '%.*s' has no value; give it one "
-						    "with --var %.*s=VALUE", len, s + 2, len, s + 2);
+						    "with --var %.*s=VALUE", len, name, len, name);
 				return fail(c, x, "unknown variable '%.*s'; declare it under "
-					    "'variables:' or give --var %.*s=VALUE", len, s + 2, len, s + 2);
+					    "'variables:' or give --var %.*s=VALUE", len, name, len, name);
+			}
+			if (shell && !raw) {
+				free(quoted);
+				quoted = sh_quote(add);
+				if (!quoted) {
+					free(out);
+					return -ENOMEM;
+				}
+				add = quoted;
 			}
 			alen = strlen(add);
 			s = (char *)end + 1;
@@ -366,6 +385,7 @@ static int subst_scalar(struct ctx *c, struct xnode *x)
 			o = realloc(out, cap);
 			if (!o) {
 				free(out);
+				free(quoted);
 				return -ENOMEM;
 			}
 			out = o;
@@ -373,6 +393,7 @@ static int subst_scalar(struct ctx *c, struct xnode *x)
 		memcpy(out + n, add, alen);
 		n += alen;
 	}
+	free(quoted);
 	out[n] = '\0';
 	if (!changed) {
 		free(out);
@@ -384,16 +405,29 @@ static int subst_scalar(struct ctx *c, struct xnode *x)
 	return 0;
 }
 
-static int subst_tree(struct ctx *c, struct xnode *x)
+/* Values reach terminals, shells and reports: text only, with tabs and
+ * newlines (a multi-line command), never an escape sequence. */
+static int scalar_text_check(struct ctx *c, struct xnode *x)
+{
+	for (const unsigned char *p = (const unsigned char *)x->str; *p; p++)
+		if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
+			return fail(c, x, "a control character (0x%02x) in a value; experiment files "
+				    "hold text (tabs and newlines allowed)", *p);
+	return 0;
+}
+
+static int subst_tree(struct ctx *c, struct xnode *x, bool shell)
 {
 	int err = 0;
 
 	if (x == c->varmap)
 		return 0;
 	if (x->kind == X_SCALAR)
-		return subst_scalar(c, x);
+		return subst_scalar(c, x, shell) ?: scalar_text_check(c, x);
 	for (size_t i = 0; i < x->n; i++) {
-		int r = subst_tree(c, x->v[i]);
+		bool sh = x->kind == X_MAP && x->k && (!strcmp(x->k[i]->str, "action") ||
+							 !strcmp(x->k[i]->str, "run"));
+		int r = subst_tree(c, x->v[i], sh);
 
 		if (r == -ENOMEM)
 			return r;
@@ -670,9 +704,13 @@ static int parse_probe(struct ctx *c, struct xnode *m, bool during, struct exp_p
 		err = get_str(c, m, "conninfo", true, what, &p->conninfo) ?: err;
 		err = get_str(c, m, "query", true, what, &p->query) ?: err;
 		err = get_str(c, m, "expect", false, what, &p->expect) ?: err;
-		if (p->conninfo && strstr(p->conninfo, "password"))
-			err = fail(c, map_get(m, "conninfo"), "%s: no password in an experiment file; "
-				   "use ~/.pgpass, PGPASSFILE or a service file", what);
+		if (p->conninfo) {
+			char why[512];
+
+			if (conninfo_check(p->conninfo, NULL, 0, why, sizeof(why)))
+				err = fail(c, map_get(m, "conninfo"), "%s: no password in an experiment "
+					   "file: the conninfo %s", what, why);
+		}
 		break;
 	case PROBE_CMD:
 		v = 0;
@@ -1090,7 +1128,7 @@ int experiment_parse(const char *name, const char *text, size_t len,
 	}
 	err = parse_variables(&c, root);
 	if (!err)
-		err = subst_tree(&c, root);
+		err = subst_tree(&c, root, false);
 	if (!err)
 		err = parse_root(&c, root);
 	if (!err && c.err)
@@ -1462,7 +1500,7 @@ int suite_parse(const char *name, const char *text, size_t len, const struct exp
 	}
 	err = parse_variables(&c, root);
 	if (!err)
-		err = subst_tree(&c, root);
+		err = subst_tree(&c, root, false);
 	if (!err)
 		err = parse_suite(&c, root, su);
 	if (!err && c.err)

@@ -17,6 +17,7 @@
 #include "node.h"
 #include "parse.h"
 #include "health.h"
+#include "probe_parse.h"
 
 #define BODY_MAX (1 << 20)
 
@@ -107,31 +108,6 @@ static long http_get(struct prober *pr, const char *url, struct body *b, struct 
 	return status;
 }
 
-/* A dotted path into JSON: "status", "checks.db.ok", "items.0.name". */
-static const char *json_path(json_object *o, const char *path, char *buf, size_t len)
-{
-	char *copy = strdup(path), *save = NULL, *w;
-
-	if (!copy)
-		return NULL;
-	for (w = strtok_r(copy, ".", &save); w && o; w = strtok_r(NULL, ".", &save)) {
-		if (json_object_is_type(o, json_type_array)) {
-			char *end;
-			long i = strtol(w, &end, 10);
-
-			o = *end || i < 0 ? NULL : json_object_array_get_idx(o, i);
-		} else if (!json_object_object_get_ex(o, w, &o)) {
-			o = NULL;
-		}
-	}
-	free(copy);
-	if (!o)
-		return NULL;
-	snprintf(buf, len, "%s", json_object_is_type(o, json_type_string) ?
-		 json_object_get_string(o) : json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	return buf;
-}
-
 static void probe_http(struct prober *pr, struct probe_result *res)
 {
 	const struct exp_probe *p = pr->p;
@@ -152,19 +128,17 @@ static void probe_http(struct prober *pr, struct probe_result *res)
 		goto out;
 	}
 	if (p->json_field) {
-		json_object *o = b.buf ? json_tokener_parse(b.buf) : NULL;
-		const char *v = o ? json_path(o, p->json_field, val, sizeof(val)) : NULL;
+		int err = b.buf ? probe_json_field(b.buf, b.len, p->json_field, val, sizeof(val)) : -EBADMSG;
 
-		if (!o)
-			snprintf(res->detail, sizeof(res->detail), "status %ld; body is not JSON", status);
-		else if (!v)
+		if (err == -ENOENT)
 			snprintf(res->detail, sizeof(res->detail), "status %ld; no field %s", status,
 				 p->json_field);
-		else if (!expect_matches(p->expect, v))
+		else if (err)
+			snprintf(res->detail, sizeof(res->detail), "status %ld; body is not JSON", status);
+		else if (!expect_matches(p->expect, val))
 			snprintf(res->detail, sizeof(res->detail), "%s = %s, expected %s", p->json_field,
-				 v, p->expect);
-		json_object_put(o);
-		if (!v || !expect_matches(p->expect, v))
+				 val, p->expect);
+		if (err || !expect_matches(p->expect, val))
 			goto out;
 	}
 	if (p->max_latency_ns && res->latency_ns > p->max_latency_ns) {
@@ -183,9 +157,8 @@ static void probe_prometheus(struct prober *pr, struct probe_result *res)
 	const struct exp_probe *p = pr->p;
 	struct body b = { 0 };
 	char *q = NULL, *url = NULL, val[128];
-	json_object *o = NULL, *data, *result, *first, *value;
-	const char *v;
 	long status;
+	int err;
 
 	if (!pr->curl && !(pr->curl = curl_easy_init()))
 		return;
@@ -205,30 +178,19 @@ static void probe_prometheus(struct prober *pr, struct probe_result *res)
 	status = http_get(pr, url, &b, res);
 	if (!status)
 		goto out;
-	o = b.buf ? json_tokener_parse(b.buf) : NULL;
-	if (status != 200 || !o || strcmp(json_object_get_string(json_object_object_get(o, "status")) ?: "", "success")) {
+	err = status == 200 && b.buf ? probe_prom_value(b.buf, b.len, val, sizeof(val)) : -EBADMSG;
+	if (err == -EBADMSG) {
 		snprintf(res->detail, sizeof(res->detail), "status %ld: %.120s", status, b.buf ? b.buf : "");
 		goto out;
 	}
-	data = json_object_object_get(o, "data");
-	result = data ? json_object_object_get(data, "result") : NULL;
-	if (result && json_object_is_type(result, json_type_array)) {
-		first = json_object_array_get_idx(result, 0);
-		value = first ? json_object_object_get(first, "value") : NULL;
-	} else {
-		value = result;	/* a scalar result: [ts, "v"] */
-	}
-	v = value ? json_object_get_string(json_object_array_get_idx(value, 1)) : NULL;
-	if (!v) {
+	if (err) {
 		snprintf(res->detail, sizeof(res->detail), "no series for %s", p->query);
 		goto out;
 	}
-	snprintf(val, sizeof(val), "%s", v);
 	res->ok = expect_matches(p->expect, val);
 	snprintf(res->detail, sizeof(res->detail), "%s = %s%s%s", p->query, val,
 		 res->ok ? "" : ", expected ", res->ok ? "" : p->expect);
 out:
-	json_object_put(o);
 	curl_free(q);
 	free(url);
 	free(b.buf);

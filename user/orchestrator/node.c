@@ -20,9 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <libssh2.h>
+#include <sys/stat.h>
 
 #include "node.h"
 #include "parse.h"
+#include "safefile.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define STDERR_KEEP 4096
@@ -202,6 +204,78 @@ static void b64(const unsigned char *in, size_t n, char *out)
 	out[o] = '\0';	/* OpenSSH prints SHA256 fingerprints without padding */
 }
 
+/* libssh2 compares a host's entries of the offered key type only: a host
+ * known by its ed25519 key that now offers RSA is "not found". Asking for
+ * every other type with the offered key finds any entry of the host (a
+ * different key is a mismatch), so a new key is added only for a host
+ * known_hosts does not name at all. */
+static bool host_known_by_other_type(LIBSSH2_KNOWNHOSTS *kh, const struct exp_node *n,
+				     const char *key, size_t keylen, int mask)
+{
+	static const int types[] = {
+		LIBSSH2_KNOWNHOST_KEY_SSHRSA, LIBSSH2_KNOWNHOST_KEY_SSHDSS,
+		LIBSSH2_KNOWNHOST_KEY_ECDSA_256, LIBSSH2_KNOWNHOST_KEY_ECDSA_384,
+		LIBSSH2_KNOWNHOST_KEY_ECDSA_521, LIBSSH2_KNOWNHOST_KEY_ED25519,
+	};
+	struct libssh2_knownhost *found;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (types[i] != mask &&
+		    libssh2_knownhost_checkp(kh, n->host, n->port, key, keylen,
+					     LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
+					     types[i], &found) != LIBSSH2_KNOWNHOST_CHECK_NOTFOUND)
+			return true;
+	return false;
+}
+
+/* known_hosts with the new entry, written the way root writes files where
+ * others may have been first (safefile.h): never through a symlink. */
+static int known_hosts_save(LIBSSH2_KNOWNHOSTS *kh, const char *path, char *why, size_t len)
+{
+	struct libssh2_knownhost *h, *prev = NULL;
+	size_t cap = 4096, used = 0, got;
+	char *text = malloc(cap);
+	struct stat st;
+	int err = 0;
+
+	if (!text)
+		return -ENOMEM;
+	text[0] = '\0';
+	if (!lstat(path, &st) && !S_ISREG(st.st_mode)) {
+		snprintf(why, len, "%s is not a regular file (a symlink?); not rewritten: add the key "
+			 "to the file it names yourself", path);
+		err = -EPERM;
+		goto out;
+	}
+	while (!err && !libssh2_knownhost_get(kh, &h, prev)) {
+		int r;
+
+		while ((r = libssh2_knownhost_writeline(kh, h, text + used, cap - used, &got,
+							LIBSSH2_KNOWNHOST_FILE_OPENSSH)) ==
+		       LIBSSH2_ERROR_BUFFER_TOO_SMALL) {
+			char *t = realloc(text, cap * 2);
+
+			if (!t) {
+				err = -ENOMEM;
+				goto out;
+			}
+			text = t;
+			cap *= 2;
+		}
+		if (r) {
+			err = -EIO;
+			goto out;
+		}
+		used += got;
+		text[used] = '\0';
+		prev = h;
+	}
+	err = safe_file_write(path, text, 0600, why, len);
+out:
+	free(text);
+	return err;
+}
+
 static int check_host_key(struct node_conn *c, bool accept_new, char *why, size_t len)
 {
 	const struct exp_node *n = c->n;
@@ -267,16 +341,35 @@ static int check_host_key(struct node_conn *c, bool accept_new, char *why, size_
 				      n->name, n->host, n->port, fp, path);
 			break;
 		}
+		if (host_known_by_other_type(kh, n, key, keylen, mask)) {
+			err = because(why, len, -EPERM,
+				      "%s: %s port %u offers a %s host key (SHA256:%s), and %s holds a key "
+				      "of another type for it; someone may be intercepting the connection. "
+				      "Refusing, --accept-new-host-keys or not: check the key and update %s "
+				      "yourself", n->name, n->host, n->port, libssh2_session_methods(c->ssh,
+				      LIBSSH2_METHOD_HOSTKEY) ?: "new", fp, path, path);
+			break;
+		}
 		if (n->port == 22)
 			snprintf(hostport, sizeof(hostport), "%s", n->host);
 		else
 			snprintf(hostport, sizeof(hostport), "[%s]:%u", n->host, n->port);
 		if (libssh2_knownhost_addc(kh, hostport, NULL, key, keylen, NULL, 0,
 					   LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | mask,
-					   NULL) ||
-		    libssh2_knownhost_writefile(kh, path, LIBSSH2_KNOWNHOST_FILE_OPENSSH))
+					   NULL)) {
 			err = because(why, len, -EIO, "%s: cannot add the host key to %s: %s",
 				      n->name, path, ssh_error(c->ssh));
+			break;
+		}
+		err = known_hosts_save(kh, path, why, len);
+		if (err == -EPERM) {
+			char w[512];
+
+			snprintf(w, sizeof(w), "%s", why);
+			because(why, len, err, "%s: the new host key was not saved: %s", n->name, w);
+		} else if (err) {
+			because(why, len, err, "%s: cannot write %s: %s", n->name, path, strerror(-err));
+		}
 		break;
 	}
 	default:

@@ -16,66 +16,19 @@
 
 #include "journal.h"
 #include "run.h"
+#include "safefile.h"
+#include "sanitize.h"
 
-static int mkdir_p(const char *path)
+/* The report's files are created under a temporary name next to the
+ * final one in the directory tug checked (safefile.h). */
+static FILE *open_in(int dfd, const char *name)
 {
-	char buf[1024], *p;
+	FILE *f = NULL;
+	int err = safe_file_create(dfd, name, 0644, &f);
 
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-/* Escape for XML and HTML text and attributes. */
-static void esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default:
-			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-				fputc('?', f);
-			else
-				fputc(*s, f);
-		}
-	}
-}
-
-static FILE *open_in(const char *dir, const char *name, char *path, size_t len)
-{
-	snprintf(path, len, "%s/%s.tmp", dir, name);
-	return fopen(path, "we");
-}
-
-static int close_in(FILE *f, const char *dir, const char *name, const char *tmp)
-{
-	char final[1100];
-	int err = 0;
-
-	if (fflush(f) || ferror(f))
-		err = -EIO;
-	if (fclose(f) && !err)
-		err = -errno;
-	snprintf(final, sizeof(final), "%s/%s", dir, name);
-	if (!err && rename(tmp, final))
-		err = -errno;
 	if (err)
-		unlink(tmp);
-	return err;
+		errno = -err;
+	return f;
 }
 
 static void iso(int64_t ms, char *buf, size_t len)
@@ -88,12 +41,12 @@ static void iso(int64_t ms, char *buf, size_t len)
 	snprintf(buf + strlen(buf), len - strlen(buf), ".%03dZ", (int)(ms % 1000));
 }
 
-static int write_junit(const char *dir, json_object *run)
+static int write_junit(int dir, json_object *run)
 {
 	json_object *phases = json_get(run, "phases");
 	size_t n = phases ? json_object_array_length(phases) : 0, nfail = 0;
-	char tmp[1100], ts[40];
-	FILE *f = open_in(dir, "junit.xml", tmp, sizeof(tmp));
+	char ts[40];
+	FILE *f = open_in(dir, "junit.xml");
 
 	if (!f)
 		return -errno;
@@ -101,23 +54,23 @@ static int write_junit(const char *dir, json_object *run)
 		nfail += !strcmp(json_get_str(json_object_array_get_idx(phases, i), "verdict", ""), "fail");
 	iso(json_get_int(run, "started_ms", 0), ts, sizeof(ts));
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite name=\"");
-	esc(f, json_get_str(run, "title", ""));
+	html_escape(f, json_get_str(run, "title", ""));
 	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" timestamp=\"%s\" time=\"%.3f\">\n",
 		n ? n : 1, n ? nfail : 1, ts,
 		(json_get_int(run, "finished_ms", 0) - json_get_int(run, "started_ms", 0)) / 1e3);
 	fprintf(f, "<properties>\n");
 	fprintf(f, "<property name=\"run_id\" value=\"");
-	esc(f, json_get_str(run, "run_id", ""));
+	html_escape(f, json_get_str(run, "run_id", ""));
 	fprintf(f, "\"/>\n<property name=\"risk\" value=\"");
-	esc(f, json_get_str(run, "risk", ""));
+	html_escape(f, json_get_str(run, "risk", ""));
 	fprintf(f, "\"/>\n<property name=\"operator\" value=\"");
-	esc(f, json_get_str(run, "operator", ""));
+	html_escape(f, json_get_str(run, "operator", ""));
 	fprintf(f, "\"/>\n<property name=\"approvers\" value=\"");
-	esc(f, json_object_to_json_string_ext(json_get(run, "approvers"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	html_escape(f, json_object_to_json_string_ext(json_get(run, "approvers"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	fprintf(f, "\"/>\n</properties>\n");
 	if (!n) {
 		fprintf(f, "<testcase classname=\"tug\" name=\"run\"><failure message=\"");
-		esc(f, json_get_str(run, "reason", "no phase ran"));
+		html_escape(f, json_get_str(run, "reason", "no phase ran"));
 		fprintf(f, "\"/></testcase>\n");
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -125,24 +78,24 @@ static int write_junit(const char *dir, json_object *run)
 		const char *v = json_get_str(p, "verdict", "");
 
 		fprintf(f, "<testcase classname=\"");
-		esc(f, json_get_str(run, "title", ""));
+		html_escape(f, json_get_str(run, "title", ""));
 		fprintf(f, "\" name=\"");
-		esc(f, json_get_str(p, "name", ""));
+		html_escape(f, json_get_str(p, "name", ""));
 		fprintf(f, "\" time=\"%.3f\">",
 			(json_get_int(p, "finished_ms", 0) - json_get_int(p, "started_ms", 0)) / 1e3);
 		if (!strcmp(v, "fail")) {
 			fprintf(f, "<failure message=\"");
-			esc(f, json_get_str(p, "detail", ""));
+			html_escape(f, json_get_str(p, "detail", ""));
 			fprintf(f, "\"/>");
 		} else if (*json_get_str(p, "detail", "")) {
 			fprintf(f, "<system-out>");
-			esc(f, json_get_str(p, "detail", ""));
+			html_escape(f, json_get_str(p, "detail", ""));
 			fprintf(f, "</system-out>");
 		}
 		fprintf(f, "</testcase>\n");
 	}
 	fprintf(f, "</testsuite>\n</testsuites>\n");
-	return close_in(f, dir, "junit.xml", tmp);
+	return safe_file_commit(dir, "junit.xml", f);
 }
 
 /* The timeline: one row per (phase, probe), a mark per result, green when
@@ -197,12 +150,14 @@ static void svg_timeline(FILE *f, json_object *run)
 		fprintf(f, "<rect class=\"fault\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
 			"fill=\"#f4c7c3\" opacity=\"0.7\"><title>", X(a), top - 10,
 			X(b) - X(a) < 2 ? 2.0 : X(b) - X(a), (int)np * row + 10);
-		esc(f, json_get_str(w, "fault", ""));
+		html_escape(f, json_get_str(w, "fault", ""));
 		fprintf(f, " on ");
-		esc(f, json_get_str(w, "node", ""));
-		fprintf(f, ": %.3fs, %s</title></rect>\n", (b - a) / 1e3, json_get_str(w, "reason", ""));
+		html_escape(f, json_get_str(w, "node", ""));
+		fprintf(f, ": %.3fs, ", (b - a) / 1e3);
+		html_escape(f, json_get_str(w, "reason", ""));
+		fprintf(f, "</title></rect>\n");
 		fprintf(f, "<text x=\"%.1f\" y=\"%d\" font-size=\"11\" fill=\"#a33\">", X(a) + 2, top - 14);
-		esc(f, json_get_str(w, "fault", ""));
+		html_escape(f, json_get_str(w, "fault", ""));
 		fprintf(f, "</text>\n");
 	}
 	{
@@ -220,9 +175,9 @@ static void svg_timeline(FILE *f, json_object *run)
 		int y = top + (int)i * row;
 
 		fprintf(f, "<text x=\"4\" y=\"%d\" font-size=\"12\">", y + 14);
-		esc(f, phase);
+		html_escape(f, phase);
 		fprintf(f, ": ");
-		esc(f, name);
+		html_escape(f, name);
 		fprintf(f, "</text>\n<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#ddd\"/>\n",
 			left, y + 10, width - 10, y + 10);
 		for (size_t k = 0; k < ne; k++) {
@@ -238,7 +193,7 @@ static void svg_timeline(FILE *f, json_object *run)
 			fprintf(f, "<rect class=\"%s\" x=\"%.1f\" y=\"%d\" width=\"3\" height=\"14\" fill=\"%s\">"
 				"<title>%+.3fs: %s: ", look->cls, X(json_get_int(ev, "ts_ms", t0)) - 1, y + 3,
 				look->color, (json_get_int(ev, "ts_ms", t0) - t0) / 1e3, look->word);
-			esc(f, json_get_str(ev, "detail", ""));
+			html_escape(f, json_get_str(ev, "detail", ""));
 			fprintf(f, "</title></rect>\n");
 		}
 	}
@@ -252,56 +207,56 @@ static void svg_timeline(FILE *f, json_object *run)
 #undef X
 }
 
-static int write_html(const char *dir, json_object *run)
+static int write_html(int dir, json_object *run)
 {
 	json_object *phases = json_get(run, "phases"), *faults = json_get(run, "faults");
 	json_object *ttd = json_get(run, "time_to_detect_ms"), *ttr = json_get(run, "time_to_recover_ms");
 	json_object *notes = json_get(run, "during_notes");
 	const char *v = json_get_str(run, "verdict", "?");
-	char tmp[1100], ts[40];
-	FILE *f = open_in(dir, "report.html", tmp, sizeof(tmp));
+	char ts[40];
+	FILE *f = open_in(dir, "report.html");
 
 	if (!f)
 		return -errno;
 	iso(json_get_int(run, "started_ms", 0), ts, sizeof(ts));
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>tug: ");
-	esc(f, json_get_str(run, "title", ""));
+	html_escape(f, json_get_str(run, "title", ""));
 	fprintf(f, "</title>\n<style>\n"
 		"body{font-family:sans-serif;margin:2em;color:#222}\n"
 		"table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}\n"
 		".pass{color:#2e7d32;font-weight:bold}.fail,.refused,.interrupted{color:#c62828;font-weight:bold}\n"
 		"</style>\n</head>\n<body>\n<h1>");
-	esc(f, json_get_str(run, "title", ""));
+	html_escape(f, json_get_str(run, "title", ""));
 	fprintf(f, "</h1>\n<p id=\"verdict\" class=\"%s\">Verdict: %s</p>\n",
 		!strcmp(v, "pass") ? "pass" : "fail", !strcmp(v, "pass") ? "PASS" : !strcmp(v, "fail") ? "FAIL" : v);
 	if (*json_get_str(run, "reason", "")) {
 		fprintf(f, "<p>");
-		esc(f, json_get_str(run, "reason", ""));
+		html_escape(f, json_get_str(run, "reason", ""));
 		fprintf(f, "</p>\n");
 	}
 	fprintf(f, "<table>\n<tr><th>run</th><td>");
-	esc(f, json_get_str(run, "run_id", ""));
+	html_escape(f, json_get_str(run, "run_id", ""));
 	fprintf(f, "</td></tr>\n<tr><th>file</th><td>");
-	esc(f, json_get_str(run, "file", ""));
+	html_escape(f, json_get_str(run, "file", ""));
 	fprintf(f, "</td></tr>\n<tr><th>started</th><td>%s</td></tr>\n<tr><th>risk</th><td>", ts);
-	esc(f, json_get_str(run, "risk", ""));
+	html_escape(f, json_get_str(run, "risk", ""));
 	fprintf(f, "</td></tr>\n<tr><th>operator</th><td>");
-	esc(f, json_get_str(run, "operator", ""));
+	html_escape(f, json_get_str(run, "operator", ""));
 	fprintf(f, "</td></tr>\n<tr><th>approvers</th><td>");
 	for (size_t i = 0; i < json_object_array_length(json_get(run, "approvers")); i++) {
 		if (i)
 			fprintf(f, ", ");
-		esc(f, json_object_get_string(json_object_array_get_idx(json_get(run, "approvers"), i)));
+		html_escape(f, json_object_get_string(json_object_array_get_idx(json_get(run, "approvers"), i)));
 	}
 	fprintf(f, "</td></tr>\n<tr><th>time to detect</th><td id=\"ttd\">%s%s</td></tr>\n"
 		"<tr><th>time to recover</th><td id=\"ttr\">%s%s</td></tr>\n<tr><th>parameters</th><td><code>",
 		ttd ? json_object_get_string(ttd) : "-", ttd ? " ms" : "",
 		ttr ? json_object_get_string(ttr) : "-", ttr ? " ms" : "");
-	esc(f, json_object_to_json_string_ext(json_get(run, "parameters"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	html_escape(f, json_object_to_json_string_ext(json_get(run, "parameters"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	for (size_t i = 0; notes && i < json_object_array_length(notes); i++) {
 		fprintf(f, "</code></td></tr>\n<tr><th>seen by the node only</th><td class=\"note\"><code>");
-		esc(f, json_object_get_string(json_object_array_get_idx(notes, i)));
+		html_escape(f, json_object_get_string(json_object_array_get_idx(notes, i)));
 	}
 	fprintf(f, "</code></td></tr>\n</table>\n<h2>Timeline</h2>\n"
 		"<p>Probe results against the fault windows (shaded): green passed, blue failed as the "
@@ -314,12 +269,12 @@ static int write_html(const char *dir, json_object *run)
 		const char *pv = json_get_str(p, "verdict", "");
 
 		fprintf(f, "<tr><td>");
-		esc(f, json_get_str(p, "name", ""));
+		html_escape(f, json_get_str(p, "name", ""));
 		fprintf(f, "</td><td class=\"%s\">", !strcmp(pv, "pass") ? "pass" : "fail");
-		esc(f, pv);
+		html_escape(f, pv);
 		fprintf(f, "</td><td>%.3fs</td><td>",
 			(json_get_int(p, "finished_ms", 0) - json_get_int(p, "started_ms", 0)) / 1e3);
-		esc(f, json_get_str(p, "detail", ""));
+		html_escape(f, json_get_str(p, "detail", ""));
 		fprintf(f, "</td></tr>\n");
 	}
 	fprintf(f, "</table>\n<h2>Faults</h2>\n<table>\n<tr><th>fault</th><th>node</th><th>id</th>"
@@ -328,37 +283,50 @@ static int write_html(const char *dir, json_object *run)
 		json_object *w = json_object_array_get_idx(faults, i);
 
 		fprintf(f, "<tr><td>");
-		esc(f, json_get_str(w, "fault", ""));
+		html_escape(f, json_get_str(w, "fault", ""));
 		fprintf(f, "</td><td>");
-		esc(f, json_get_str(w, "node", ""));
+		html_escape(f, json_get_str(w, "node", ""));
 		fprintf(f, "</td><td>");
-		esc(f, json_get_str(w, "id", ""));
+		html_escape(f, json_get_str(w, "id", ""));
 		fprintf(f, "</td><td>%.3fs</td><td>",
 			(json_get_int(w, "reverted_ms", 0) - json_get_int(w, "applied_ms", 0)) / 1e3);
-		esc(f, json_get_str(w, "reason", ""));
+		html_escape(f, json_get_str(w, "reason", ""));
 		fprintf(f, "</td><td><code>");
-		esc(f, json_get(w, "counters") ?
+		html_escape(f, json_get(w, "counters") ?
 		    json_object_to_json_string_ext(json_get(w, "counters"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "");
 		fprintf(f, "</code></td></tr>\n");
 	}
 	fprintf(f, "</table>\n<p>Every probe result with its timestamp: <a href=\"report.json\">report.json</a>;"
 		" for CI: <a href=\"junit.xml\">junit.xml</a>.</p>\n</body>\n</html>\n");
-	return close_in(f, dir, "report.html", tmp);
+	return safe_file_commit(dir, "report.html", f);
 }
 
-int report_write(const char *dir, json_object *run)
+int report_dir_check(const char *dir, char *why, size_t len)
 {
-	char tmp[1100];
+	int dfd, err = safe_dir_open(dir, true, &dfd, why, len);
+
+	if (!err)
+		close(dfd);
+	return err;
+}
+
+int report_write(const char *dir, json_object *run, char *why, size_t len)
+{
 	FILE *f;
-	int err = mkdir_p(dir);
+	int dfd, err = safe_dir_open(dir, true, &dfd, why, len);
 
 	if (err)
 		return err;
-	f = open_in(dir, "report.json", tmp, sizeof(tmp));
-	if (!f)
-		return -errno;
+	f = open_in(dfd, "report.json");
+	if (!f) {
+		err = -errno;
+		goto out;
+	}
 	fprintf(f, "%s\n", json_object_to_json_string_ext(run, JSON_C_TO_STRING_PRETTY |
 							  JSON_C_TO_STRING_NOSLASHESCAPE));
-	err = close_in(f, dir, "report.json", tmp);
-	return err ?: write_junit(dir, run) ?: write_html(dir, run);
+	err = safe_file_commit(dfd, "report.json", f);
+	err = err ?: write_junit(dfd, run) ?: write_html(dfd, run);
+out:
+	close(dfd);
+	return err;
 }

@@ -38,9 +38,13 @@
 #include "node.h"
 #include "events.h"
 #include "outage.h"
+#include "node_line.h"
 #include "parse.h"
 #include "health.h"
 #include "run.h"
+#include "safefile.h"
+#include "sanitize.h"
+#include "schedule.h"
 #include "sink.h"
 
 #define MAX_APPROVERS 16
@@ -90,16 +94,22 @@ __attribute__((format(printf, 2, 3)))
 static void say(struct run *r, const char *fmt, ...)
 {
 	va_list ap;
+	char *line;
 
 	if (r->json)
 		return;
+	va_start(ap, fmt);
+	if (vasprintf(&line, fmt, ap) < 0)
+		line = NULL;
+	va_end(ap);
+	if (!line)
+		return;
+	term_clean(line);	/* node and probe text: no escape sequences */
 	pthread_mutex_lock(&r->lock);
 	if (r->tty)
 		printf("\r\033[K");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
+	printf("%s\n", line);
+	free(line);
 	fflush(stdout);
 	pthread_mutex_unlock(&r->lock);
 }
@@ -416,7 +426,7 @@ static void job_set(struct fault_job *j, int state)
 
 static void job_event(struct fault_job *j, const char *line)
 {
-	json_object *o = json_tokener_parse(line);
+	json_object *o = node_line_parse(line, strlen(line));
 	const struct exp_node *n = &j->r->e->nodes[j->s->node];
 	enum tug_event ev;
 	int64_t ts;
@@ -783,12 +793,15 @@ static void usage(FILE *out)
 		"  --var NAME=VALUE        override a variable of the file (repeatable)\n"
 		"  --db CONNINFO           also store the results in PostgreSQL (libpq conninfo;\n"
 		"                          passwords from ~/.pgpass or a service file, never here)\n"
-		"  --report DIR            the report directory (default tug-reports/STAMP-TITLE)\n"
+		"  --report DIR            the report directory (default tug-reports/STAMP-TITLE): a\n"
+		"                          new path, or one only you can write\n"
 		"  --operator NAME         who runs it (default: $SUDO_USER or the login name)\n"
 		"  --dry-run               print the plan; touch nothing (exit 0: it would run,\n"
 		"                          1: the policy would refuse it, 2: the file is wrong)\n"
 		"  --accept-new-host-keys  add unknown SSH host keys to known_hosts (a changed key\n"
 		"                          is always refused)\n"
+		"  --expect-sha256 HEX     refuse unless the file has this SHA-256 and only root\n"
+		"                          can change it (tug schedule install passes it)\n"
 		"\n"
 		"Exit status: 0 every verdict passed, 1 one failed or the run was interrupted,\n"
 		"2 the file or the command was wrong, or the policy refused the run.\n"
@@ -1162,24 +1175,6 @@ struct run_opts {
 	const struct sink *sink;	/* the operator's summary table, with --db */
 };
 
-static int make_dirs(const char *path)
-{
-	char buf[1024];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* The numbers of the summary table, into the record: faults held (applied
  * on a node), OOM kills the nodes saw (their "oom_kill" events or the
  * cgroups' counters), rows verified (pg crash --verify), and notes (a
@@ -1513,8 +1508,12 @@ results:
 		snprintf(dir, sizeof(dir), "%s", report);
 	else
 		snprintf(dir, sizeof(dir), "tug-reports/%s-%s", stamp, name);
-	err = report_write(dir, r.rec);
-	if (err) {
+	err = report_write(dir, r.rec, why, sizeof(why));
+	if (err == -EPERM) {
+		log_error("the report was not written: %s", why);
+		if (!ret)
+			ret = EXIT_FAILURE;
+	} else if (err) {
 		log_errno(err, "cannot write the report to %s", dir);
 		if (!ret)
 			ret = EXIT_FAILURE;
@@ -1639,81 +1638,74 @@ static void suite_print(FILE *f, json_object *rows)
 		json_object *r = json_object_array_get_idx(rows, i);
 		const char *notes = json_get_str(r, "notes", ""), *why = json_get_str(r, "reason", "");
 
-		if (*notes)
-			fprintf(f, " %zu: %s\n", i + 1, notes);
-		if (*why)
-			fprintf(f, " %zu: %s: %s\n", i + 1, json_get_str(r, "verdict", "?"), why);
-	}
-}
-
-static void html_text(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", f);
-		else if (*s == '>')
-			fputs("&gt;", f);
-		else if (*s == '&')
-			fputs("&amp;", f);
-		else if (*s == '"')
-			fputs("&quot;", f);
-		else
-			fputc(*s, f);
+		if (*notes) {
+			fprintf(f, " %zu: ", i + 1);
+			term_fputs(notes, f);
+			fputc('\n', f);
+		}
+		if (*why) {
+			fprintf(f, " %zu: %s: ", i + 1, json_get_str(r, "verdict", "?"));
+			term_fputs(why, f);
+			fputc('\n', f);
+		}
 	}
 }
 
 /* suite.json, junit.xml (one test case per experiment) and index.html. */
-static int suite_write(const char *dir, json_object *suite)
+static int suite_write(const char *dir, json_object *suite, char *why, size_t len)
 {
 	json_object *rows = json_get(suite, "experiments");
 	size_t n = json_object_array_length(rows), fails = 0;
-	char path[1024];
-	FILE *f;
+	FILE *f = NULL;
+	int dfd, err = safe_dir_open(dir, true, &dfd, why, len);
 
-	if (make_dirs(dir))
-		return -errno;
-	snprintf(path, sizeof(path), "%s/suite.json", dir);
-	if (json_object_to_file_ext(path, suite, JSON_C_TO_STRING_PRETTY))
-		return -EIO;
+	if (err)
+		return err;
+	err = safe_file_create(dfd, "suite.json", 0644, &f);
+	if (err)
+		goto out;
+	fprintf(f, "%s\n", json_object_to_json_string_ext(suite, JSON_C_TO_STRING_PRETTY |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
+	err = safe_file_commit(dfd, "suite.json", f);
 	for (size_t i = 0; i < n; i++)
 		fails += strcmp(json_get_str(json_object_array_get_idx(rows, i), "verdict", ""), "pass") != 0;
-	snprintf(path, sizeof(path), "%s/junit.xml", dir);
-	if (!(f = fopen(path, "we")))
-		return -errno;
+	if (!err)
+		err = safe_file_create(dfd, "junit.xml", 0644, &f);
+	if (err)
+		goto out;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
 		   "  <testsuite name=\"");
-	html_text(f, json_get_str(suite, "title", "suite"));
+	html_escape(f, json_get_str(suite, "title", "suite"));
 	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\">\n", n, fails);
 	for (size_t i = 0; i < n; i++) {
 		json_object *r = json_object_array_get_idx(rows, i);
 		int64_t t = json_get_int(r, "finished_ms", 0) - json_get_int(r, "started_ms", 0);
 
 		fprintf(f, "    <testcase classname=\"tug.suite\" name=\"");
-		html_text(f, json_get_str(r, "title", "?"));
+		html_escape(f, json_get_str(r, "title", "?"));
 		fprintf(f, "\" time=\"%.3f\">", t > 0 ? t / 1e3 : 0.0);
 		if (strcmp(json_get_str(r, "verdict", ""), "pass")) {
 			fprintf(f, "<failure message=\"");
-			html_text(f, json_get_str(r, "reason", json_get_str(r, "verdict", "")));
+			html_escape(f, json_get_str(r, "reason", json_get_str(r, "verdict", "")));
 			fprintf(f, "\"/>");
 		}
 		fprintf(f, "</testcase>\n");
 	}
 	fprintf(f, "  </testsuite>\n</testsuites>\n");
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/index.html", dir);
-	if (!(f = fopen(path, "we")))
-		return -errno;
+	err = safe_file_commit(dfd, "junit.xml", f) ?: safe_file_create(dfd, "index.html", 0644, &f);
+	if (err)
+		goto out;
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");
-	html_text(f, json_get_str(suite, "title", "suite"));
+	html_escape(f, json_get_str(suite, "title", "suite"));
 	fprintf(f, "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
 		   "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.pass{color:#070}"
 		   ".fail,.refused,.interrupted,.not-run{color:#b00;font-weight:bold}</style></head><body>\n<h1>");
-	html_text(f, json_get_str(suite, "title", "suite"));
+	html_escape(f, json_get_str(suite, "title", "suite"));
 	fprintf(f, "</h1>\n<p>Verdict: <span class=\"%s\">%s</span>; operator ",
 		fails ? "fail" : "pass", fails ? "FAIL" : "PASS");
-	html_text(f, json_get_str(suite, "operator", "?"));
+	html_escape(f, json_get_str(suite, "operator", "?"));
 	fprintf(f, "; approvers ");
-	html_text(f, json_object_to_json_string_ext(json_get(suite, "approvers"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	html_escape(f, json_object_to_json_string_ext(json_get(suite, "approvers"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	fprintf(f, "</p>\n<table><tr><th>#</th><th>experiment</th><th>risk</th><th>verdict</th>"
 		   "<th>time to detect</th><th>time to recover</th><th>faults held</th>"
 		   "<th>OOM kills</th><th>rows verified</th><th>notes</th></tr>\n");
@@ -1726,26 +1718,28 @@ static int suite_write(const char *dir, json_object *suite)
 		fprintf(f, "<tr><td>%zu</td><td>", i + 1);
 		if (*rep) {
 			fprintf(f, "<a href=\"");
-			html_text(f, base ? base + 1 : rep);
+			html_escape(f, base ? base + 1 : rep);
 			fprintf(f, "/report.html\">");
 		}
-		html_text(f, json_get_str(r, "title", "?"));
+		html_escape(f, json_get_str(r, "title", "?"));
 		fprintf(f, "%s</td><td>%s</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td><td>%s</td>"
 			   "<td>%s</td><td>%s</td><td>", *rep ? "</a>" : "", json_get_str(r, "risk", "?"), v, v,
 			ms_cell(r, "time_to_detect_ms", a, sizeof(a)),
 			ms_cell(r, "time_to_recover_ms", b, sizeof(b)),
 			int_cell(r, "faults_held", c, sizeof(c)), int_cell(r, "oom_kills", d, sizeof(d)),
 			int_cell(r, "rows_verified", e, sizeof(e)));
-		html_text(f, json_get_str(r, "notes", ""));
+		html_escape(f, json_get_str(r, "notes", ""));
 		if (*json_get_str(r, "reason", "")) {
 			fprintf(f, "%s", *json_get_str(r, "notes", "") ? "<br>" : "");
-			html_text(f, json_get_str(r, "reason", ""));
+			html_escape(f, json_get_str(r, "reason", ""));
 		}
 		fprintf(f, "</td></tr>\n");
 	}
 	fprintf(f, "</table>\n</body></html>\n");
-	fclose(f);
-	return 0;
+	err = safe_file_commit(dfd, "index.html", f);
+out:
+	close(dfd);
+	return err;
 }
 
 /* The risk policy, in one place: NULL when the approvals cover the risk,
@@ -1780,7 +1774,7 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 	enum risk *risks = NULL;
 	struct exp_errors errs;
 	json_object *suite = NULL, *rows = NULL;
-	char dir[512], stamp[32], name[64], sid[40], pwhy[256];
+	char dir[512], stamp[32], name[64], sid[40], pwhy[256], why[512];
 	size_t bad = 0;
 	uint64_t rnd[2];
 	time_t now = time(NULL);
@@ -1888,8 +1882,12 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 		snprintf(dir, sizeof(dir), "%s", report);
 	else
 		snprintf(dir, sizeof(dir), "tug-reports/%s-%s", stamp, name);
-	if (make_dirs(dir)) {
-		log_errno(-errno, "cannot create the report directory %s", dir);
+	err = report_dir_check(dir, why, sizeof(why));
+	if (err) {
+		if (err == -EPERM)
+			log_error("--report: %s; nothing was touched", why);
+		else
+			log_errno(err, "cannot create the report directory %s", dir);
 		goto out;
 	}
 	suite = json_object_new_object();
@@ -1951,8 +1949,11 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 	json_object_object_add(suite, "finished_ms", json_object_new_int64(ms(now_realtime_ns())));
 	json_object_object_add(suite, "verdict", json_object_new_string(
 		interrupted ? "interrupted" : ret ? "fail" : "pass"));
-	err = suite_write(dir, suite);
-	if (err) {
+	err = suite_write(dir, suite, why, sizeof(why));
+	if (err == -EPERM) {
+		log_error("the suite report was not written: %s", why);
+		ret = EXIT_FAILURE;
+	} else if (err) {
 		log_errno(err, "cannot write the suite report to %s", dir);
 		ret = EXIT_FAILURE;
 	}
@@ -1981,6 +1982,28 @@ out:
 	return ret;
 }
 
+/* Options whose values could hurt: a scheduled file changed by someone, a
+ * password for /proc/PID/cmdline, a report directory others can plant
+ * links in. Logged here, exit 2. */
+static int run_opts_check(const char *db, const char *report, const char *file, const char *sha)
+{
+	char why[512];
+
+	if (sha && schedule_verify(file, sha, why, sizeof(why))) {
+		log_error("refused: %s; nothing was run", why);
+		return -EPERM;
+	}
+	if (db && conninfo_check(db, NULL, 0, why, sizeof(why))) {
+		log_error("--db: %s; nothing was run", why);
+		return -EINVAL;
+	}
+	if (report && report_dir_check(report, why, sizeof(why))) {
+		log_error("--report: %s; nothing was run", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cmd_run(int argc, char **argv, bool json)
 {
 	static const struct option opts[] = {
@@ -1991,6 +2014,7 @@ int cmd_run(int argc, char **argv, bool json)
 		{ "operator", required_argument, NULL, 'o' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "accept-new-host-keys", no_argument, NULL, 'A' },
+		{ "expect-sha256", required_argument, NULL, 'S' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -1998,7 +2022,7 @@ int cmd_run(int argc, char **argv, bool json)
 	struct exp_var vars[MAX_VARS];
 	char *approvers[MAX_APPROVERS], *vbuf[MAX_VARS] = { 0 };
 	size_t napprovers = 0, nvars = 0;
-	const char *db = NULL, *report = NULL, *operator = default_operator(), *file;
+	const char *db = NULL, *report = NULL, *operator = default_operator(), *file, *sha = NULL;
 	bool dry_run = false, accept_new = false;
 	struct run r = { .json = json };
 	struct run_opts o;
@@ -2048,6 +2072,9 @@ int cmd_run(int argc, char **argv, bool json)
 		case 'A':
 			accept_new = true;
 			break;
+		case 'S':
+			sha = optarg;
+			break;
 		case 'j':
 			r.json = true;
 			break;
@@ -2065,6 +2092,8 @@ int cmd_run(int argc, char **argv, bool json)
 		goto out;
 	}
 	file = argv[optind];
+	if (run_opts_check(db, dry_run ? NULL : report, file, sha))
+		goto out;
 	if (config_load(&cfg))
 		goto out;
 	o = (struct run_opts){ .approvers = approvers, .napprovers = napprovers, .vars = vars,

@@ -21,6 +21,8 @@
 #include "commands.h"
 #include "experiment.h"
 #include "log.h"
+#include "safefile.h"
+#include "sanitize.h"
 #include "schedule.h"
 
 static const char *const calendar[] = {
@@ -123,11 +125,45 @@ static int put_unit_word(char *buf, size_t len, size_t *off, const char *w)
 	return err ? err : put(buf, len, off, "\"");
 }
 
+/* A newline (or any control character) would end the cron line or the
+ * unit's directive and start one of the writer's choosing. */
+static int schedule_words_check(const struct schedule *s)
+{
+	if (has_control(s->name) || has_control(s->cron))
+		return -EINVAL;
+	for (size_t i = 0; i < s->run_argc; i++)
+		if (has_control(s->run_argv[i]))
+			return -EINVAL;
+	return 0;
+}
+
+int schedule_verify(const char *file, const char *sha256, char *why, size_t len)
+{
+	char hex[65] = "";
+	int err = path_trusted(file, why, len);
+
+	if (err)
+		return err;
+	err = file_sha256(file, hex);
+	if (err) {
+		snprintf(why, len, "%s: cannot read it: %s", file, strerror(-err));
+		return err;
+	}
+	if (strcmp(hex, sha256)) {
+		snprintf(why, len, "%s changed since it was scheduled (SHA-256 %s, scheduled %s); "
+			 "check the change and install the schedule again", file, hex, sha256);
+		return -EPERM;
+	}
+	return 0;
+}
+
 int schedule_render_cron(const struct schedule *s, char *buf, size_t len)
 {
 	size_t off = 0;
 	int err;
 
+	if (schedule_words_check(s))
+		return -EINVAL;
 	snprintf(buf, len, "# tug schedule '%s': written by 'tug schedule install'; "
 		 "'tug schedule remove %s' removes it\n%s root ",
 		 s->name, s->name, s->every == SCHEDULE_CRON ? s->cron : cron_spec[s->every]);
@@ -155,7 +191,7 @@ int schedule_render_systemd(const struct schedule *s, char *service, size_t slen
 	size_t off;
 	int err = 0;
 
-	if (s->every == SCHEDULE_CRON)
+	if (s->every == SCHEDULE_CRON || schedule_words_check(s))
 		return -EINVAL;
 	snprintf(service, slen,
 		 "# Written by 'tug schedule install'; 'tug schedule remove %s' removes it.\n"
@@ -201,24 +237,11 @@ static bool systemd_runs(void)
 
 static int write_file(const char *path, const char *text)
 {
-	char tmp[PATH_MAX + 8];
-	FILE *f;
-	int err = 0;
+	char why[512] = "";
+	int err = safe_file_write(path, text, 0644, why, sizeof(why));
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	if (fputs(text, f) < 0)
-		err = -EIO;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && chmod(tmp, 0644))
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
+	if (err == -EPERM)
+		log_error("%s", why);
 	return err;
 }
 
@@ -277,12 +300,12 @@ static int install(int argc, char **argv)
 		{},
 	};
 	struct schedule s = { .every = -1 };
-	char *run[64], exe[PATH_MAX], file[PATH_MAX], dir[PATH_MAX];
+	char *run[64], exe[PATH_MAX], file[PATH_MAX], dir[PATH_MAX], sha[65], why[512];
 	struct exp_var vars[16];
 	struct experiment *e = NULL;
 	struct exp_errors errs = { 0 };
 	size_t nrun = 0, nvars = 0;
-	int opt, err, ret = 2, whens = 0;
+	int opt, err, ret = 2, whens = 0, dfd;
 	ssize_t n;
 
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -294,8 +317,18 @@ static int install(int argc, char **argv)
 	run[nrun++] = file;
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (nrun >= 60) {
+		if (nrun >= 58) {
 			log_error("too many options");
+			return 2;
+		}
+		if (optarg && has_control(optarg)) {
+			log_error("--%s: the value has a control character (a newline, a tab...), which "
+				  "would end the cron line or unit directive; nothing was scheduled",
+				  opts[opt - 1].name);
+			return 2;
+		}
+		if (opt == OPT_DB && conninfo_check(optarg, NULL, 0, why, sizeof(why))) {
+			log_error("--db: %s; nothing was scheduled", why);
 			return 2;
 		}
 		switch (opt) {
@@ -359,6 +392,26 @@ static int install(int argc, char **argv)
 		log_errno(-errno, "EXPERIMENT: cannot open '%s'", argv[optind]);
 		goto out;
 	}
+	if (has_control(file)) {
+		log_error("EXPERIMENT: the path '%s' has a control character; nothing was scheduled",
+			  file);
+		goto out;
+	}
+	/* Each run executes what is then at this path, as root: only a file
+	 * others cannot change is scheduled, and each run checks its hash. */
+	err = path_trusted(file, why, sizeof(why));
+	if (err == -EPERM) {
+		log_error("%s; nothing was scheduled", why);
+		goto out;
+	}
+	if (!err)
+		err = file_sha256(file, sha);
+	if (err) {
+		log_errno(err, "cannot read %s", file);
+		goto out;
+	}
+	run[nrun++] = "--expect-sha256";
+	run[nrun++] = sha;
 	err = experiment_load(file, vars, nvars, &e, &errs);
 	if (err) {
 		for (size_t i = 0; i < errs.n; i++)
@@ -421,8 +474,17 @@ static int install(int argc, char **argv)
 			log_errno(err, "the command line is too long");
 			goto out;
 		}
+		/* cron's shell appends to the log as root: no planted link there */
 		snprintf(dir, sizeof(dir), "%s/var/log/tug", root());
-		mkdir(dir, 0750);
+		err = safe_dir_open(dir, true, &dfd, why, sizeof(why));
+		if (err) {
+			if (err == -EPERM)
+				log_error("%s; nothing was scheduled", why);
+			else
+				log_errno(err, "cannot create %s", dir);
+			goto out;
+		}
+		close(dfd);
 		snprintf(path, sizeof(path), "%s/etc/cron.d/tug-%s", root(), s.name);
 		err = write_file(path, line);
 		if (err) {
