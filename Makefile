@@ -3,6 +3,8 @@
 #   make              build build/tug
 #   make check        unit, BPF and integration tests (integration needs root)
 #   make check SAN=1  the same against an -fsanitize=address,undefined build
+#   make check SAN=thread T=orchestrator   the orchestrator's tests under TSan
+#   T=PATTERN         only the tests whose file name contains PATTERN
 #   make torture      SIGKILL/SIGSTOP cycles for every fault family, residue and
 #                     revert lateness, table written to docs/TORTURE.md
 #                     (TORTURE_CYCLES=2 is the short version)
@@ -29,6 +31,12 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
 # Any report fails the test that caused it, here as in CI.
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+else ifeq ($(SAN),thread)
+# The orchestrator's threads (faults, pollers, the main loop) under TSan:
+# make check SAN=thread T=orchestrator (CI runs that).
+OUT := build-tsan
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+SAN_ENV := TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1
 else
 OUT := build
 SANFLAGS :=
@@ -129,7 +137,7 @@ $(OUT):
 check:
 	$(Q)scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(SAN_ENV) TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/run
+	$(Q)$(SAN_ENV) TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/run $(T)
 
 # Debian's own kernels (6.1, 6.12) with systemd, in QEMU guests built from
 # Debian's archive and cached in /var/cache/tug/vm; tug is built for each
@@ -177,4 +185,4 @@ install: $(OUT)/tug
 		systemctl daemon-reload && systemctl enable tug-recover.service; fi
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan

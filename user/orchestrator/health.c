@@ -337,7 +337,7 @@ void probe_once(struct prober *pr, struct probe_result *res)
 	res->ts_ns = now_realtime_ns();
 }
 
-void probe_check(struct prober *pr, struct probe_result *res, volatile int *stop)
+void probe_check(struct prober *pr, struct probe_result *res, atomic_int *stop)
 {
 	for (unsigned i = 0;; i++) {
 		probe_once(pr, res);

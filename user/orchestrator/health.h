@@ -7,6 +7,7 @@
 #ifndef TUG_HEALTH_H
 #define TUG_HEALTH_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -39,6 +40,6 @@ void prober_cleanup(struct prober *pr);
 /* One attempt within the probe's timeout. */
 void probe_once(struct prober *pr, struct probe_result *res);
 /* One attempt plus up to p->retries more, interval apart, until one passes. */
-void probe_check(struct prober *pr, struct probe_result *res, volatile int *stop);
+void probe_check(struct prober *pr, struct probe_result *res, atomic_int *stop);
 
 #endif

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,9 @@
  * Waiting for TCP to say so would take a quarter of an hour. */
 #define NODE_SILENT_GRACE_NS (2 * NSEC_PER_SEC)
 
-static volatile sig_atomic_t interrupted;
+/* Set by the signal handler, read by every thread: lock-free atomics are
+ * async-signal-safe. */
+static atomic_int interrupted;
 
 struct run {
 	struct experiment *e;
@@ -65,7 +68,7 @@ struct run {
 	json_object *events, *phases, *faults, *probes;
 	const char *phase;
 	uint64_t phase_started_ns, phase_deadline_ns;
-	volatile int stop;	/* interrupt or abort: faults and pollers end */
+	atomic_int stop;	/* interrupt or abort: faults and pollers end */
 	struct outage outage;	/* the longest one-shot outage the nodes reported */
 	bool has_outage;
 };
@@ -283,11 +286,13 @@ struct poller {
 	const struct exp_probe *p;
 	const char *phase;
 	pthread_t th;
-	volatile int stop;
+	/* Shared with the main thread while the poller runs. */
+	atomic_int stop;
+	_Atomic uint64_t until_mono;	/* during_close() moves it */
+	_Atomic int64_t first_pass_ms;	/* the recovery loop watches it */
 	bool stop_on_pass;
-	uint64_t until_mono;
-	/* results */
-	int64_t first_fail_ms, first_pass_ms;
+	/* results, read after the join */
+	int64_t first_fail_ms;
 	unsigned attempts, fails;
 };
 
@@ -995,11 +1000,13 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 				progress(r);
 				pthread_mutex_lock(&j->mu);
 			}
-			pthread_mutex_unlock(&j->mu);
+			/* The job's fields are its thread's until DONE (job_set's lock
+			 * orders them before it). */
 			if (j->state == JOB_DONE && (j->failed || !j->applied_ms)) {
 				snprintf(why, len, "%s", *j->why ? j->why : "the fault did not apply");
 				err = -EIO;
 			}
+			pthread_mutex_unlock(&j->mu);
 		}
 	}
 	if (err || interrupted)
@@ -1009,18 +1016,21 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 		struct fault_job *j = &jobs[i];
 
 		for (;;) {
+			int64_t deadline_ms;
+			bool done;
+
 			pthread_mutex_lock(&j->mu);
-			if (j->state == JOB_DONE) {
-				pthread_mutex_unlock(&j->mu);
-				break;
-			}
+			done = j->state == JOB_DONE;
+			deadline_ms = j->state >= JOB_APPLIED ? j->deadline_ms : 0;
 			pthread_mutex_unlock(&j->mu);
+			if (done)
+				break;
 			if (interrupted || jobs_failed(jobs, *njobs))
 				r->stop = 1;	/* a failed fault (a silent node) ends the others now */
-			if (j->deadline_ms)
+			if (deadline_ms)
 				r->phase_deadline_ns = mono_ns() +
-					(j->deadline_ms > ms(now_realtime_ns()) ?
-					 (j->deadline_ms - ms(now_realtime_ns())) * NSEC_PER_MSEC : 0);
+					(deadline_ms > ms(now_realtime_ns()) ?
+					 (deadline_ms - ms(now_realtime_ns())) * NSEC_PER_MSEC : 0);
 			progress(r);
 			sleep_ns(100 * NSEC_PER_MSEC);
 		}
