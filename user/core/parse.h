@@ -10,8 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NSEC_PER_MSEC UINT64_C(1000000)
-#define NSEC_PER_SEC UINT64_C(1000000000)
+#include "clock.h"
 
 /* "250ms", "30s", "5m", "1h", "1m30s": a unit is required. */
 int parse_duration(const char *s, uint64_t *ret_ns);

@@ -24,30 +24,6 @@
 #include "log.h"
 #include "parse.h"
 
-uint64_t now_realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
-uint64_t now_boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
-static uint64_t now_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 static int clock_timer_at(clockid_t clk, uint64_t ns)
 {
 	struct itimerspec its = {
@@ -526,7 +502,7 @@ static const char *fault_hold(struct fault *f, int sfd)
 	bool progress = !f->quiet && (tty || f->json);
 	int deadline_fd = boot_timer_at(f->deadline_boot_ns);
 	int tick_fd = -1, hb_fd = -1;
-	uint64_t last_hb = now_mono_ns();
+	uint64_t last_hb = mono_ns();
 	const char *why = NULL;
 	struct pollfd p[6];
 
@@ -573,13 +549,13 @@ static const char *fault_hold(struct fault *f, int sfd)
 			if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
 				why = "heartbeat channel closed";
 			else if (r > 0)
-				last_hb = now_mono_ns();
+				last_hb = mono_ns();
 		}
 		if (!why && (p[4].revents & (POLLIN | POLLHUP)))
 			why = f->end_reason ? f->end_reason : "ended by the fault itself";
 		if (p[5].revents & POLLIN)
 			f->on_event(f, f->event_ctx);
-		if (!why && f->heartbeat_ns && now_mono_ns() - last_hb > f->heartbeat_ns)
+		if (!why && f->heartbeat_ns && mono_ns() - last_hb > f->heartbeat_ns)
 			why = "heartbeat lost";
 		if (!why && tick_fd >= 0 && (p[2].revents & POLLIN)) {
 			uint64_t ticks, now = now_boot_ns();

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <json-c/json.h>
+#include "clock.h"
 #include "events.h"
 
 #define FAULT_ID_LEN 9		/* 8 hex digits + NUL */
@@ -154,7 +155,5 @@ const struct fault_ops *fault_find(const char *family, const char *verb);
 int fault_read_percpu_counters(int map_fd, const char *const *names, int n,
 			       struct fault_counter *out);
 
-uint64_t now_realtime_ns(void);
-uint64_t now_boot_ns(void);
 
 #endif

@@ -224,14 +224,6 @@ static bool stop_asked(void)
 	       sigismember(&pend, SIGHUP);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int write_range(int fd, const char *buf, uint64_t off, uint64_t len)
 {
 	while (len) {
@@ -267,7 +259,7 @@ static void progress(struct fault *f, uint64_t done, uint64_t *last_ms)
 {
 	struct disk_priv *p = f->priv;
 	json_object *x;
-	uint64_t now = mono_ms();
+	uint64_t now = (mono_ns() / NSEC_PER_MSEC);
 
 	if (f->quiet || now - *last_ms < 1000)
 		return;
@@ -367,7 +359,7 @@ static int remove_fill(const char *file, int64_t ino)
 static int disk_apply(struct fault *f)
 {
 	struct disk_priv *p = f->priv;
-	uint64_t size = 0, last = mono_ms();
+	uint64_t size = 0, last = (mono_ns() / NSEC_PER_MSEC);
 	char *buf = NULL;
 	struct stat st = { 0 };
 	int err;

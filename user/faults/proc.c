@@ -83,14 +83,6 @@ void action_emit(const struct action_out *o, enum tug_event event, json_object *
 
 /* ------------------------------------------------------------------ clocks */
 
-uint64_t clock_ns(int clockid)
-{
-	struct timespec ts;
-
-	clock_gettime(clockid, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 uint64_t proc_ticks_to_boot_ns(uint64_t ticks)
 {
 	long hz = sysconf(_SC_CLK_TCK);

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <json-c/json.h>
+#include "clock.h"
 #include "events.h"
 
 /* ---- one-shot action output ---- */
@@ -32,7 +33,6 @@ struct action_out {
 void action_emit(const struct action_out *o, enum tug_event event, json_object *extra);
 
 /* ---- clocks ---- */
-uint64_t clock_ns(int clockid);
 /* /proc/PID/stat starttime (clock ticks since boot) in CLOCK_BOOTTIME ns. */
 uint64_t proc_ticks_to_boot_ns(uint64_t ticks);
 /* CLOCK_REALTIME ns -> CLOCK_BOOTTIME ns and back, by the clocks' offset now. */

@@ -46,14 +46,6 @@
 #define MIB (UINT64_C(1) << 20)
 #define PAGE_BYTES UINT64_C(4096)
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 /* A "Key:   N kB" line of /proc/meminfo or /proc/PID/status, in bytes. */
 static int proc_kb(const char *file, const char *key, uint64_t *ret)
 {

@@ -333,14 +333,6 @@ void observe_decode_status(int status, int *ret_code, int *ret_signal, bool *ret
 
 /* ---- events ---- */
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 static void copy_comm(char *dst, const char *src)
 {
 	memcpy(dst, src, OBS_COMM_LEN);

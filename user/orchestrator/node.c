@@ -49,14 +49,6 @@ struct node_proc {
 	size_t errlen;
 };
 
-uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 __attribute__((format(printf, 4, 5)))
 static int because(char *why, size_t len, int err, const char *fmt, ...)
 {

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "clock.h"
 #include "experiment.h"
 
 struct node_conn;
@@ -50,6 +51,5 @@ int node_run(struct node_conn *c, const char *cmd, uint64_t timeout_ns, int *ret
 /* Append word to a shell command line, single-quoted when needed. */
 int shell_quote_append(char **cmd, const char *word);
 
-uint64_t mono_ns(void);
 
 #endif
