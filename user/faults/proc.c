@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 
 #include "cgroup.h"
+#include "http.h"
 #include "commands.h"
 #include "fault.h"
 #include "journal.h"
@@ -531,61 +532,14 @@ static int runit_control(const char *svdir, const char *cmd)
 
 /* ------------------------------------------------------------------ probes */
 
-struct http_probe {
-	CURL *curl;
-	char url[1024];
-};
-
-static size_t discard(char *p, size_t sz, size_t n, void *u)
+/* --probe: one GET, healthy on 2xx/3xx (a redirect to a login page is up). */
+static bool http_healthy(CURL **curl, const char *url)
 {
-	return sz * n;
-}
+	struct http_get g = { .url = url, .timeout_ns = 2 * NSEC_PER_SEC };
+	bool ok = !http_get(curl, &g) && g.status >= 200 && g.status < 400;
 
-int http_probe_new(const char *url, struct http_probe **ret)
-{
-	static bool inited;
-	struct http_probe *p;
-
-	if (!inited) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT))
-			return -EIO;
-		inited = true;
-	}
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	snprintf(p->url, sizeof(p->url), "%s", url);
-	p->curl = curl_easy_init();
-	if (!p->curl) {
-		free(p);
-		return -ENOMEM;
-	}
-	curl_easy_setopt(p->curl, CURLOPT_URL, p->url);
-	curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
-	curl_easy_setopt(p->curl, CURLOPT_TIMEOUT_MS, 2000L);
-	curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	*ret = p;
-	return 0;
-}
-
-bool http_probe_once(struct http_probe *p)
-{
-	long code = 0;
-
-	if (curl_easy_perform(p->curl) != CURLE_OK)
-		return false;
-	curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &code);
-	return code >= 200 && code < 400;
-}
-
-void http_probe_free(struct http_probe *p)
-{
-	if (!p)
-		return;
-	curl_easy_cleanup(p->curl);
-	free(p);
+	http_get_free(&g);
+	return ok;
 }
 
 /* ----------------------------------------------------------------- targets */
@@ -939,12 +893,12 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 {
 	uint64_t deadline = t0_mono + o->wait_ns, last_probe = 0;
 	uint64_t tick = o->kind == T_UNIT ? 50 * NSEC_PER_MSEC : 5 * NSEC_PER_MSEC;
-	struct http_probe *probe = NULL;
+	CURL *probe = NULL;
 	bool exited[MAX_VICTIMS] = { 0 };
 
 	memset(r, 0, sizeof(*r));
 	r->t0_real = t0_real;
-	if (o->probe_url && http_probe_new(o->probe_url, &probe))
+	if (o->probe_url && (http_init() || !(probe = curl_easy_init())))
 		log_error("--probe: cannot set up libcurl");
 	if (!expect_new)
 		r->back = true;	/* nothing to wait for but health */
@@ -988,7 +942,7 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 
 			last_probe = now;
 			r->probes++;
-			ok = http_probe_once(probe);
+			ok = http_healthy(&probe, o->probe_url);
 			if (ok) {
 				uint64_t done = clock_ns(CLOCK_MONOTONIC);
 				json_object *x = json_object_new_object();
@@ -1018,7 +972,7 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 			nanosleep(&ts, NULL);
 		}
 	}
-	http_probe_free(probe);
+	curl_easy_cleanup(probe);
 }
 
 /* The verdict: PASS when back (and healthy, with a probe) within the bound. */

@@ -110,11 +110,5 @@ struct runit_state {
 int runit_parse_status(const unsigned char *buf, size_t len, struct runit_state *ret);
 int runit_read(const char *svdir, struct runit_state *ret);
 
-/* ---- HTTP probes (libcurl) ---- */
-struct http_probe;
-int http_probe_new(const char *url, struct http_probe **ret);
-/* One request; true when it answered 2xx/3xx. */
-bool http_probe_once(struct http_probe *p);
-void http_probe_free(struct http_probe *p);
 
 #endif

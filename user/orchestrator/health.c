@@ -17,24 +17,8 @@
 #include "node.h"
 #include "parse.h"
 #include "health.h"
+#include "http.h"
 #include "probe_parse.h"
-
-#define BODY_MAX (1 << 20)
-
-struct body {
-	char *buf;
-	size_t len;
-};
-
-int probe_global_init(void)
-{
-	return curl_global_init(CURL_GLOBAL_DEFAULT) ? -EIO : 0;
-}
-
-void probe_global_cleanup(void)
-{
-	curl_global_cleanup();
-}
 
 void prober_init(struct prober *pr, const struct experiment *e, const struct exp_probe *p,
 		 bool accept_new)
@@ -51,68 +35,28 @@ void prober_cleanup(struct prober *pr)
 	pr->conn = NULL;
 }
 
-static size_t body_write(char *data, size_t size, size_t n, void *arg)
+/* GET url; the HTTP status, or 0 with the reason in res->detail. */
+static long probe_get(struct prober *pr, const char *url, struct http_get *g, struct probe_result *res)
 {
-	struct body *b = arg;
-	size_t len = size * n;
-	char *nb;
-
-	if (b->len + len > BODY_MAX)
-		return 0;	/* curl reports a write error: body too large */
-	nb = realloc(b->buf, b->len + len + 1);
-	if (!nb)
-		return 0;
-	memcpy(nb + b->len, data, len);
-	b->buf = nb;
-	b->len += len;
-	b->buf[b->len] = '\0';
-	return len;
-}
-
-/* GET url into *b; returns the status code or 0 with detail set. */
-static long http_get(struct prober *pr, const char *url, struct body *b, struct probe_result *res)
-{
-	const struct exp_probe *p = pr->p;
-	curl_off_t total = 0;
-	long status = 0;
-	CURLcode rc;
-	CURL *c;
-
-	if (!pr->curl && !(pr->curl = curl_easy_init())) {
-		snprintf(res->detail, sizeof(res->detail), "curl_easy_init failed");
+	g->url = url;
+	g->timeout_ns = pr->p->timeout_ns;
+	g->ca_file = pr->p->ca_file;
+	g->want_body = true;
+	if (http_get(&pr->curl, g)) {
+		snprintf(res->detail, sizeof(res->detail), "out of memory");
 		return 0;
 	}
-	c = pr->curl;
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(p->timeout_ns / NSEC_PER_MSEC));
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(p->timeout_ns / NSEC_PER_MSEC));
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (p->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, p->ca_file);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);	/* every attempt connects anew */
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "tug-probe");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
-	res->latency_ns = (uint64_t)total * 1000;
-	if (rc != CURLE_OK) {
-		snprintf(res->detail, sizeof(res->detail), "%s", curl_easy_strerror(rc));
-		return 0;
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	return status;
+	res->latency_ns = g->latency_ns;
+	if (!g->status)
+		snprintf(res->detail, sizeof(res->detail), "%.*s", (int)sizeof(res->detail) - 1, g->why);
+	return g->status;
 }
 
 static void probe_http(struct prober *pr, struct probe_result *res)
 {
 	const struct exp_probe *p = pr->p;
-	struct body b = { 0 };
-	long status = http_get(pr, p->url, &b, res);
+	struct http_get g = { 0 };
+	long status = probe_get(pr, p->url, &g, res);
 	char val[128];
 
 	if (!status)
@@ -122,13 +66,13 @@ static void probe_http(struct prober *pr, struct probe_result *res)
 			 p->status ? p->status : 200);
 		goto out;
 	}
-	if (p->body_contains && (!b.buf || !strstr(b.buf, p->body_contains))) {
+	if (p->body_contains && (!g.body || !strstr(g.body, p->body_contains))) {
 		snprintf(res->detail, sizeof(res->detail), "status %ld; body lacks '%s'", status,
 			 p->body_contains);
 		goto out;
 	}
 	if (p->json_field) {
-		int err = b.buf ? probe_json_field(b.buf, b.len, p->json_field, val, sizeof(val)) : -EBADMSG;
+		int err = g.body ? probe_json_field(g.body, g.body_len, p->json_field, val, sizeof(val)) : -EBADMSG;
 
 		if (err == -ENOENT)
 			snprintf(res->detail, sizeof(res->detail), "status %ld; no field %s", status,
@@ -149,13 +93,13 @@ static void probe_http(struct prober *pr, struct probe_result *res)
 	res->ok = true;
 	snprintf(res->detail, sizeof(res->detail), "status %ld in %.1f ms", status, res->latency_ns / 1e6);
 out:
-	free(b.buf);
+	http_get_free(&g);
 }
 
 static void probe_prometheus(struct prober *pr, struct probe_result *res)
 {
 	const struct exp_probe *p = pr->p;
-	struct body b = { 0 };
+	struct http_get g = { 0 };
 	char *q = NULL, *url = NULL, val[128];
 	long status;
 	int err;
@@ -175,12 +119,12 @@ static void probe_prometheus(struct prober *pr, struct probe_result *res)
 		if (s)
 			memmove(s, s + 1, strlen(s));
 	}
-	status = http_get(pr, url, &b, res);
+	status = probe_get(pr, url, &g, res);
 	if (!status)
 		goto out;
-	err = status == 200 && b.buf ? probe_prom_value(b.buf, b.len, val, sizeof(val)) : -EBADMSG;
+	err = status == 200 && g.body ? probe_prom_value(g.body, g.body_len, val, sizeof(val)) : -EBADMSG;
 	if (err == -EBADMSG) {
-		snprintf(res->detail, sizeof(res->detail), "status %ld: %.120s", status, b.buf ? b.buf : "");
+		snprintf(res->detail, sizeof(res->detail), "status %ld: %.120s", status, g.body ? g.body : "");
 		goto out;
 	}
 	if (err) {
@@ -193,7 +137,7 @@ static void probe_prometheus(struct prober *pr, struct probe_result *res)
 out:
 	curl_free(q);
 	free(url);
-	free(b.buf);
+	http_get_free(&g);
 }
 
 static void probe_tcp(struct prober *pr, struct probe_result *res)

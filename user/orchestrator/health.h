@@ -30,10 +30,6 @@ struct prober {
 	void *curl;
 };
 
-/* Process-wide libcurl setup; once, before threads start. */
-int probe_global_init(void);
-void probe_global_cleanup(void);
-
 void prober_init(struct prober *pr, const struct experiment *e, const struct exp_probe *p,
 		 bool accept_new);
 void prober_cleanup(struct prober *pr);

@@ -42,6 +42,7 @@
 #include "node_line.h"
 #include "parse.h"
 #include "health.h"
+#include "http.h"
 #include "run.h"
 #include "safefile.h"
 #include "sanitize.h"
@@ -1308,7 +1309,7 @@ static int execute(const struct run_opts *opt, struct experiment *e, const char 
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (node_global_init() || probe_global_init()) {
+	if (node_global_init() || http_init()) {
 		log_error("cannot initialise libssh2 or libcurl");
 		goto results;
 	}
@@ -1563,7 +1564,6 @@ results:
 		emit(&r, "result", o);
 	}
 	node_global_cleanup();
-	probe_global_cleanup();
 	for (size_t i = 0; i < njobs; i++) {
 		json_object_put(jobs[i].counters);
 		json_object_put(jobs[i].events);
