@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "cgroup.h"
+#include "json.h"
 #include "commands.h"
 #include "fault.h"
 #include "kernel.h"
@@ -47,7 +48,7 @@ static void check(struct report *r, const char *name, bool ok, const char *fmt, 
 		json_object_object_add(o, "check", json_object_new_string(name));
 		json_object_object_add(o, "ok", json_object_new_boolean(ok));
 		json_object_object_add(o, "detail", json_object_new_string(detail));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_line(o));
 		json_object_put(o);
 	} else {
 		printf("  %-22s %-4s %s\n", name, ok ? "yes" : "no", detail);
@@ -235,7 +236,7 @@ int cmd_doctor(int argc, char **argv, bool json)
 			json_object_object_add(x, "fault", json_object_new_string(name));
 			json_object_object_add(x, "backend", json_object_new_string(b ? b : "unavailable"));
 			json_object_object_add(x, "why", json_object_new_string(why));
-			printf("%s\n", json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			printf("%s\n", json_line(x));
 			json_object_put(x);
 		} else {
 			printf("  %-22s %-10s %s\n", name, b ? b : "none", why);

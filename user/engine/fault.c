@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 
 #include "config.h"
+#include "json.h"
 #include "fault.h"
 #include "journal.h"
 #include "log.h"
@@ -143,7 +144,7 @@ void fault_emit(struct fault *f, enum tug_event event, json_object *extra)
 			json_object_object_foreach(extra, k, v)
 				json_object_object_add(o, k, json_object_get(v));
 		}
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_line(o));
 		json_object_put(o);
 	} else {
 		printf("%s %s %s: %s", f->ops->family, f->ops->verb, f->id, event_name(event));
@@ -151,7 +152,7 @@ void fault_emit(struct fault *f, enum tug_event event, json_object *extra)
 			json_object_object_foreach(extra, k, v) {
 				if (json_object_is_type(v, json_type_object) ||
 				    json_object_is_type(v, json_type_array))
-					printf("  %s=%s", k, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+					printf("  %s=%s", k, json_line(v));
 				else
 					printf("  %s=%s", k, json_object_get_string(v));
 			}

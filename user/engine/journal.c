@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "json.h"
 
 const char *journal_run_dir(void)
 {
@@ -85,7 +86,7 @@ int journal_write(json_object *entry, bool persistent)
 	snprintf(path, sizeof(path), "%s/%s.json", dir, id);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 
-	text = json_object_to_json_string_ext(entry, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	text = json_line(entry);
 	len = strlen(text);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -263,39 +264,6 @@ int journal_lock(void)
 	return fd;
 }
 
-int proc_start_time(pid_t pid, uint64_t *ret)
-{
-	char path[64], buf[1024];
-	unsigned long long start;
-	char *p;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* comm may hold spaces and parentheses: fields start after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EBADMSG;
-	/* state is field 3; starttime is field 22, i.e. 19 fields after state. */
-	p += 2;
-	for (int i = 0; i < 19; i++) {
-		p = strchr(p, ' ');
-		if (!p)
-			return -EBADMSG;
-		p++;
-	}
-	if (sscanf(p, "%llu", &start) != 1)
-		return -EBADMSG;
-	*ret = start;
-	return 0;
-}
-
 bool journal_owner_alive(json_object *entry)
 {
 	pid_t pid = json_get_int(entry, "owner_pid", 0);
@@ -304,25 +272,4 @@ bool journal_owner_alive(json_object *entry)
 	if (pid <= 0 || proc_start_time(pid, &start))
 		return false;
 	return start == (uint64_t)json_get_int(entry, "owner_start", -1);
-}
-
-json_object *json_get(json_object *o, const char *key)
-{
-	json_object *v;
-
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-int64_t json_get_int(json_object *o, const char *key, int64_t dflt)
-{
-	json_object *v = json_get(o, key);
-
-	return v ? json_object_get_int64(v) : dflt;
-}
-
-const char *json_get_str(json_object *o, const char *key, const char *dflt)
-{
-	json_object *v = json_get(o, key);
-
-	return v && json_object_is_type(v, json_type_string) ? json_object_get_string(v) : dflt;
 }

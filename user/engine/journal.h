@@ -14,6 +14,9 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 
+#include "json.h"
+#include "procfs.h"
+
 int journal_write(json_object *entry, bool persistent);
 int journal_remove(const char *id);
 int journal_load(const char *id, json_object **ret);
@@ -27,18 +30,11 @@ int journal_sweep(void);
  * a knob free; returns the fd to close, or -errno. */
 int journal_lock(void);
 
-/* The process start time (clock ticks since boot) that, with the pid,
- * names one process for its whole life: a reused pid has another. */
-int proc_start_time(pid_t pid, uint64_t *ret);
 /* Is the entry's owner (owner_pid + owner_start) still running? */
 bool journal_owner_alive(json_object *entry);
 
 const char *journal_run_dir(void);
 const char *journal_state_dir(void);
 
-/* Small json-c accessors that tolerate missing keys. */
-int64_t json_get_int(json_object *o, const char *key, int64_t dflt);
-const char *json_get_str(json_object *o, const char *key, const char *dflt);
-json_object *json_get(json_object *o, const char *key);
 
 #endif

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 
 #include "commands.h"
+#include "json.h"
 #include "fault.h"
 #include "journal.h"
 #include "log.h"
@@ -59,7 +60,7 @@ static void print_outcome(bool json, const char *event, const char *id, int err,
 		json_object_object_add(o, "event", json_object_new_string(event));
 		json_object_object_add(o, "id", json_object_new_string(id));
 		json_object_object_add(o, "ok", json_object_new_boolean(!err));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_line(o));
 		json_object_put(o);
 	} else {
 		printf("%s %s\n", id, human);
@@ -149,12 +150,12 @@ int cmd_status(int argc, char **argv, bool json)
 			json_object_object_add(o, "params", json_object_get(json_get(e, "params")));
 			json_object_object_add(o, "state", json_object_get(json_get(e, "state")));
 			json_object_object_add(o, "counters", json_object_get(counters));
-			printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			printf("%s\n", json_line(o));
 			json_object_put(o);
 		} else {
 			printf("%-9s %-16s %-8" PRId64 " %-9s %7.1fs  %s\n", json_get_str(e, "id", ""), what,
 			       json_get_int(e, "owner_pid", 0), alive ? "live" : "orphaned",
-			       left / 1e9, json_object_to_json_string_ext(counters, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			       left / 1e9, json_line(counters));
 		}
 		json_object_put(counters);
 	}

@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 
 #include "cgroup.h"
+#include "json.h"
 #include "http.h"
 #include "commands.h"
 #include "fault.h"
@@ -63,7 +64,7 @@ void action_emit(const struct action_out *o, enum tug_event event, json_object *
 			json_object_object_foreach(extra, k, v)
 				json_object_object_add(j, k, json_object_get(v));
 		}
-		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_line(j));
 		json_object_put(j);
 	} else {
 		printf("%s: %s", o->name, event_name(event));
@@ -71,7 +72,7 @@ void action_emit(const struct action_out *o, enum tug_event event, json_object *
 			json_object_object_foreach(extra, k, v) {
 				if (json_object_is_type(v, json_type_object) ||
 				    json_object_is_type(v, json_type_array))
-					printf("  %s=%s", k, json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+					printf("  %s=%s", k, json_line(v));
 				else
 					printf("  %s=%s", k, json_object_get_string(v));
 			}
@@ -83,39 +84,6 @@ void action_emit(const struct action_out *o, enum tug_event event, json_object *
 }
 
 /* ------------------------------------------------------------------ clocks */
-
-uint64_t proc_ticks_to_boot_ns(uint64_t ticks)
-{
-	long hz = sysconf(_SC_CLK_TCK);
-
-	return ticks * (NSEC_PER_SEC / (uint64_t)(hz > 0 ? hz : 100));
-}
-
-static int64_t real_minus_boot(void)
-{
-	uint64_t b1 = clock_ns(CLOCK_BOOTTIME);
-	uint64_t r = clock_ns(CLOCK_REALTIME);
-	uint64_t b2 = clock_ns(CLOCK_BOOTTIME);
-
-	return (int64_t)r - (int64_t)(b1 / 2 + b2 / 2);
-}
-
-uint64_t real_to_boot_ns(uint64_t real_ns)
-{
-	return real_ns - real_minus_boot();
-}
-
-uint64_t boot_to_real_ns(uint64_t boot_ns)
-{
-	return boot_ns + real_minus_boot();
-}
-
-static uint64_t mono_to_real_ns(uint64_t mono_ns)
-{
-	uint64_t m = clock_ns(CLOCK_MONOTONIC), r = clock_ns(CLOCK_REALTIME);
-
-	return mono_ns + (r - m);
-}
 
 /* --------------------------------------------------------------- processes */
 

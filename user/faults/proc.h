@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 #include "clock.h"
+#include "procfs.h"
 #include "events.h"
 
 /* ---- one-shot action output ---- */
@@ -32,12 +33,6 @@ struct action_out {
  * --json, else a human line "proc kill: event  k=v ...". Takes extra. */
 void action_emit(const struct action_out *o, enum tug_event event, json_object *extra);
 
-/* ---- clocks ---- */
-/* /proc/PID/stat starttime (clock ticks since boot) in CLOCK_BOOTTIME ns. */
-uint64_t proc_ticks_to_boot_ns(uint64_t ticks);
-/* CLOCK_REALTIME ns -> CLOCK_BOOTTIME ns and back, by the clocks' offset now. */
-uint64_t real_to_boot_ns(uint64_t real_ns);
-uint64_t boot_to_real_ns(uint64_t boot_ns);
 
 /* ---- exact processes ---- */
 struct victim {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "json.h"
 #include "events.h"
 #include "log.h"
 #include "observer.h"
@@ -59,7 +60,7 @@ static void on_event(const struct observe_event *e, void *ctx)
 	if (w->json) {
 		json_object *o = observe_event_json(e);
 
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_line(o));
 		json_object_put(o);
 	} else {
 		char line[1024];
@@ -92,7 +93,7 @@ static void print_start(const struct watch *w, const struct observer *obs, unsig
 		json_object_object_add(o, "kinds", json_object_new_string(k));
 		json_object_object_add(o, "cgroup", *cg ? json_object_new_string(cg) : NULL);
 		json_object_object_add(o, "backend", json_object_new_string(observer_backend(obs)));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_line(o));
 		json_object_put(o);
 	} else {
 		printf("watching %s in %s (%s); Ctrl-C ends\n", k, *cg ? cg : "every cgroup",
@@ -115,7 +116,7 @@ static void print_summary(const struct watch *w, const struct observer *obs, con
 		json_object_object_add(o, "exits", json_object_new_int64(ex));
 		json_object_object_add(o, "execs", json_object_new_int64(exe));
 		json_object_object_add(o, "lost", json_object_new_int64(lost));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_line(o));
 		json_object_put(o);
 	} else {
 		printf("ended (%s): %llu OOM kills, %llu exits, %llu execs, %llu lost\n", why,

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "probe_parse.h"
+#include "json.h"
 #include "sanitize.h"
 
 #define JSON_DEPTH 64
@@ -31,7 +32,7 @@ static json_object *parse_body(const char *body, size_t len)
 static void as_text(json_object *o, char *val, size_t vlen)
 {
 	snprintf(val, vlen, "%s", json_object_is_type(o, json_type_string) ? json_object_get_string(o) :
-		 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		 json_line(o));
 }
 
 int probe_json_field(const char *body, size_t len, const char *path, char *val, size_t vlen)

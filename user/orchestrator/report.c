@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "json.h"
 #include "run.h"
 #include "safefile.h"
 #include "sanitize.h"
@@ -66,7 +67,7 @@ static int write_junit(int dir, json_object *run)
 	fprintf(f, "\"/>\n<property name=\"operator\" value=\"");
 	html_escape(f, json_get_str(run, "operator", ""));
 	fprintf(f, "\"/>\n<property name=\"approvers\" value=\"");
-	html_escape(f, json_object_to_json_string_ext(json_get(run, "approvers"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	html_escape(f, json_line(json_get(run, "approvers")));
 	fprintf(f, "\"/>\n</properties>\n");
 	if (!n) {
 		fprintf(f, "<testcase classname=\"tug\" name=\"run\"><failure message=\"");
@@ -253,7 +254,7 @@ static int write_html(int dir, json_object *run)
 		"<tr><th>time to recover</th><td id=\"ttr\">%s%s</td></tr>\n<tr><th>parameters</th><td><code>",
 		ttd ? json_object_get_string(ttd) : "-", ttd ? " ms" : "",
 		ttr ? json_object_get_string(ttr) : "-", ttr ? " ms" : "");
-	html_escape(f, json_object_to_json_string_ext(json_get(run, "parameters"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	html_escape(f, json_line(json_get(run, "parameters")));
 	for (size_t i = 0; notes && i < json_object_array_length(notes); i++) {
 		fprintf(f, "</code></td></tr>\n<tr><th>seen by the node only</th><td class=\"note\"><code>");
 		html_escape(f, json_object_get_string(json_object_array_get_idx(notes, i)));
@@ -293,7 +294,7 @@ static int write_html(int dir, json_object *run)
 		html_escape(f, json_get_str(w, "reason", ""));
 		fprintf(f, "</td><td><code>");
 		html_escape(f, json_get(w, "counters") ?
-		    json_object_to_json_string_ext(json_get(w, "counters"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) : "");
+		    json_line(json_get(w, "counters")) : "");
 		fprintf(f, "</code></td></tr>\n");
 	}
 	fprintf(f, "</table>\n<p>Every probe result with its timestamp: <a href=\"report.json\">report.json</a>;"

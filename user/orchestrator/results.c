@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "journal.h"
+#include "json.h"
 #include "run.h"
 
 #define SCHEMA_VERSION 2
@@ -205,9 +206,8 @@ int results_store(const char *conninfo, json_object *run, char *why, size_t len)
 		PQclear(r);
 	}
 	{
-		const char *record = json_object_to_json_string_ext(run, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-		const char *params = json_object_to_json_string_ext(json_get(run, "parameters"),
-								    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		const char *record = json_line(run);
+		const char *params = json_line(json_get(run, "parameters"));
 		const char *p[13] = {
 			json_get_str(run, "run_id", ""), expid, started, finished,
 			json_get_str(run, "verdict", ""), json_get_str(run, "reason", ""),

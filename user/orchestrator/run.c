@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "json.h"
 #include "config.h"
 #include "experiment.h"
 #include "fault.h"
@@ -127,7 +128,7 @@ static void emit(struct run *r, const char *event, json_object *o)
 	json_object_object_add(o, "event", json_object_new_string(event));
 	json_object_object_add(o, "ts_ms", json_object_new_int64(ms(now_realtime_ns())));
 	pthread_mutex_lock(&r->lock);
-	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	printf("%s\n", json_line(o));
 	fflush(stdout);
 	pthread_mutex_unlock(&r->lock);
 	json_object_put(o);
@@ -1715,7 +1716,7 @@ static int suite_write(const char *dir, json_object *suite, char *why, size_t le
 		fails ? "fail" : "pass", fails ? "FAIL" : "PASS");
 	html_escape(f, json_get_str(suite, "operator", "?"));
 	fprintf(f, "; approvers ");
-	html_escape(f, json_object_to_json_string_ext(json_get(suite, "approvers"), JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	html_escape(f, json_line(json_get(suite, "approvers")));
 	fprintf(f, "</p>\n<table><tr><th>#</th><th>experiment</th><th>risk</th><th>verdict</th>"
 		   "<th>time to detect</th><th>time to recover</th><th>faults held</th>"
 		   "<th>OOM kills</th><th>rows verified</th><th>notes</th></tr>\n");
@@ -1972,7 +1973,7 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 
 		json_object_object_add(o, "event", json_object_new_string("suite"));
 		json_object_object_add(o, "suite", json_object_get(suite));
-		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		printf("%s\n", json_line(o));
 		json_object_put(o);
 	} else {
 		printf("\n== summary of suite '%s' (run %s): %s\n", su->title, sid,
