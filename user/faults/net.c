@@ -26,6 +26,7 @@
 #include <netlink/route/qdisc.h>
 #include <netlink/route/route.h>
 
+#include "bpfmap.h"
 #include "fault.h"
 #include "journal.h"
 #include "kernel.h"
@@ -438,25 +439,12 @@ static int fill_peers(struct net_priv *p)
 {
 	int fd4 = bpf_map__fd(p->skel->maps.peers4);
 	int fd6 = bpf_map__fd(p->skel->maps.peers6);
-	__u8 one = 1;
 
 	for (size_t i = 0; i < p->npeers; i++) {
-		const struct cidr *c = &p->peers[i];
-		int err;
+		int err = lpm_add_cidr(fd4, fd6, NULL, 0, &p->peers[i]);
 
-		if (c->family == AF_INET) {
-			struct net_lpm_v4 k = { .prefixlen = c->prefixlen };
-
-			memcpy(k.addr, c->addr, 4);
-			err = bpf_map_update_elem(fd4, &k, &one, BPF_ANY);
-		} else {
-			struct net_lpm_v6 k = { .prefixlen = c->prefixlen };
-
-			memcpy(k.addr, c->addr, 16);
-			err = bpf_map_update_elem(fd6, &k, &one, BPF_ANY);
-		}
 		if (err)
-			return -errno;
+			return err;
 	}
 	return 0;
 }
@@ -672,14 +660,6 @@ static void detach_all(struct net_priv *p)
 	p->nfilters = 0;
 }
 
-static int map_id(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : (int)info.id;
-}
-
 static int net_apply(struct fault *f)
 {
 	struct net_priv *p = f->priv;
@@ -730,7 +710,7 @@ static int net_apply(struct fault *f)
 	for (int i = 0; i < NET_COUNTER_MAX; i++)
 		json_object_array_add(names, json_object_new_string(counter_names[i]));
 	json_object_object_add(f->state, "counters_map_id",
-			       json_object_new_int(map_id(bpf_map__fd(p->skel->maps.counters))));
+			       json_object_new_int(bpf_map_id(bpf_map__fd(p->skel->maps.counters))));
 	json_object_object_add(f->state, "counter_names", names);
 	return 0;
 }

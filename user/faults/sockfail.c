@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpfmap.h"
 #include "cgroup.h"
 #include "fault.h"
 #include "journal.h"
@@ -233,28 +234,16 @@ static int fill_peers(struct sockfail_priv *p)
 {
 	int fd4 = bpf_map__fd(p->skel->maps.peers4);
 	int fd6 = bpf_map__fd(p->skel->maps.peers6);
-	__u8 one = 1;
 
 	for (size_t i = 0; i < p->npeers; i++) {
 		const struct sockfail_peer *s = &p->peers[i];
-		__u8 port[2] = { s->port >> 8, s->port & 0xff };	/* network order */
-		int err;
+		/* The port leads the key, in network order; 0 (any port) is an
+		 * entry of its own that the program looks up second. */
+		const uint8_t port[2] = { s->port >> 8, s->port & 0xff };
+		int err = lpm_add_cidr(fd4, fd6, port, sizeof(port), &s->cidr);
 
-		if (s->cidr.family == AF_INET) {
-			struct sockfail_lpm_v4 k = { .prefixlen = 16 + s->cidr.prefixlen };
-
-			memcpy(k.port, port, 2);
-			memcpy(k.addr, s->cidr.addr, 4);
-			err = bpf_map_update_elem(fd4, &k, &one, BPF_ANY);
-		} else {
-			struct sockfail_lpm_v6 k = { .prefixlen = 16 + s->cidr.prefixlen };
-
-			memcpy(k.port, port, 2);
-			memcpy(k.addr, s->cidr.addr, 16);
-			err = bpf_map_update_elem(fd6, &k, &one, BPF_ANY);
-		}
 		if (err)
-			return -errno;
+			return err;
 	}
 	return 0;
 }
@@ -298,14 +287,6 @@ static void detach_all(struct sockfail_priv *p)
 	for (size_t i = 0; i < p->nlinks; i++)
 		bpf_link__destroy(p->links[i]);
 	p->nlinks = 0;
-}
-
-static int map_id(int fd)
-{
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? -errno : (int)info.id;
 }
 
 static int sockfail_apply(struct fault *f)
@@ -352,7 +333,7 @@ static int sockfail_apply(struct fault *f)
 	for (int i = 0; i < ncounters(p); i++)
 		json_object_array_add(names, json_object_new_string(counter_names[i]));
 	json_object_object_add(f->state, "counters_map_id",
-			       json_object_new_int(map_id(bpf_map__fd(p->skel->maps.counters))));
+			       json_object_new_int(bpf_map_id(bpf_map__fd(p->skel->maps.counters))));
 	json_object_object_add(f->state, "counter_names", names);
 	return 0;
 }
