@@ -40,7 +40,11 @@ CG2=$(t_cgroup torture) || { t_fail setup "no cgroup2 hierarchy"; exit 1; }
 
 # A probe inside CG2 and namespace A: one connect() (refuse) or sendto()
 # to port 53 (dns-fail) a millisecond, timestamped.
-sockloop() { t_in_cgroup "$CG2" ip netns exec "$A" "$SP" trace "$@"; }
+# The traffic probes run SCHED_FIFO: on a machine shared with builds, a
+# probe that gets no CPU for 50 ms would read as a fault 50 ms late.
+RT=()
+command -v chrt >/dev/null && RT=(chrt -f 10)
+sockloop() { t_in_cgroup "$CG2" "${RT[@]}" ip netns exec "$A" "$SP" trace "$@"; }
 
 M=$(t_rescg_root memory) C=$(t_rescg_root cpu) F=$(t_rescg_root freezer)
 [ -n "$F" ] || F=$(t_cgroup2_root)
@@ -113,7 +117,8 @@ residue() {
 	compgen -G "$MEMCG/tug-hog-*" >/dev/null && r+=(hog-cgroup)
 	compgen -G "$FILL/.tug-fill-*" >/dev/null && r+=(fill-file)
 	[ "$(avail)" -ge $((FILL0 - (1 << 20))) ] || r+=(fill-space)
-	if [ $PG -eq 1 ]; then v=$(pg_clients); [ "${v:-0}" -eq 0 ] || r+=("pg-connections=$v"); fi
+	# No answer at all is the worst residue: every slot still taken.
+	if [ $PG -eq 1 ]; then v=$(pg_clients); [ "$v" = 0 ] || r+=("pg-connections=${v:-all}"); fi
 	echo "${r[*]}"
 }
 
@@ -128,7 +133,7 @@ active() {
 	mem_pressure) compgen -G "$MEMCG/tug-hog-*" >/dev/null ;;
 	disk_fill) compgen -G "$FILL/.tug-fill-*" >/dev/null ;;
 	sys_fail) [ -n "$CPID" ] && read -r v <"/proc/$CPID/stat" 2>/dev/null && [[ "$v" != *") Z "* ]] ;;
-	pg_exhaust) v=$(pg_clients); [ "${v:-0}" -gt 0 ] ;;
+	pg_exhaust) v=$(pg_clients); [ "$v" != 0 ] ;;	# refused (exhausted) or connections left
 	esac
 }
 
@@ -163,7 +168,7 @@ probe_start() {	# FAM DEADLINE_MS: the traffic probe in the background, pid in P
 	local left=$(($2 - $(now_ms) + 400))
 	PROBE=""
 	case $1 in
-	net_partition | net_loss) ip netns exec "$A" "$PT" -i 1000 -d $left -W 300 10.200.9.2 >"$T_TMP/trace" 2>/dev/null & ;;
+	net_partition | net_loss) "${RT[@]}" ip netns exec "$A" "$PT" -i 1000 -d $left -W 300 10.200.9.2 >"$T_TMP/trace" 2>/dev/null & ;;
 	net_refuse) sockloop connect 10.200.9.2 8080 $left >"$T_TMP/trace" & ;;
 	net_dns_fail) sockloop sendto 10.200.9.2 53 $left >"$T_TMP/trace" & ;;
 	*) return 0 ;;
@@ -299,20 +304,25 @@ T_END=$(now_ms)
 	echo "Written by \`make torture\` (tests/torture.sh) on $(date -u '+%Y-%m-%d %H:%M UTC'), Linux $(uname -r),"
 	echo "$CYCLES cycles per family, \`--for ${FOR_MS}ms\`, seed $SEED, $(((T_END - T_START) / 1000)) s."
 	echo
-	echo "Each cycle starts one fault and then, in turn: stops the controller during the hold"
-	echo "and never continues it (a lateness sample; every third cycle), SIGKILLs it at a random"
-	echo "moment (parse to revert), stops it at a random moment and continues it later, SIGKILLs"
-	echo "its guardian and then it (followed by \`tug recover\`, the documented path after a crash"
-	echo "of both), or stops both and continues only the guardian (\"guardian hit\" counts these two). Residue is looked for until 2 s after"
-	echo "the controller is gone: dropped traffic, tc filters and clsact qdiscs, cgroup hooks,"
-	echo "cgroup values, frozen cgroups, hogs and their cgroups, fill files and their space,"
-	echo "PostgreSQL connections, journal entries, processes tug started. Lateness is from the"
-	echo "deadline to the first packet or connection let through (kernel-ended faults, probed"
-	echo "every millisecond, by send time) or to the knob restored (the others), the controller"
-	echo "stopped. Lateness is an upper bound (the probe's own gaps on a loaded machine count);"
-	echo "\"held past deadline\" is the last probe the fault still dropped, refused or held after"
-	echo "its deadline (a lower bound, 0 when none). \"timed\" counts the samples (a stop cycle whose apply a loaded machine slowed"
-	echo "to within 50 ms of the deadline gives none; an unmeasured one counts as 99999 ms)."
+	cat <<'TXT'
+Each cycle starts one fault and then, in turn: stops the controller during the hold
+and never continues it (a lateness sample; every third cycle), SIGKILLs it at a random
+moment (parse to revert), stops it at a random moment and continues it later, SIGKILLs
+its guardian and then it (followed by `tug recover`, the documented path after a crash
+of both), or stops both and continues only the guardian ("guardian hit" counts these
+two). Residue is looked for until 2 s after the controller is gone: dropped traffic, tc
+filters and clsact qdiscs, cgroup hooks, cgroup values, frozen cgroups, hogs and their
+cgroups, fill files and their space, PostgreSQL connections, journal entries, processes
+tug started.
+
+Lateness, the controller stopped, is from the deadline to the first packet or connection
+let through (kernel-ended faults: a SCHED_FIFO probe every millisecond, by send time) or
+to the knob restored (the others, polled). It is an upper bound: the probe's own gaps
+count. "Held past deadline" is the last probe the fault still dropped, refused or held
+after its deadline (a lower bound, 0 when none). "Timed" counts the samples; a stop
+cycle whose apply a loaded machine slowed to within 50 ms of the deadline gives none,
+and one that could not be measured counts as 99999 ms.
+TXT
 	echo
 	echo "| family | cycles | killed | stopped | guardian hit | residue | timed | lateness p50 (ms) | p99 | max | held past deadline, max (ms) | ended by |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
