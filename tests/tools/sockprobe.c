@@ -7,6 +7,10 @@
  *   sockprobe sendto ADDR PORT        one unconnected UDP sendto()
  *   sockprobe listen ADDR PORT        a TCP listener that accepts forever
  *   sockprobe resolve NAME            getaddrinfo(NAME), IPv4
+ *   sockprobe trace connect|sendto ADDR PORT MS
+ *                                     one call a millisecond for MS ms, one
+ *                                     line a call: "<ms since the epoch of
+ *                                     its start> <1 ok | 0 failed>"
  *
  * Prints "ok" or the errno name (for resolve: the address, or gai:CODE)
  * per call; connect with N prints "ok=X ERRNO=Y ..." totals. Exit 0 when
@@ -19,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static int sockaddr_of(const char *addr, const char *port, struct sockaddr_storage *ss,
@@ -68,10 +73,46 @@ static int one(const char *what, struct sockaddr_storage *ss, socklen_t len)
 	return r;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Lines are kept in memory and printed at the end: stdout's own writes
+ * must not pace the calls. */
+static int trace(const char *what, struct sockaddr_storage *ss, socklen_t len, long ms)
+{
+	size_t n = 0, cap = ms + 16;
+	long long *t = calloc(cap, sizeof(*t)), end = now_ms() + ms;
+	char *ok = calloc(cap, 1);
+
+	if (!t || !ok)
+		return 1;
+	while (n < cap && (t[n] = now_ms()) < end) {
+		ok[n] = one(what, ss, len) == 0;
+		n++;
+		usleep(1000);
+	}
+	for (size_t i = 0; i < n; i++)
+		printf("%lld %d\n", t[i], ok[i]);
+	free(t);
+	free(ok);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
+
+	if (argc == 6 && !strcmp(argv[1], "trace")) {
+		if (sockaddr_of(argv[3], argv[4], &ss, &len))
+			goto usage;
+		return trace(argv[2], &ss, len, atol(argv[5]));
+	}
 
 	if (argc == 3 && !strcmp(argv[1], "resolve")) {
 		struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
@@ -125,6 +166,7 @@ int main(int argc, char **argv)
 		return bad ? 1 : 0;
 	}
 usage:
-	fprintf(stderr, "usage: sockprobe connect|udpconnect|sendto|listen ADDR PORT [N] | resolve NAME\n");
+	fprintf(stderr, "usage: sockprobe connect|udpconnect|sendto|listen ADDR PORT [N] | resolve NAME |\n"
+		"       trace connect|sendto ADDR PORT MS\n");
 	return 2;
 }
