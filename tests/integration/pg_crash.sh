@@ -14,9 +14,7 @@ q() { t_psql "$1" >/dev/null; }
 # Older than every server start below: the start-time check alone would
 # let a postmaster.pid naming these through.
 t_bg elder_root sleep 600
-t_bg elder_pg runuser -u postgres -- sleep 600
-sleep 0.2
-elder_pg=$(pgrep -P "$elder_pg" -x sleep || echo "$elder_pg")
+t_bg elder_pg setpriv --reuid=postgres --regid=postgres --clear-groups sleep 600
 RESTART="runuser -u postgres -- $T_PG_BIN/pg_ctl -D $T_PG_DATA -l $T_PG_DIR/log -w -t 30 start"
 
 # --- crash, restart, recovery time, rows intact ---

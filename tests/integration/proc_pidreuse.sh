@@ -51,9 +51,8 @@ touch "$T_TMP/svc.pid"
 rc=$?
 t_check pidfile_of_another_user_refused "exit $rc: $(cat "$T_TMP/own.out")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'runs as uid 0, but the file belongs to uid' '$T_TMP/own.out' && kill -0 $elder"
-t_bg mine runuser -u nobody -- sleep 60
-sleep 0.2
-mine=$(pgrep -P "$mine" -x sleep || echo "$mine")
+t_bg mine setpriv --reuid=nobody --regid=nogroup --clear-groups sleep 60
+sleep 0.1
 echo "$mine" >"$T_TMP/svc.pid"
 chown nobody "$T_TMP/svc.pid"
 "$TUG" proc kill --pidfile "$T_TMP/svc.pid" --signal TERM --json >"$T_TMP/own.out" 2>&1

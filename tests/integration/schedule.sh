@@ -98,3 +98,32 @@ eval "set -- ${cmd//\\%/%}"
 rc=$?
 t_check schedule_changed_file_refused "exit $rc: $(cat "$T_TMP/err")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'changed since it was scheduled' '$T_TMP/err' && [ ! -e '$T_TMP/pwned' ]"
+
+# A suite: its experiment files are what runs, so they are checked and
+# hashed with it.
+mkdir -m 0700 "$T_TMP/suite"
+cp "$local_exp" "$T_TMP/suite/a.yaml"
+cp "$local_exp" "$T_TMP/suite/b.yaml"
+printf 'title: S\nexperiments:\n  - { file: a.yaml, risk: low }\n  - { file: b.yaml, risk: low }\n' >"$T_TMP/suite/s.yaml"
+chmod 0666 "$T_TMP/suite/b.yaml"
+"$TUG" schedule install "$T_TMP/suite/s.yaml" --cron "0 4 * * 1" --name suite2 >/dev/null 2>"$T_TMP/err"
+rc=$?
+t_check schedule_suite_writable_entry_refused "exit $rc: $(cat "$T_TMP/err")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'b.yaml is writable by others' '$T_TMP/err' && [ ! -e '$R/etc/cron.d/tug-suite2' ]"
+chmod 0644 "$T_TMP/suite/b.yaml"
+"$TUG" schedule install "$T_TMP/suite/s.yaml" --cron "0 4 * * 1" --name suite2 >/dev/null 2>"$T_TMP/err"
+rc=$?
+line=$(grep -v '^#' "$R/etc/cron.d/tug-suite2" 2>/dev/null)
+t_check schedule_suite_installed_with_hash "exit $rc: $(cat "$T_TMP/err"); $line" grep -q -- "'--expect-sha256' '[0-9a-f]\{64\}'" <<<"$line"
+cmd=${line#0 4 \* \* 1 root }
+cmd=${cmd%%>>*}
+eval "set -- ${cmd//\\%/%}"
+# Unchanged, it runs (its reports land in $T_TMP).
+(cd "$T_TMP" && [ $# -gt 3 ] && "$@" >"$T_TMP/out" 2>&1)
+rc=$?
+t_check schedule_suite_unchanged_runs "exit $rc: $(tail -3 "$T_TMP/out")" [ $rc -eq 0 ]
+echo "  - {action: 'touch $T_TMP/pwned-suite', node: a}" >>"$T_TMP/suite/b.yaml"
+(cd "$T_TMP" && [ $# -gt 3 ] && "$@" >/dev/null 2>"$T_TMP/err")
+rc=$?
+t_check schedule_suite_changed_entry_refused "exit $rc: $(cat "$T_TMP/err")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'changed since it was scheduled' '$T_TMP/err' && [ ! -e '$T_TMP/pwned-suite' ]"

@@ -122,6 +122,21 @@ else
 	t_skip sys_pid_in_pid_namespace "unshare is not installed"
 fi
 
+# --- --pid must be held by a pidfd, or nothing runs: a thread id (which
+#     pidfd_open refuses) is refused, exit 2, nothing loaded ---
+t_bg thr /usr/bin/python3 -c 'import threading, time; threading.Thread(target=time.sleep, args=(30,)).start(); time.sleep(30)'
+tid=""
+for _ in $(seq 100); do
+	tid=$(ls "/proc/$thr/task" 2>/dev/null | grep -vx "$thr" | head -1)
+	[ -n "$tid" ] && break
+	sleep 0.02
+done
+out="$T_TMP/thread"
+"$TUG" sys fail --syscall write --signal KILL --pid "$tid" --for 1s >"$out" 2>&1
+rc=$?
+t_check sys_pid_thread_refused "tid '$tid', exit $rc: $(cat "$out")" \
+	bash -c "[ -n '$tid' ] && [ $rc -eq 2 ] && grep -q 'is a thread, not a process' '$out' && kill -0 $thr"
+
 # --- --signal by cgroup (v2) ---
 cg=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 if [ -z "$cg" ]; then

@@ -522,9 +522,20 @@ static int sysfail_prepare(struct fault *f)
 	int err;
 
 	p->f = f;
-	if (p->scope == SYSFAIL_SCOPE_PID && kill(p->pid, 0) && errno == ESRCH) {
-		log_error("--pid: no process %d", p->pid);
-		return -EINVAL;
+	/* Held from now on: the fault ends when this process exits, and its pid
+	 * can name no other process meanwhile. */
+	if (p->scope == SYSFAIL_SCOPE_PID) {
+		p->child_pidfd = syscall(SYS_pidfd_open, p->pid, 0);
+		if (p->child_pidfd < 0) {
+			if (errno == ESRCH)
+				log_error("--pid: no process %d", p->pid);
+			else if (errno == EINVAL || errno == ENOENT)	/* older kernels: EINVAL */
+				log_error("--pid: %d is a thread, not a process; give its process "
+					  "(Tgid in /proc/%d/status)", p->pid, p->pid);
+			else
+				log_errno(-errno, "--pid %d: cannot hold it by a pidfd", p->pid);
+			return -EINVAL;
+		}
 	}
 	if (p->scope == SYSFAIL_SCOPE_CGROUP) {
 		struct cgroup_dir cg;
@@ -1121,14 +1132,8 @@ static int apply_bpf(struct fault *f)
 		close(p->status_r);
 		p->status_r = -1;
 	}
-	/* A thread that ends the fault when its one process exits: without it
-	 * the filter would outlive the process and catch whoever gets its pid. */
-	if (p->scope == SYSFAIL_SCOPE_PID) {
-		p->child_pidfd = syscall(SYS_pidfd_open, p->pid, 0);
-		if (p->child_pidfd < 0)
-			return log_errno(-errno, "--pid %d: cannot hold it by a pidfd to end the fault "
-					 "when it exits", p->pid);
-	}
+	/* A thread that ends the fault when its one process exits (held since
+	 * prepare for --pid). */
 	if (p->child_pidfd < 0)
 		return 0;
 	f->end_fd = p->child_pidfd;

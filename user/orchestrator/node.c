@@ -25,6 +25,7 @@
 #include "node.h"
 #include "parse.h"
 #include "safefile.h"
+#include "sanitize.h"
 
 #define CONNECT_TIMEOUT_MS 5000
 #define STDERR_KEEP 4096
@@ -80,38 +81,20 @@ void node_global_cleanup(void)
 
 int shell_quote_append(char **cmd, const char *word)
 {
-	size_t n = *cmd ? strlen(*cmd) : 0, w = strlen(word), extra = 0;
-	bool plain = w > 0;
-	char *out, *p;
+	size_t n = *cmd ? strlen(*cmd) : 0;
+	bool plain = *word && !word[strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					       "0123456789-_./:=,%+@")];
+	char *q = plain ? strdup(word) : sh_quote(word), *out;
 
-	for (const char *s = word; *s; s++) {
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,%+@", *s))
-			plain = false;
-		if (*s == '\'')
-			extra += 3;
-	}
-	out = realloc(*cmd, n + w + extra + 4);
-	if (!out)
+	if (!q)
 		return -ENOMEM;
-	p = out + n;
-	if (n)
-		*p++ = ' ';
-	if (plain) {
-		memcpy(p, word, w);
-		p += w;
-	} else {
-		*p++ = '\'';
-		for (const char *s = word; *s; s++) {
-			if (*s == '\'') {
-				memcpy(p, "'\\''", 4);
-				p += 4;
-			} else {
-				*p++ = *s;
-			}
-		}
-		*p++ = '\'';
+	out = realloc(*cmd, n + strlen(q) + 2);
+	if (!out) {
+		free(q);
+		return -ENOMEM;
 	}
-	*p = '\0';
+	sprintf(out + n, "%s%s", n ? " " : "", q);
+	free(q);
 	*cmd = out;
 	return 0;
 }

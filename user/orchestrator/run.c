@@ -1996,11 +1996,12 @@ out:
 /* Options whose values could hurt: a scheduled file changed by someone, a
  * password for /proc/PID/cmdline, a report directory others can plant
  * links in. Logged here, exit 2. */
-static int run_opts_check(const char *db, const char *report, const char *file, const char *sha)
+static int run_opts_check(const char *db, const char *report, const char *file, const char *sha,
+			  const struct exp_var *vars, size_t nvars)
 {
 	char why[512];
 
-	if (sha && schedule_verify(file, sha, why, sizeof(why))) {
+	if (sha && schedule_verify(file, sha, vars, nvars, why, sizeof(why))) {
 		log_error("refused: %s; nothing was run", why);
 		return -EPERM;
 	}
@@ -2103,7 +2104,7 @@ int cmd_run(int argc, char **argv, bool json)
 		goto out;
 	}
 	file = argv[optind];
-	if (run_opts_check(db, dry_run ? NULL : report, file, sha))
+	if (run_opts_check(db, dry_run ? NULL : report, file, sha, vars, nvars))
 		goto out;
 	if (config_load(&cfg))
 		goto out;

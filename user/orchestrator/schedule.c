@@ -137,18 +137,57 @@ static int schedule_words_check(const struct schedule *s)
 	return 0;
 }
 
-int schedule_verify(const char *file, const char *sha256, char *why, size_t len)
+/* What a scheduled run reads: the file, and a suite's experiment files.
+ * Each must be root's alone to change; the digest covers them all. */
+static int schedule_digest(const char *file, const struct exp_var *vars, size_t nvars,
+			   char hex[65], char *why, size_t len)
+{
+	struct suite *su = NULL;
+	struct exp_errors errs = { 0 };
+	const char **paths = NULL;
+	size_t n = 1;
+	int err = suite_detect(file);
+
+	if (err == 1) {
+		err = suite_load(file, vars, nvars, &su, &errs);
+		if (err) {
+			snprintf(why, len, "%s", errs.n ? errs.msg[0] : strerror(-err));
+			goto out;
+		}
+		n += su->nentries;
+	}
+	if (err < 0) {
+		snprintf(why, len, "%s: %s", file, strerror(-err));
+		goto out;
+	}
+	paths = calloc(n, sizeof(*paths));
+	if (!paths) {
+		err = -ENOMEM;
+		goto out;
+	}
+	paths[0] = file;
+	for (size_t i = 1; i < n; i++)
+		paths[i] = su->entries[i - 1].file;
+	for (size_t i = 0; i < n && !err; i++)
+		err = path_trusted(paths[i], why, len);
+	if (!err)
+		err = files_sha256(paths, n, hex);
+	if (err && err != -EPERM)
+		snprintf(why, len, "%s: %s", file, strerror(-err));
+out:
+	free(paths);
+	suite_free(su);
+	return err;
+}
+
+int schedule_verify(const char *file, const char *sha256, const struct exp_var *vars, size_t nvars,
+		    char *why, size_t len)
 {
 	char hex[65] = "";
-	int err = path_trusted(file, why, len);
+	int err = schedule_digest(file, vars, nvars, hex, why, len);
 
 	if (err)
 		return err;
-	err = file_sha256(file, hex);
-	if (err) {
-		snprintf(why, len, "%s: cannot read it: %s", file, strerror(-err));
-		return err;
-	}
 	if (strcmp(hex, sha256)) {
 		snprintf(why, len, "%s changed since it was scheduled (SHA-256 %s, scheduled %s); "
 			 "check the change and install the schedule again", file, hex, sha256);
@@ -303,6 +342,7 @@ static int install(int argc, char **argv)
 	char *run[64], exe[PATH_MAX], file[PATH_MAX], dir[PATH_MAX], sha[65], why[512];
 	struct exp_var vars[16];
 	struct experiment *e = NULL;
+	struct suite *su = NULL;
 	struct exp_errors errs = { 0 };
 	size_t nrun = 0, nvars = 0;
 	int opt, err, ret = 2, whens = 0, dfd;
@@ -399,20 +439,19 @@ static int install(int argc, char **argv)
 	}
 	/* Each run executes what is then at this path, as root: only a file
 	 * others cannot change is scheduled, and each run checks its hash. */
-	err = path_trusted(file, why, sizeof(why));
-	if (err == -EPERM) {
-		log_error("%s; nothing was scheduled", why);
-		goto out;
-	}
-	if (!err)
-		err = file_sha256(file, sha);
+	err = schedule_digest(file, vars, nvars, sha, why, sizeof(why));
 	if (err) {
-		log_errno(err, "cannot read %s", file);
+		log_error("%s; nothing was scheduled", why);
 		goto out;
 	}
 	run[nrun++] = "--expect-sha256";
 	run[nrun++] = sha;
-	err = experiment_load(file, vars, nvars, &e, &errs);
+	/* A suite's entries are validated by each run, before it touches anything. */
+	err = suite_detect(file);
+	if (err == 1)
+		err = suite_load(file, vars, nvars, &su, &errs);
+	else if (!err)
+		err = experiment_load(file, vars, nvars, &e, &errs);
 	if (err) {
 		for (size_t i = 0; i < errs.n; i++)
 			log_error("%s", errs.msg[i]);
@@ -498,6 +537,7 @@ static int install(int argc, char **argv)
 	ret = EXIT_SUCCESS;
 out:
 	experiment_free(e);
+	suite_free(su);
 	for (size_t i = 0; i < nvars; i++)
 		free((char *)vars[i].name);
 	return ret;

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "experiment.h"
+
 enum schedule_every { SCHEDULE_WEEKLY, SCHEDULE_MONTHLY, SCHEDULE_QUARTERLY, SCHEDULE_CRON };
 
 struct schedule {
@@ -27,9 +29,11 @@ int schedule_check_cron(const char *spec);
 /* A name fit for a unit and a cron.d file: [a-z0-9-], 1..63. */
 int schedule_check_name(const char *name);
 
-/* Before a scheduled run: file still only root's to change and still
- * the content scheduled (sha256: 64 hex digits). -EPERM with why. */
-int schedule_verify(const char *file, const char *sha256, char *why, size_t len);
+/* Before a scheduled run: file (and a suite's experiment files, found
+ * with vars) still only root's to change and still the content scheduled
+ * (sha256: 64 hex digits). -EPERM with why, or -errno with why. */
+int schedule_verify(const char *file, const char *sha256, const struct exp_var *vars, size_t nvars,
+		    char *why, size_t len);
 
 /* The command line, each word quoted for sh (cron) or systemd (ExecStart). */
 int schedule_render_cron(const struct schedule *s, char *buf, size_t len);
