@@ -23,6 +23,8 @@ ONSET=100
 # Under full emulation (a TCG guest, TUG_SLOW=N) every bound is N times
 # looser: such a guest checks behaviour, not speed.
 SLOW=${TUG_SLOW:-1} HEAL=$((100 * ${TUG_SLOW:-1})) W=$((20 * ${TUG_SLOW:-1}))
+# The traces must outlast the command's own start-up, which scales too.
+D4=$((2200 + 150 * (SLOW - 1))) D6=$((1800 + 150 * (SLOW - 1)))
 ONSET=$((ONSET * SLOW))
 [ "$SLOW" -eq 1 ] || echo "  TUG_SLOW=$SLOW: onset bound $ONSET ms, heal bound $HEAL ms, probe timeout $W ms"
 
@@ -48,8 +50,8 @@ analyse() {
 # One short run first, so the measured one does not pay for a cold page cache.
 "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 1ms >/dev/null 2>&1
 trace="$T_TMP/trace4" other="$T_TMP/other4" out="$T_TMP/out4"
-t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d 2200 -W "$W" 10.200.0.2 >"$trace"
-t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d 2200 -W "$W" 10.200.0.3 >"$other"
+t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d "$D4" -W "$W" 10.200.0.2 >"$trace"
+t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d "$D4" -W "$W" 10.200.0.3 >"$other"
 sleep 0.4
 t_cmd=$(now_ms)
 "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 1s --json >"$out" 2>&1
@@ -74,8 +76,8 @@ t_check partition_v4_counts_drops "dropped counters: $(grep reverted "$out")" \
 
 # --- IPv6 ---
 trace="$T_TMP/trace6" out="$T_TMP/out6"
-t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d 1800 -W "$W" fd00:200::2 >"$trace"
-t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d 1800 -W "$W" fd00:200::3 >"$other"
+t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d "$D6" -W "$W" fd00:200::2 >"$trace"
+t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d "$D6" -W "$W" fd00:200::3 >"$other"
 sleep 0.3
 t_cmd=$(now_ms)
 "$TUG" net partition --netns "$A" --peer fd00:200::2/128 --for 1s --json >"$out" 2>&1
