@@ -9,6 +9,13 @@
  *   tug_sys_signal    raw_syscalls/sys_enter + bpf_send_signal: the target
  *                     is sent a signal at its (after+1)th matching call;
  *                     works on any kernel with BPF raw tracepoints.
+ *   tug_sys_lsm_*     BPF LSM hooks (CONFIG_BPF_LSM, 'bpf' in the LSM list):
+ *                     the operation behind a syscall is denied with the
+ *                     errno: file_open (open, openat, openat2, creat),
+ *                     file_permission (read and write families, by mask),
+ *                     socket_connect (connect). Where kernels build without
+ *                     error injection (Debian's), this is how a running
+ *                     process gets an errno. An earlier LSM's denial stands.
  *
  * The controller picks one with bpf_program__set_autoload(); the others are
  * never loaded. Scope: one thread group (target_tgid) and/or a cgroup v2
@@ -33,6 +40,7 @@ const volatile __u64 after = 0;
 const volatile __u64 threshold = SYSFAIL_ALL;
 const volatile __s32 err_value = 0;		/* positive errno */
 const volatile __u32 signal_nr = 0;
+const volatile __u32 lsm_mask = 0;		/* file_permission: MAY_READ 4 / MAY_WRITE 2 */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
@@ -130,6 +138,36 @@ int BPF_PROG(tug_sys_signal, struct pt_regs *regs, long id)
 	count(SYSFAIL_FAILED);
 	bpf_send_signal(signal_nr);
 	return 0;
+}
+
+static __always_inline int lsm_verdict(int ret)
+{
+	if (ret)
+		return ret;	/* denied already */
+	if (!in_scope() || !chosen())
+		return 0;
+	count(SYSFAIL_FAILED);
+	return -err_value;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(tug_sys_lsm_open, void *file, int ret)
+{
+	return lsm_verdict(ret);
+}
+
+SEC("lsm/file_permission")
+int BPF_PROG(tug_sys_lsm_rw, void *file, int mask, int ret)
+{
+	if (!(mask & lsm_mask))
+		return ret;
+	return lsm_verdict(ret);
+}
+
+SEC("lsm/socket_connect")
+int BPF_PROG(tug_sys_lsm_connect, void *sock, void *address, int addrlen, int ret)
+{
+	return lsm_verdict(ret);
 }
 
 char LICENSE[] SEC("license") = "GPL";

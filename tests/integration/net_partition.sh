@@ -23,6 +23,8 @@ ONSET=100
 # Under full emulation (a TCG guest, TUG_SLOW=N) every bound is N times
 # looser: such a guest checks behaviour, not speed.
 SLOW=${TUG_SLOW:-1} HEAL=$((100 * ${TUG_SLOW:-1})) W=$((20 * ${TUG_SLOW:-1}))
+# The traces must outlast the command's own start-up, which scales too.
+D4=$((2200 + 150 * (SLOW - 1))) D6=$((1800 + 150 * (SLOW - 1)))
 ONSET=$((ONSET * SLOW))
 [ "$SLOW" -eq 1 ] || echo "  TUG_SLOW=$SLOW: onset bound $ONSET ms, heal bound $HEAL ms, probe timeout $W ms"
 
@@ -44,12 +46,27 @@ analyse() {
 	END { printf "%s %s %d %d %d\n", onset == "" ? -1 : onset, heal == "" ? -1 : heal, leaked, lost_after, lost_before }' "$1"
 }
 
+# neighbour_lost OUT TRACE T_CMD: "LOST IN_TRANSITION" for the neighbour's
+# trace. Where the backend is clsact, creating and deleting the qdisc
+# deactivates the device for an RCU grace period (qdisc_graft calls
+# dev_deactivate on 6.1): a few packets to any address on the link drop
+# while tug applies and reverts. Those are counted apart; none may be lost
+# outside them.
+neighbour_lost() {
+	local ap dl rv
+	ap=$(json_field "$1" applied ts_ms) dl=$(json_field "$1" applied deadline_ms) rv=$(json_field "$1" reverted ts_ms)
+	grep -q '"backend":"clsact"' "$1" || ap=0 dl=0 rv=-10
+	awk -v c="$3" -v a="$ap" -v d="$dl" -v r="$rv" '!$3 { t = $1 / 1000.0
+		if ((t >= c && t <= a) || (t >= d && t <= r + 5)) tr++; else n++ }
+		END { print n + 0, tr + 0 }' "$2"
+}
+
 # --- onset and heal, IPv4, with an untouched neighbour on the same link ---
 # One short run first, so the measured one does not pay for a cold page cache.
 "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 1ms >/dev/null 2>&1
 trace="$T_TMP/trace4" other="$T_TMP/other4" out="$T_TMP/out4"
-t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d 2200 -W "$W" 10.200.0.2 >"$trace"
-t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d 2200 -W "$W" 10.200.0.3 >"$other"
+t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d "$D4" -W "$W" 10.200.0.2 >"$trace"
+t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d "$D4" -W "$W" 10.200.0.3 >"$other"
 sleep 0.4
 t_cmd=$(now_ms)
 "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 1s --json >"$out" 2>&1
@@ -67,15 +84,16 @@ t_check partition_v4_heals_under_100ms "heal $heal ms after deadline $deadline (
 	awk -v h="$heal" -v b="$HEAL" 'BEGIN { exit !(h >= 0 && h < b) }'
 t_check partition_v4_stays_healed "$lost_after probes lost after the heal" [ "$lost_after" -eq 0 ]
 t_check partition_v4_no_loss_before "$lost_before probes lost before the command" [ "$lost_before" -eq 0 ]
-t_check partition_v4_other_address_reachable "$(awk '!$3' "$other" | wc -l) probes to 10.200.0.3 lost" \
-	[ "$(awk '!$3' "$other" | wc -l)" -eq 0 ]
+read -r lost in_tr <<<"$(neighbour_lost "$out" "$other" "$t_cmd")"
+t_check partition_v4_other_address_reachable "$lost probes to 10.200.0.3 lost outside the clsact windows ($in_tr in them)" \
+	[ "$lost" -eq 0 ]
 t_check partition_v4_counts_drops "dropped counters: $(grep reverted "$out")" \
 	grep -qE '"dropped_out":[1-9]' "$out"
 
 # --- IPv6 ---
 trace="$T_TMP/trace6" out="$T_TMP/out6"
-t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d 1800 -W "$W" fd00:200::2 >"$trace"
-t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d 1800 -W "$W" fd00:200::3 >"$other"
+t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d "$D6" -W "$W" fd00:200::2 >"$trace"
+t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d "$D6" -W "$W" fd00:200::3 >"$other"
 sleep 0.3
 t_cmd=$(now_ms)
 "$TUG" net partition --netns "$A" --peer fd00:200::2/128 --for 1s --json >"$out" 2>&1
@@ -85,8 +103,9 @@ read -r onset heal leaked lost_after lost_before <<<"$(analyse "$trace" "$t_cmd"
 echo "  IPv6: onset ${onset} ms, heal ${heal} ms"
 t_check partition_v6_onset_and_heal "onset $onset heal $heal leaked $leaked" \
 	awk -v o="$onset" -v h="$heal" -v l="$leaked" -v b="$ONSET" -v hb="$HEAL" 'BEGIN { exit !(o >= 0 && o < b && h >= 0 && h < hb && l == 0) }'
-t_check partition_v6_other_address_reachable "probes to fd00:200::3 lost" \
-	[ "$(awk '!$3' "$other" | wc -l)" -eq 0 ]
+read -r lost in_tr <<<"$(neighbour_lost "$out" "$other" "$t_cmd")"
+t_check partition_v6_other_address_reachable "$lost probes to fd00:200::3 lost outside the clsact windows ($in_tr in them)" \
+	[ "$lost" -eq 0 ]
 
 # --- status shows the live fault; revert ends it early ---
 out="$T_TMP/out-status"

@@ -25,7 +25,11 @@ wait_query() {	# TIMEOUT_MS: until a normal query works
 
 # --- to the limit, refusal proven, released at the deadline ---
 out="$T_TMP/exhaust.json"
-t_bg tugpid "$TUG" pg exhaust --db "$T_PG_DB" --for 2s --json >"$out" 2>"$T_TMP/exhaust.err"
+# Long enough for psql to connect while held; under emulation (TUG_SLOW)
+# psql alone takes a second or more to start.
+HOLD=2s
+[ -z "${TUG_SLOW:-}" ] || HOLD=8s
+t_bg tugpid "$TUG" pg exhaust --db "$T_PG_DB" --for "$HOLD" --json >"$out" 2>"$T_TMP/exhaust.err"
 wait_for "$out" '"event":"exhausted"' 10000 || { t_fail exhaust_reaches_limit "$(cat "$out" "$T_TMP/exhaust.err")"; exit 1; }
 held=$(json_field "$out" exhausted held)
 t_check exhaust_holds_all_slots "held $held of max_connections 12" [ "$held" = 12 ]

@@ -168,7 +168,7 @@ before=$(sys_progs)
 "$TUG" sys fail --syscall write --errno EIO --pid $$ --for 1s >"$out" 2>&1
 rc=$?
 in_kernel=0
-"$TUG" doctor --json 2>/dev/null | grep '"fault":"sys fail"' | grep -qE '"backend":"(kprobe|fmod_ret)"' && in_kernel=1
+"$TUG" doctor --json 2>/dev/null | grep '"fault":"sys fail"' | grep -qE '"backend":"(kprobe|fmod_ret|lsm)"' && in_kernel=1
 if [ "$in_kernel" -eq 1 ]; then
 	t_skip sys_pid_errno_refused "this kernel has in-kernel injection"
 else

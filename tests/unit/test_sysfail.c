@@ -142,6 +142,52 @@ static void test_plan_this_kernel(void)
 	CHECK_EQ(b, SYSFAIL_AUTO);	/* untouched on failure */
 }
 
+/* Debian's kernels: no error injection, BPF LSM active. */
+static const struct sysfail_caps lsm_kernel = { .seccomp_notif = true, .signal_tp = true, .bpf_lsm = true };
+
+static int plan_call(enum sysfail_scope scope, const char *syscall, bool path, enum sysfail_backend forced,
+		     enum sysfail_backend *ret, char *why, size_t len)
+{
+	struct sysfail_request r = { .scope = scope, .path = path, .forced = forced, .syscall = syscall };
+
+	*ret = SYSFAIL_AUTO;
+	return sysfail_plan(&r, &lsm_kernel, ret, why, len);
+}
+
+static void test_plan_lsm_kernel(void)
+{
+	static const char *const served[] = { "openat", "open", "creat", "openat2", "read", "pread64",
+					      "write", "writev", "pwrite64", "connect" };
+	enum sysfail_backend b;
+	enum sysfail_lsm_hook h;
+	unsigned mask;
+	char why[512];
+
+	for (size_t i = 0; i < sizeof(served) / sizeof(served[0]); i++) {
+		CHECK_EQ(plan_call(SYSFAIL_SCOPE_PID, served[i], false, SYSFAIL_AUTO, &b, why, sizeof(why)), 0);
+		CHECK_EQ(b, SYSFAIL_LSM);
+		CHECK_EQ(plan_call(SYSFAIL_SCOPE_CGROUP, served[i], false, SYSFAIL_AUTO, &b, why, sizeof(why)), 0);
+		CHECK_EQ(b, SYSFAIL_LSM);
+	}
+	/* a syscall no hook serves: refused, and the message names those served */
+	CHECK_EQ(plan_call(SYSFAIL_SCOPE_PID, "fsync", false, SYSFAIL_AUTO, &b, why, sizeof(why)), -EOPNOTSUPP);
+	CHECK(strstr(why, "BPF LSM backend fails only") != NULL);
+	CHECK_EQ(plan_call(SYSFAIL_SCOPE_PID, "fsync", false, SYSFAIL_LSM, &b, why, sizeof(why)), -EINVAL);
+	/* a launched command keeps seccomp; --path is seccomp's alone */
+	CHECK_EQ(plan_call(SYSFAIL_SCOPE_CMD, "write", false, SYSFAIL_AUTO, &b, why, sizeof(why)), 0);
+	CHECK_EQ(b, SYSFAIL_SECCOMP);
+	CHECK_EQ(plan_call(SYSFAIL_SCOPE_PID, "openat", true, SYSFAIL_AUTO, &b, why, sizeof(why)), -EINVAL);
+	/* hooks and masks */
+	CHECK_EQ(sysfail_lsm_hook("read", &h, &mask), 0);
+	CHECK_EQ(h, SYSFAIL_LSM_RW);
+	CHECK_EQ(mask, 4);
+	CHECK_EQ(sysfail_lsm_hook("pwritev2", &h, &mask), 0);
+	CHECK_EQ(mask, 2);
+	CHECK_EQ(sysfail_lsm_hook("connect", &h, &mask), 0);
+	CHECK_EQ(h, SYSFAIL_LSM_CONNECT);
+	CHECK_EQ(sysfail_lsm_hook("getppid", &h, &mask), -ENOENT);
+}
+
 static void test_plan_kprobe_kernel(void)
 {
 	enum sysfail_backend b;
@@ -234,6 +280,7 @@ int main(void)
 	RUN(test_parse_bad);
 	RUN(test_plan_this_kernel);
 	RUN(test_plan_kprobe_kernel);
+	RUN(test_plan_lsm_kernel);
 	RUN(test_wrapper_symbol);
 	RUN(test_path_args);
 	RUN(test_gate);

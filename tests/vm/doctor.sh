@@ -101,6 +101,9 @@ if [ -r /sys/kernel/security/lsm ]; then
 	want=false
 	grep -qw bpf <<<"${lsm//,/ }" && kcfg CONFIG_BPF_LSM && want=true
 	t_check doctor_bpf_lsm_$want "bpf_lsm: $(q bpf_lsm ok) $(q bpf_lsm detail)" [ "$(q bpf_lsm ok)" = $want ]
+	if [ "$want" = true ] && [ "$(q kprobe_override ok)" = false ] && [ "$(q fmod_ret ok)" = false ]; then
+		t_check doctor_sysfail_backend_lsm "sys fail: $(q "sys fail" backend)" [ "$(q "sys fail" backend)" = lsm ]
+	fi
 else
 	t_skip doctor_lsm "securityfs not mounted at /sys/kernel/security"
 fi
@@ -126,6 +129,13 @@ rc=$?
 why=$(q "sys fail" why)
 if [ "$b" = kprobe ] || [ "$b" = fmod_ret ]; then
 	t_check doctor_sysfail_pid_agrees "doctor: $b; sys fail --pid exited $rc: $(cat "$T_TMP/sf.out")" [ "$rc" -eq 0 ]
+elif [ "$b" = lsm ]; then
+	# getppid has no LSM hook: refused, as the doctor's row says
+	t_check doctor_sysfail_pid_agrees "doctor: $b, $why; sys fail --pid exited $rc: $(cat "$T_TMP/sf.out")" \
+		refused_saying "$rc" "$why" "errno for a running pid or cgroup on open, openat"
+	"$TUG" sys fail --syscall openat --errno EACCES --pid "$SLEEPER" --for 1s >"$T_TMP/sf2.out" 2>&1
+	rc=$?
+	t_check doctor_sysfail_lsm_pid_works "sys fail --syscall openat --pid exited $rc: $(cat "$T_TMP/sf2.out")" [ "$rc" -eq 0 ]
 else
 	t_check doctor_sysfail_pid_agrees "doctor: $b, $why; sys fail --pid exited $rc: $(cat "$T_TMP/sf.out")" \
 		refused_saying "$rc" "$why" "--pid/--cgroup: --signal only"

@@ -183,8 +183,8 @@ int cmd_doctor(int argc, char **argv, bool json)
 		err = kernel_probe_load("probe_lsm");
 		check(&r, "bpf_lsm", !err && listed, "%s%s%s", load_detail(err, bpf_err),
 		      listed ? "" : "; 'bpf' not in /sys/kernel/security/lsm",
-		      !err && listed ? " (no fault family uses BPF LSM yet: sys fail's errno for "
-		      "--pid/--cgroup needs kprobe override or fmod_ret)" : "");
+		      !err && listed ? " (sys fail: errno for a running --pid/--cgroup on the open, "
+		      "read, write families and connect)" : "");
 	}
 	{
 		char lsm[256] = "";

@@ -2,7 +2,7 @@
 /*
  * Syscall faults: one process (or one cgroup, or one command tug launches)
  * sees a syscall fail with the errno asked, or is sent a signal at its Nth
- * call of it. Three backends, strongest first:
+ * call of it. Four backends, strongest first:
  *
  *   kprobe / fmod_ret  in the kernel, before the syscall's body runs, for any
  *                      running pid or cgroup (bpf_override_return on the
@@ -10,6 +10,11 @@
  *                      Links die with tug. Many kernels lack both (no
  *                      CONFIG_BPF_KPROBE_OVERRIDE, lockdown): then a running
  *                      pid or cgroup cannot get an errno, and tug says so.
+ *   lsm                where kernels lack both (Debian: no error injection)
+ *                      but run BPF LSM: the hook behind a few syscalls denies
+ *                      the operation with the errno, for a running pid or
+ *                      cgroup: file_open (open family), file_permission
+ *                      (read/write families), socket_connect (connect).
  *   seccomp            for a command tug launches (-- CMD): a seccomp filter
  *                      returns SECCOMP_RET_USER_NOTIF for the one syscall;
  *                      tug's notification thread answers each call with the
@@ -79,6 +84,7 @@ static const char *const backend_names[SYSFAIL_BACKEND_MAX] = {
 	[SYSFAIL_FMOD_RET] = "fmod_ret",
 	[SYSFAIL_SECCOMP] = "seccomp",
 	[SYSFAIL_TRACEPOINT] = "tracepoint",
+	[SYSFAIL_LSM] = "lsm",
 };
 
 static const char *const counter_names[SYSFAIL_COUNTER_MAX] = {
@@ -111,6 +117,7 @@ static bool backend_offered(enum sysfail_backend b, const struct sysfail_caps *c
 	case SYSFAIL_FMOD_RET: return c->fmod_ret;
 	case SYSFAIL_SECCOMP: return c->seccomp_notif;
 	case SYSFAIL_TRACEPOINT: return c->signal_tp;
+	case SYSFAIL_LSM: return c->bpf_lsm;
 	default: return false;
 	}
 }
@@ -138,6 +145,18 @@ static const char *backend_unfit(enum sysfail_backend b, const struct sysfail_re
 		if (r->path)
 			return "cannot match --path (only the seccomp backend reads paths)";
 		return NULL;
+	case SYSFAIL_LSM: {
+		enum sysfail_lsm_hook h;
+		unsigned m;
+
+		if (r->signal)
+			return "sends no signals; --signal uses the tracepoint backend";
+		if (r->path)
+			return "cannot match --path (only the seccomp backend reads paths)";
+		if (!r->syscall || sysfail_lsm_hook(r->syscall, &h, &m))
+			return "fails only " SYSFAIL_LSM_SYSCALLS;
+		return NULL;
+	}
 	default:
 		return "is not a backend";
 	}
@@ -152,7 +171,7 @@ int sysfail_plan(const struct sysfail_request *r, const struct sysfail_caps *c,
 	static const enum sysfail_backend for_cmd[] = {
 		SYSFAIL_SECCOMP, SYSFAIL_KPROBE, SYSFAIL_FMOD_RET, SYSFAIL_AUTO };
 	static const enum sysfail_backend for_running[] = {
-		SYSFAIL_KPROBE, SYSFAIL_FMOD_RET, SYSFAIL_AUTO };
+		SYSFAIL_KPROBE, SYSFAIL_FMOD_RET, SYSFAIL_LSM, SYSFAIL_AUTO };
 	static const enum sysfail_backend for_signal[] = { SYSFAIL_TRACEPOINT, SYSFAIL_AUTO };
 	const enum sysfail_backend *order;
 	const char *unfit;
@@ -198,10 +217,18 @@ int sysfail_plan(const struct sysfail_request *r, const struct sysfail_caps *c,
 				 r->scope == SYSFAIL_SCOPE_PID ? "pid" : "cgroup");
 			return -EINVAL;
 		}
-		snprintf(why, len, "an errno for a running %s needs kprobe + bpf_override_return "
-			 "or fmod_ret, and this kernel offers neither (see 'tug doctor'); launch "
-			 "the program under tug ('-- CMD ARGS...', seccomp) or use --signal SIG",
-			 r->scope == SYSFAIL_SCOPE_PID ? "pid" : "cgroup");
+		if (c->bpf_lsm)
+			snprintf(why, len, "an errno for %s in a running %s needs kprobe + "
+				 "bpf_override_return or fmod_ret, which this kernel lacks; its BPF LSM "
+				 "backend fails only %s (see 'tug doctor'); launch the program under tug "
+				 "('-- CMD ARGS...', seccomp) or use --signal SIG",
+				 r->syscall ? r->syscall : "this syscall",
+				 r->scope == SYSFAIL_SCOPE_PID ? "pid" : "cgroup", SYSFAIL_LSM_SYSCALLS);
+		else
+			snprintf(why, len, "an errno for a running %s needs kprobe + bpf_override_return "
+				 "or fmod_ret or BPF LSM, and this kernel offers none (see 'tug doctor'); "
+				 "launch the program under tug ('-- CMD ARGS...', seccomp) or use --signal SIG",
+				 r->scope == SYSFAIL_SCOPE_PID ? "pid" : "cgroup");
 		return -EOPNOTSUPP;
 	}
 	snprintf(why, len, "this kernel offers no backend for an errno: neither seccomp user "
@@ -219,9 +246,38 @@ void sysfail_probe_caps(struct sysfail_caps *ret, bool fmod_ret)
 	c.seccomp_notif = kernel_has_seccomp_notif();
 	c.signal_tp = libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT,
 					      BPF_FUNC_send_signal, NULL) == 1;
-	/* Loading it parses BTF: only when the plan may need it. */
+	/* Loading these parses BTF: only when the plan may need them. */
 	c.fmod_ret = fmod_ret && kernel_probe_load("probe_fmod_ret") == 0;
+	c.bpf_lsm = fmod_ret && kernel_file_has_word("/sys/kernel/security/lsm", "bpf") &&
+		    kernel_probe_load("probe_lsm") == 0;
 	*ret = c;
+}
+
+int sysfail_lsm_hook(const char *syscall, enum sysfail_lsm_hook *ret_hook, unsigned *ret_mask)
+{
+	static const struct {
+		const char *name;
+		enum sysfail_lsm_hook hook;
+		unsigned mask;
+	} t[] = {
+		{ "open", SYSFAIL_LSM_OPEN, 0 }, { "openat", SYSFAIL_LSM_OPEN, 0 },
+		{ "openat2", SYSFAIL_LSM_OPEN, 0 }, { "creat", SYSFAIL_LSM_OPEN, 0 },
+		{ "read", SYSFAIL_LSM_RW, 4 }, { "readv", SYSFAIL_LSM_RW, 4 },
+		{ "pread64", SYSFAIL_LSM_RW, 4 }, { "preadv", SYSFAIL_LSM_RW, 4 },
+		{ "preadv2", SYSFAIL_LSM_RW, 4 },
+		{ "write", SYSFAIL_LSM_RW, 2 }, { "writev", SYSFAIL_LSM_RW, 2 },
+		{ "pwrite64", SYSFAIL_LSM_RW, 2 }, { "pwritev", SYSFAIL_LSM_RW, 2 },
+		{ "pwritev2", SYSFAIL_LSM_RW, 2 },
+		{ "connect", SYSFAIL_LSM_CONNECT, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (!strcmp(t[i].name, syscall)) {
+			*ret_hook = t[i].hook;
+			*ret_mask = t[i].mask;
+			return 0;
+		}
+	return -ENOENT;
 }
 
 /* ---- syscall tables ---- */
@@ -443,7 +499,7 @@ static int sysfail_parse(struct fault *f, int argc, char **argv)
 		case OPT_BACKEND:
 			if (sysfail_backend_parse(optarg, &p->forced))
 				return fault_bad_option("--backend", optarg,
-							"one of auto, kprobe, fmod_ret, seccomp, tracepoint");
+							"one of auto, kprobe, fmod_ret, lsm, seccomp, tracepoint");
 			break;
 		case OPT_KILL_AT_END:
 			p->kill_at_end = true;
@@ -516,6 +572,7 @@ static int sysfail_prepare(struct fault *f)
 	struct sysfail_priv *p = f->priv;
 	struct sysfail_request r = {
 		.scope = p->scope, .signal = p->signal, .path = p->glob != NULL, .forced = p->forced,
+		.syscall = p->syscall,
 	};
 	struct sysfail_caps caps;
 	char why[512];
@@ -1079,11 +1136,21 @@ static int apply_bpf(struct fault *f)
 	prog = p->backend == SYSFAIL_KPROBE ? skel->progs.tug_sys_kprobe :
 	       p->backend == SYSFAIL_FMOD_RET ? skel->progs.tug_sys_fmod_ret :
 						skel->progs.tug_sys_signal;
+	if (p->backend == SYSFAIL_LSM) {
+		enum sysfail_lsm_hook h;
+		unsigned mask = 0;
+
+		if (sysfail_lsm_hook(p->syscall, &h, &mask))
+			return -EINVAL;
+		prog = h == SYSFAIL_LSM_OPEN ? skel->progs.tug_sys_lsm_open :
+		       h == SYSFAIL_LSM_RW ? skel->progs.tug_sys_lsm_rw : skel->progs.tug_sys_lsm_connect;
+		skel->rodata->lsm_mask = mask;
+	}
 	bpf_object__for_each_program(q, skel->obj)
 		bpf_program__set_autoload(q, q == prog);
 	uname(&u);
 	err = sysfail_wrapper_symbol(p->syscall, u.machine, sym, sizeof(sym));
-	if (err && p->backend != SYSFAIL_TRACEPOINT)
+	if (err && (p->backend == SYSFAIL_KPROBE || p->backend == SYSFAIL_FMOD_RET))
 		return err;
 	if (p->backend == SYSFAIL_FMOD_RET) {
 		err = bpf_program__set_attach_target(prog, 0, sym);
@@ -1121,8 +1188,8 @@ static int apply_bpf(struct fault *f)
 		p->link = bpf_program__attach(prog);
 	if (!p->link)
 		return log_errno(-errno, "attaching the %s program%s%s", backend_names[p->backend],
-				 p->backend == SYSFAIL_TRACEPOINT ? "" : " to ",
-				 p->backend == SYSFAIL_TRACEPOINT ? "" : sym);
+				 p->backend == SYSFAIL_TRACEPOINT || p->backend == SYSFAIL_LSM ? "" : " to ",
+				 p->backend == SYSFAIL_TRACEPOINT || p->backend == SYSFAIL_LSM ? "" : sym);
 	if (p->scope == SYSFAIL_SCOPE_CMD) {
 		err = release(p);
 		if (!err)
@@ -1326,6 +1393,13 @@ static const char *sysfail_backend(char *why, size_t len)
 			 c.signal_tp ? "--signal via raw tracepoint" : "no --signal");
 		return c.kprobe_override ? "kprobe" : "fmod_ret";
 	}
+	if (c.bpf_lsm) {
+		snprintf(why, len, "BPF LSM: errno for a running pid or cgroup on %s; any other "
+			 "syscall%s; %s", SYSFAIL_LSM_SYSCALLS,
+			 c.seccomp_notif ? " only for '-- CMD' (seccomp)" : ": none",
+			 c.signal_tp ? "--signal via raw tracepoint" : "no --signal");
+		return "lsm";
+	}
 	if (c.seccomp_notif) {
 		snprintf(why, len, "errno only for '-- CMD' (no kprobe override, no fmod_ret); "
 			 "--pid/--cgroup: %s", c.signal_tp ? "--signal only (raw tracepoint)" : "nothing");
@@ -1389,9 +1463,11 @@ const struct fault_ops sys_fail_ops = {
 		 "  -- CMD ARGS...      launch CMD and fault it and everything it forks\n"
 		 "  --kill-at-end       SIGKILL the launched command at the deadline\n"
 		 "                      (default: its calls run unchanged and tug waits for it)\n"
-		 "  --backend B         auto, kprobe, fmod_ret, seccomp or tracepoint\n"
+		 "  --backend B         auto, kprobe, fmod_ret, lsm, seccomp or tracepoint\n"
 		 "\nBackends, strongest first ('tug doctor' says which this kernel has):\n"
 		 "  kprobe/fmod_ret     errno for any --pid, --cgroup or command, in the kernel\n"
+		 "  lsm                 errno for a running --pid or --cgroup through BPF LSM\n"
+		 "                      hooks: open family, read and write families, connect\n"
 		 "  seccomp             errno (and --path) for '-- CMD' only\n"
 		 "  tracepoint          --signal for any target\n"
 		 "\nExamples:\n"

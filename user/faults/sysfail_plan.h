@@ -16,6 +16,7 @@ enum sysfail_backend {
 	SYSFAIL_FMOD_RET,	/* fmod_ret on the wrapper */
 	SYSFAIL_SECCOMP,	/* seccomp user notification, launched command */
 	SYSFAIL_TRACEPOINT,	/* raw_syscalls/sys_enter + bpf_send_signal */
+	SYSFAIL_LSM,		/* BPF LSM hook behind the syscall (open, read, write, connect) */
 	SYSFAIL_BACKEND_MAX,
 };
 
@@ -27,6 +28,7 @@ struct sysfail_caps {
 	bool fmod_ret;		/* an fmod_ret program loads */
 	bool seccomp_notif;	/* SECCOMP_RET_USER_NOTIF */
 	bool signal_tp;		/* raw tracepoints with bpf_send_signal */
+	bool bpf_lsm;		/* a BPF LSM program loads and 'bpf' is an active LSM */
 };
 
 struct sysfail_request {
@@ -34,6 +36,7 @@ struct sysfail_request {
 	bool signal;		/* --signal instead of --errno */
 	bool path;		/* --path given */
 	enum sysfail_backend forced;	/* --backend, SYSFAIL_AUTO if not */
+	const char *syscall;	/* for the LSM backend, which serves a few only */
 };
 
 const char *sysfail_backend_name(enum sysfail_backend b);
@@ -45,8 +48,17 @@ int sysfail_backend_parse(const char *s, enum sysfail_backend *ret);
 int sysfail_plan(const struct sysfail_request *r, const struct sysfail_caps *c,
 		 enum sysfail_backend *ret, char *why, size_t len);
 
-/* fmod_ret: also load probe.bpf.c's fmod_ret program (slower: a BTF parse);
- * without it ret->fmod_ret is false. */
+/* The LSM hook that fails a syscall, and for file_permission the access
+ * mask (MAY_READ 4, MAY_WRITE 2); -ENOENT for a syscall no hook serves. */
+enum sysfail_lsm_hook { SYSFAIL_LSM_OPEN, SYSFAIL_LSM_RW, SYSFAIL_LSM_CONNECT };
+int sysfail_lsm_hook(const char *syscall, enum sysfail_lsm_hook *ret_hook, unsigned *ret_mask);
+/* The syscalls the LSM backend can fail, as text for messages. */
+#define SYSFAIL_LSM_SYSCALLS "open, openat, openat2, creat (file_open); read, readv, pread64, " \
+	"preadv, preadv2 (file_permission, read); write, writev, pwrite64, pwritev, pwritev2 " \
+	"(file_permission, write); connect (socket_connect)"
+
+/* fmod_ret: also load probe.bpf.c's fmod_ret and LSM programs (slower: a
+ * BTF parse); without it ret->fmod_ret and ret->bpf_lsm are false. */
 void sysfail_probe_caps(struct sysfail_caps *ret, bool fmod_ret);
 
 /* The argument that holds the path of a syscall of the open family (and the
