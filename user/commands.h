@@ -16,7 +16,7 @@ int cmd_schedule(int argc, char **argv, bool json);
 /*
  * One-shot actions: named like fault verbs ("proc kill") but they hold
  * nothing, so nothing is journalled or reverted (see proc.h for why). The
- * table is in main.c; held faults belong in fault_table instead.
+ * table is in engine/registry.c, beside fault_table for held faults.
  */
 struct action {
 	const char *family;
@@ -25,6 +25,7 @@ struct action {
 	const char *summary;
 };
 extern const struct action action_table[];
+const struct action *action_find(const char *family, const char *verb);
 
 int cmd_proc_kill(int argc, char **argv, bool json);
 int cmd_proc_restart(int argc, char **argv, bool json);

@@ -32,22 +32,6 @@ static const struct command commands[] = {
 	{},
 };
 
-/* One-shot actions, by noun and verb like the faults (commands.h). */
-const struct action action_table[] = {
-	{ "proc", "kill", cmd_proc_kill, "signal exactly one service's processes; measure its restart" },
-	{ "proc", "restart", cmd_proc_restart, "restart a service through its manager; time to healthy" },
-	{ "pg", "crash", cmd_pg_crash, "SIGKILL the postmaster; time until queries work again" },
-	{},
-};
-
-static const struct action *action_find(const char *family, const char *verb)
-{
-	for (const struct action *a = action_table; a->family; a++)
-		if (verb && !strcmp(a->family, family) && !strcmp(a->verb, verb))
-			return a;
-	return NULL;
-}
-
 static void list_actions(FILE *out, const char *family)
 {
 	for (const struct action *a = action_table; a->family; a++)

@@ -53,14 +53,6 @@ static int boot_timer_at(uint64_t boot_ns)
 	return clock_timer_at(CLOCK_BOOTTIME, boot_ns);
 }
 
-const struct fault_ops *fault_find(const char *family, const char *verb)
-{
-	for (const struct fault_ops *const *o = fault_table; *o; o++)
-		if (!strcmp((*o)->family, family) && !strcmp((*o)->verb, verb))
-			return *o;
-	return NULL;
-}
-
 int fault_bad_option(const char *flag, const char *value, const char *expected)
 {
 	log_error("%s: '%s' is not %s", flag, value ? value : "", expected);

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The one place that lists the fault families: adding a family adds a line. */
+/*
+ * The one place that lists what tug can do to a node: held faults (a family
+ * adds a line to fault_table) and one-shot actions (action_table).
+ */
 #include <stddef.h>
+#include <string.h>
 
+#include "commands.h"
 #include "fault.h"
 
 extern const struct fault_ops net_partition_ops;
@@ -30,3 +35,29 @@ const struct fault_ops *const fault_table[] = {
 	&disk_fill_ops,
 	NULL,
 };
+
+const struct fault_ops *fault_find(const char *family, const char *verb)
+{
+	for (const struct fault_ops *const *o = fault_table; *o; o++)
+		if (!strcmp((*o)->family, family) && !strcmp((*o)->verb, verb))
+			return *o;
+	return NULL;
+}
+
+/* One-shot actions, by noun and verb like the faults (commands.h): they hold
+ * nothing, so nothing is journalled or reverted. */
+const struct action action_table[] = {
+	{ "proc", "kill", cmd_proc_kill, "signal exactly one service's processes; measure its restart" },
+	{ "proc", "restart", cmd_proc_restart, "restart a service through its manager; time to healthy" },
+	{ "pg", "crash", cmd_pg_crash, "SIGKILL the postmaster; time until queries work again" },
+	{},
+};
+
+const struct action *action_find(const char *family, const char *verb)
+{
+	for (const struct action *a = action_table; a->family; a++)
+		if (verb && !strcmp(a->family, family) && !strcmp(a->verb, verb))
+			return a;
+	return NULL;
+}
+
