@@ -400,8 +400,8 @@ run_tug "$W/out-high1" "$W/high.yaml" --approve alice --approve alice
 rc=$?
 t_check high_needs_two_distinct "rc=$rc: $(cat "$W/out-high1")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'high risk and needs 2 distinct approvers.*1 given' '$W/out-high1'"
-t_check refused_touched_nothing "a refused run touched the node" \
-	bash -c "[ ! -e '$W/touched-high' ] && [ ! -e '$W/touched-high-rb' ] && [ ! -e '$W/touched-medium' ]"
+t_check refused_touched_nothing "a refused run touched the node or wrote its report directory" \
+	bash -c "[ ! -e '$W/touched-high' ] && [ ! -e '$W/touched-high-rb' ] && [ ! -e '$W/touched-medium' ] && [ ! -e '$T_TMP/report-out-high1' ]"
 run_tug "$W/out-dry" "$W/high.yaml" --dry-run
 rc=$?
 t_check dry_run_plans_and_touches_nothing "rc=$rc: $(cat "$W/out-dry")" \

@@ -302,13 +302,13 @@ static int write_html(int dir, json_object *run)
 	return safe_file_commit(dir, "report.html", f);
 }
 
-int report_dir_check(const char *dir, char *why, size_t len)
+int report_dir_check(const char *dir, bool create, char *why, size_t len)
 {
-	int dfd, err = safe_dir_open(dir, true, &dfd, why, len);
+	int dfd, err = safe_dir_open(dir, create, &dfd, why, len);
 
 	if (!err)
 		close(dfd);
-	return err;
+	return !create && err == -ENOENT ? 0 : err;
 }
 
 int report_write(const char *dir, json_object *run, char *why, size_t len)

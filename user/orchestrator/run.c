@@ -1893,7 +1893,7 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 		snprintf(dir, sizeof(dir), "%s", report);
 	else
 		snprintf(dir, sizeof(dir), "tug-reports/%s-%s", stamp, name);
-	err = report_dir_check(dir, why, sizeof(why));
+	err = report_dir_check(dir, true, why, sizeof(why));
 	if (err) {
 		if (err == -EPERM)
 			log_error("--report: %s; nothing was touched", why);
@@ -2009,7 +2009,7 @@ static int run_opts_check(const char *db, const char *report, const char *file, 
 		log_error("--db: %s; nothing was run", why);
 		return -EINVAL;
 	}
-	if (report && report_dir_check(report, why, sizeof(why))) {
+	if (report && report_dir_check(report, false, why, sizeof(why))) {
 		log_error("--report: %s; nothing was run", why);
 		return -EINVAL;
 	}
@@ -2156,6 +2156,10 @@ int cmd_run(int argc, char **argv, bool json)
 		goto out;
 	}
 
+	if (report && report_dir_check(report, true, pwhy, sizeof(pwhy))) {
+		log_error("--report: %s; nothing was run", pwhy);
+		goto out;
+	}
 	ret = execute(&o, r.e, file, report, NULL);
 out:
 	experiment_free(r.e);

@@ -21,8 +21,10 @@
 /* Write report.json, junit.xml and report.html into dir (created, or
  * refused with -EPERM and why when others could write it: safefile.h). */
 int report_write(const char *dir, json_object *run, char *why, size_t len);
-/* The same check on dir (creating it) before anything runs. */
-int report_dir_check(const char *dir, char *why, size_t len);
+/* The same check on dir before anything runs: with create, the directory
+ * is made (once the run may go ahead); without, a dir that does not exist
+ * yet passes (nothing is written for a run the policy refuses). */
+int report_dir_check(const char *dir, bool create, char *why, size_t len);
 
 /* Store the run in PostgreSQL: schema created or migrated on first use,
  * one row per experiment and per run, one per phase. why: libpq's reason. */
