@@ -79,4 +79,17 @@ rc=$?
 t_check postmaster_not_postgres_refused "exit $rc: $(cat "$T_TMP/fake.out")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'is not a postgres' '$T_TMP/fake.out' && kill -0 $elder_pg"
 t_check postmaster_checks_server_untouched "the server stopped" q "SELECT 1"
+
+# --- a role's search_path cannot shadow the settings tug reads: an
+#     unqualified current_setting() would have named the fake directory ---
+sed "1s/.*/$elder_pg/" "$T_PG_DATA/postmaster.pid" >"$fake/postmaster.pid"
+t_psql "CREATE SCHEMA shadow; CREATE FUNCTION shadow.current_setting(text) RETURNS text
+        LANGUAGE sql AS \$\$ SELECT '$fake'::text \$\$" >/dev/null
+shadowed="$T_PG_DB options='-csearch_path=shadow,pg_catalog'"
+t_check shadow_setup "the shadowing function is not in effect" \
+	bash -c "[ \"\$(psql \"$shadowed\" -XAtqc \"SELECT current_setting('data_directory')\")\" = '$fake' ]"
+"$TUG" pg crash --db "$shadowed" --restart-cmd "$RESTART" --wait 60s --json >"$T_TMP/shadow.out" 2>&1
+rc=$?
+t_check pg_settings_not_shadowed "exit $rc: $(grep -E 'target|error' "$T_TMP/shadow.out")" \
+	bash -c "[ $rc -eq 0 ] && grep -q '\"event\":\"target\".*\"pgdata\":\"$T_PG_DATA\"' '$T_TMP/shadow.out' && kill -0 $elder_pg"
 exit 0

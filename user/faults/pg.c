@@ -230,7 +230,8 @@ static int exhaust_prepare(struct fault *f)
 	/* PostgreSQL 16 adds reserved_connections (pg_use_reserved_connections). */
 	if (!pg_value(c, "SELECT pg_catalog.current_setting('reserved_connections', true)", v, sizeof(v)) && *v)
 		x->reserved += atol(v);
-	if (!pg_value(c, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
+	if (!pg_value(c, "SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity "
+		      "WHERE backend_type OPERATOR(pg_catalog.=) 'client backend'",
 		      v, sizeof(v)))
 		x->others = atol(v) - 1;	/* less this one */
 	slots = x->max_connections - (x->superuser ? 0 : x->reserved) - x->others;
@@ -673,7 +674,7 @@ static int rowset_read(PGconn *c, const char *table, struct rowset *ret, char *m
 		snprintf(msg, len, "not a table name");
 		return -EINVAL;
 	}
-	snprintf(sql, sizeof(sql), "SELECT md5(t::text) FROM %s AS t", ident);
+	snprintf(sql, sizeof(sql), "SELECT pg_catalog.md5(t::text) FROM %s AS t", ident);
 	r = PQexec(c, sql);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		snprintf(msg, len, "%s", PQresultErrorMessage(r));
@@ -831,7 +832,8 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 	}
 	/* The postmaster's recorded start: microseconds from the server, else
 	 * the lock file's whole seconds (rounded up). */
-	if (!pg_value(c, "SELECT (extract(epoch FROM pg_catalog.pg_postmaster_start_time()) * 1000000)::bigint",
+	if (!pg_value(c, "SELECT (extract(epoch FROM pg_catalog.pg_postmaster_start_time()) "
+		      "OPERATOR(pg_catalog.*) 1000000)::bigint",
 		      v, sizeof(v)))
 		recorded_boot = real_to_boot_ns(strtoull(v, NULL, 10) * 1000);
 	else
