@@ -415,6 +415,12 @@ run_tug "$W/out-dry-bad" "$W/broken.yaml" --dry-run
 rc=$?
 t_check dry_run_malformed_exits_2 "rc=$rc: $(cat "$W/out-dry-bad")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'broken.yaml:' '$W/out-dry-bad'"
+# Approvals a schedule recorded hold until a time: past it, they count no
+# more and a high-risk run is refused before anything is touched.
+run_tug "$W/out-expired" "$W/high.yaml" --approve alice --approve bob --approvals-expire 1000000000
+rc=$?
+t_check expired_approvals_refused "rc=$rc: $(cat "$W/out-expired")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'approvals of alice, bob .* held until 2001-09-0[89]' '$W/out-expired' && grep -q 'needs 2 distinct approvers.*0 given' '$W/out-expired' && [ ! -e '$W/touched-high' ]"
 run_tug "$W/out-high2" "$W/high.yaml" --approve alice --approve bob --db "${T_PG_DB:-}"
 rc=$?
 t_check high_with_two_approvers_runs "rc=$rc: $(tail -3 "$W/out-high2")" \

@@ -13,9 +13,9 @@ rc=$?
 f="$R/etc/cron.d/tug-kill-service"
 t_check schedule_cron_written "exit $rc: $out" bash -c "[ $rc -eq 0 ] && [ -f '$f' ]"
 line=$(grep -v '^#' "$f")
-t_check schedule_cron_weekly "line: $line" grep -q '^0 3 \* \* 1 root ' <<<"$line"
+t_check schedule_cron_weekly "line: $line" grep -q '^0 3 \* \* 0 root ' <<<"$line"
 # What sh will run, once cron has turned \% back into %: the exact words.
-cmd=${line#0 3 \* \* 1 root }
+cmd=${line#0 3 \* \* 0 root }
 cmd=${cmd%%>>*}
 eval "set -- ${cmd//\\%/%}"
 t_check schedule_cron_words "words: $*" \
@@ -25,14 +25,34 @@ t_check schedule_cron_quoting "approver word: $5" [ "$5" = "o'neil" ]
 mkdir -p "$R/run/systemd/system"
 out=$("$TUG" schedule install "$exp" --quarterly --name suite --approve a --approve b 2>&1)
 t_check schedule_systemd_timer "out: $out; $(ls "$R/etc/systemd/system")" \
-	bash -c "grep -q '^OnCalendar=\*-01,04,07,10-01 03:00:00' '$R/etc/systemd/system/tug-suite.timer' &&
+	bash -c "grep -q '^OnCalendar=Sun \*-01,04,07,10-01..07 03:00:00' '$R/etc/systemd/system/tug-suite.timer' &&
 		 grep -q '^ExecStart=\"$TUG\" \"run\" \"$exp\" \"--approve\" \"a\" \"--approve\" \"b\"' '$R/etc/systemd/system/tug-suite.service'"
+
+# Approvals hold for the next run only: the command carries their end.
+exp_at=$(sed -n 's/.*"--approvals-expire" "\([0-9]*\)".*/\1/p' "$R/etc/systemd/system/tug-suite.service")
+now=$(date +%s)
+t_check schedule_approvals_expire "expire=$exp_at now=$now" \
+	bash -c "[ -n '$exp_at' ] && [ '$exp_at' -gt $((now + 98 * 86400)) ] && [ '$exp_at' -le $((now + 99 * 86400)) ]"
 
 lst=$("$TUG" schedule list)
 t_check schedule_list "list: $lst" bash -c "grep -q tug-suite.timer <<<'$lst' && grep -q tug-kill-service <<<'$lst'"
 "$TUG" schedule remove suite >/dev/null
 t_check schedule_remove "left: $(ls "$R/etc/systemd/system")" \
 	bash -c "[ -z \"\$(ls '$R/etc/systemd/system')\" ] && [ -f '$f' ]"
+"$TUG" schedule install "$exp" --cron '0 4 * * 0' --name c --approve a >/dev/null 2>"$T_TMP/err"
+rc=$?
+t_check schedule_cron_approvals_need_until "exit $rc: $(cat "$T_TMP/err")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'approvals-until' '$T_TMP/err' && [ ! -e '$R/etc/cron.d/tug-c' ]"
+"$TUG" schedule install "$exp" --cron '0 4 * * 0' --name c --approve a --approvals-until 2001-01-01 >/dev/null 2>"$T_TMP/err"
+t_check schedule_past_until_refused "$(cat "$T_TMP/err")" \
+	bash -c "grep -q 'has passed' '$T_TMP/err' && [ ! -e '$R/etc/cron.d/tug-c' ]"
+# The same argument as install removes it: the file.
+rm -rf "$R/run/systemd"
+"$TUG" schedule install "$exp" --monthly --name kill-service >/dev/null 2>&1
+"$TUG" schedule remove "$exp" >"$T_TMP/rm" 2>&1
+t_check schedule_remove_by_file "$(cat "$T_TMP/rm"); left: $(ls "$R/etc/cron.d")" \
+	bash -c "grep -q 'removed .*tug-kill-service' '$T_TMP/rm' && [ ! -e '$f' ]"
+mkdir -p "$R/run/systemd/system"
 "$TUG" schedule remove nosuch >/dev/null 2>&1
 t_check schedule_remove_unknown_exit_2 "exit $?" [ $? -eq 2 ]
 

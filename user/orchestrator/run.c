@@ -809,6 +809,9 @@ static void usage(FILE *out)
 		"                          is always refused)\n"
 		"  --expect-sha256 HEX     refuse unless the file has this SHA-256 and only root\n"
 		"                          can change it (tug schedule install passes it)\n"
+		"  --approvals-expire T    the --approve given hold until T (seconds since the\n"
+		"                          epoch); a run after it is refused (tug schedule install\n"
+		"                          passes it)\n"
 		"\n"
 		"Exit status: 0 every verdict passed, 1 one failed or the run was interrupted,\n"
 		"2 the file or the command was wrong, or the policy refused the run.\n"
@@ -2027,6 +2030,7 @@ int cmd_run(int argc, char **argv, bool json)
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "accept-new-host-keys", no_argument, NULL, 'A' },
 		{ "expect-sha256", required_argument, NULL, 'S' },
+		{ "approvals-expire", required_argument, NULL, 'E' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -2035,6 +2039,7 @@ int cmd_run(int argc, char **argv, bool json)
 	char *approvers[MAX_APPROVERS], *vbuf[MAX_VARS] = { 0 };
 	size_t napprovers = 0, nvars = 0;
 	const char *db = NULL, *report = NULL, *operator = default_operator(), *file, *sha = NULL;
+	long long expire = 0;
 	bool dry_run = false, accept_new = false;
 	struct run r = { .json = json };
 	struct run_opts o;
@@ -2087,6 +2092,17 @@ int cmd_run(int argc, char **argv, bool json)
 		case 'S':
 			sha = optarg;
 			break;
+		case 'E': {
+			char *end;
+
+			errno = 0;
+			expire = strtoll(optarg, &end, 10);
+			if (errno || end == optarg || *end || expire <= 0) {
+				log_error("--approvals-expire: '%s' is not seconds since the epoch", optarg);
+				goto out;
+			}
+			break;
+		}
 		case 'j':
 			r.json = true;
 			break;
@@ -2106,6 +2122,22 @@ int cmd_run(int argc, char **argv, bool json)
 	file = argv[optind];
 	if (run_opts_check(db, dry_run ? NULL : report, file, sha, vars, nvars))
 		goto out;
+	/* Approvals given at install hold for a while, not for every later run:
+	 * past it the run has none, and the policy decides (a low-risk file
+	 * still runs; medium and high are refused before anything is touched). */
+	if (expire && time(NULL) > expire && napprovers) {
+		char who[512] = "", when[32];
+		struct tm tm;
+		time_t t = expire;
+
+		for (size_t i = 0, off = 0; i < napprovers && off < sizeof(who); i++)
+			off += snprintf(who + off, sizeof(who) - off, "%s%s", i ? ", " : "", approvers[i]);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
+		log_error("the approvals of %s for %s held until %s and count no more; to run it "
+			  "again they (or others) approve anew: tug schedule install %s ... --approve NAME",
+			  who, file, when, file);
+		napprovers = 0;
+	}
 	if (config_load(&cfg))
 		goto out;
 	o = (struct run_opts){ .approvers = approvers, .napprovers = napprovers, .vars = vars,

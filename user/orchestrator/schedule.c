@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -25,17 +26,57 @@
 #include "sanitize.h"
 #include "schedule.h"
 
+/*
+ * The runbook's calendar: service restarts weekly on Sunday at 3 AM,
+ * connection tests on the first Sunday of the month, the full suite on the
+ * first Sunday of each quarter. systemd says "first Sunday" directly; cron
+ * ORs a day of the month with a day of the week, so its line runs on days
+ * 1-7 and a guard lets only the Sunday through.
+ */
 static const char *const calendar[] = {
-	[SCHEDULE_WEEKLY] = "Mon *-*-* 03:00:00",
-	[SCHEDULE_MONTHLY] = "*-*-01 03:00:00",
-	[SCHEDULE_QUARTERLY] = "*-01,04,07,10-01 03:00:00",
+	[SCHEDULE_WEEKLY] = "Sun *-*-* 03:00:00",
+	[SCHEDULE_MONTHLY] = "Sun *-*-01..07 03:00:00",
+	[SCHEDULE_QUARTERLY] = "Sun *-01,04,07,10-01..07 03:00:00",
 };
 
 static const char *const cron_spec[] = {
-	[SCHEDULE_WEEKLY] = "0 3 * * 1",
-	[SCHEDULE_MONTHLY] = "0 3 1 * *",
-	[SCHEDULE_QUARTERLY] = "0 3 1 1,4,7,10 *",
+	[SCHEDULE_WEEKLY] = "0 3 * * 0",
+	[SCHEDULE_MONTHLY] = "0 3 1-7 * *",
+	[SCHEDULE_QUARTERLY] = "0 3 1-7 1,4,7,10 *",
 };
+
+/* cron runs its line through sh; '%' is a newline to cron unless escaped. */
+static const char *const cron_guard[] = {
+	[SCHEDULE_MONTHLY] = "[ \"$(date +\\%u)\" = 7 ] && ",
+	[SCHEDULE_QUARTERLY] = "[ \"$(date +\\%u)\" = 7 ] && ",
+};
+
+/* How long approvals given at install hold when --approvals-until is not
+ * given: the next run and a day of slack, never every later one. */
+static const unsigned approval_days[] = {
+	[SCHEDULE_WEEKLY] = 8,
+	[SCHEDULE_MONTHLY] = 36,
+	[SCHEDULE_QUARTERLY] = 99,
+};
+
+int schedule_name_for(const char *path, char *name, size_t len)
+{
+	const char *b = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t j = 0;
+
+	for (size_t i = 0; b[i] && b[i] != '.' && j < len - 1; i++) {
+		char c = b[i] >= 'A' && b[i] <= 'Z' ? b[i] - 'A' + 'a' : b[i];
+
+		name[j++] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '-';
+	}
+	name[j] = '\0';
+	return schedule_check_name(name);
+}
+
+const char *schedule_calendar(enum schedule_every every)
+{
+	return every < SCHEDULE_CRON ? calendar[every] : NULL;
+}
 
 int schedule_check_name(const char *name)
 {
@@ -204,8 +245,9 @@ int schedule_render_cron(const struct schedule *s, char *buf, size_t len)
 	if (schedule_words_check(s))
 		return -EINVAL;
 	snprintf(buf, len, "# tug schedule '%s': written by 'tug schedule install'; "
-		 "'tug schedule remove %s' removes it\n%s root ",
-		 s->name, s->name, s->every == SCHEDULE_CRON ? s->cron : cron_spec[s->every]);
+		 "'tug schedule remove %s' removes it\n%s root %s",
+		 s->name, s->name, s->every == SCHEDULE_CRON ? s->cron : cron_spec[s->every],
+		 s->every == SCHEDULE_CRON || !cron_guard[s->every] ? "" : cron_guard[s->every]);
 	off = strlen(buf);
 	for (size_t i = 0; i < s->run_argc; i++) {
 		err = put_sh_word(buf, len, &off, s->run_argv[i]);
@@ -310,21 +352,31 @@ static void usage(FILE *out)
 		"                            [--name NAME] [--approve NAME ...] [--var K=V ...]\n"
 		"                            [--db CONNINFO] [--report DIR]\n"
 		"       tug schedule list\n"
-		"       tug schedule remove NAME\n\n"
+		"       tug schedule remove NAME | EXPERIMENT\n\n"
 		"Run an experiment on a calendar: a systemd timer (tug-NAME.timer) where systemd\n"
 		"runs the machine, else a line in /etc/cron.d/tug-NAME. --cron always writes a\n"
-		"cron line. The file is validated now; approvals given now are recorded with\n"
-		"every run. Runs log to /var/log/tug/NAME.log (cron) or the journal (systemd).\n\n"
+		"cron line. The file is validated now, and must be root's alone: each run\n"
+		"checks that it is unchanged. Runs log to /var/log/tug/NAME.log (cron) or\n"
+		"the journal (systemd).\n\n"
+		"The runbook's calendar, at 03:00: --weekly on Sundays, --monthly on the first\n"
+		"Sunday of the month, --quarterly on the first Sunday of January, April, July\n"
+		"and October.\n\n"
+		"Approvals (--approve) hold for the next run, not for every later one: until\n"
+		"--approvals-until YYYY-MM-DD, else 8 days (weekly), 36 (monthly) or 99\n"
+		"(quarterly) from now; --cron needs --approvals-until. A run after that is\n"
+		"refused before it touches anything and names who must approve again.\n\n"
 		"Examples:\n"
-		"  tug schedule install examples/federation/01-kill-gateway.yaml --weekly\n"
-		"  tug schedule install suite.yaml --quarterly --approve alice --approve bob --db service=tug\n"
-		"  tug schedule install pg.yaml --cron '30 2 1 * *' --approve alice\n");
+		"  tug schedule install examples/federation/1-kill-gateway.yaml --weekly\n"
+		"  tug schedule install examples/federation/suite.yaml --quarterly \\\n"
+		"      --approve alice --approve bob --db service=tug\n"
+		"  tug schedule install pg.yaml --cron '30 2 1 * *' --approve alice --approvals-until 2027-03-31\n"
+		"  tug schedule remove examples/federation/1-kill-gateway.yaml\n");
 }
 
 static int install(int argc, char **argv)
 {
 	enum { OPT_WEEKLY = 1, OPT_MONTHLY, OPT_QUARTERLY, OPT_CRON, OPT_NAME, OPT_APPROVE,
-	       OPT_VAR, OPT_DB, OPT_REPORT, OPT_HELP };
+	       OPT_VAR, OPT_DB, OPT_REPORT, OPT_HELP, OPT_UNTIL };
 	static const struct option opts[] = {
 		{ "weekly", no_argument, NULL, OPT_WEEKLY },
 		{ "monthly", no_argument, NULL, OPT_MONTHLY },
@@ -336,9 +388,13 @@ static int install(int argc, char **argv)
 		{ "db", required_argument, NULL, OPT_DB },
 		{ "report", required_argument, NULL, OPT_REPORT },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "approvals-until", required_argument, NULL, OPT_UNTIL },
 		{},
 	};
 	struct schedule s = { .every = -1 };
+	char expire[24], until_text[32];
+	time_t until = 0;
+	size_t napprovals = 0;
 	char *run[64], exe[PATH_MAX], file[PATH_MAX], dir[PATH_MAX], sha[65], why[512];
 	struct exp_var vars[16];
 	struct experiment *e = NULL;
@@ -408,10 +464,30 @@ static int install(int argc, char **argv)
 		case OPT_APPROVE:
 		case OPT_DB:
 		case OPT_REPORT:
+			napprovals += opt == OPT_APPROVE;
 			run[nrun++] = opt == OPT_APPROVE ? "--approve" : opt == OPT_VAR ? "--var" :
 				      opt == OPT_DB ? "--db" : "--report";
 			run[nrun++] = optarg;
 			break;
+		case OPT_UNTIL: {
+			struct tm tm = { 0 };
+			char *end = strptime(optarg, "%Y-%m-%d", &tm);
+
+			if (!end || *end) {
+				log_error("--approvals-until: '%s' is not a date like 2027-03-31", optarg);
+				return 2;
+			}
+			tm.tm_hour = 23;
+			tm.tm_min = 59;
+			tm.tm_sec = 59;
+			tm.tm_isdst = -1;
+			until = mktime(&tm);
+			if (until <= time(NULL)) {
+				log_error("--approvals-until: %s has passed; give a later date", optarg);
+				return 2;
+			}
+			break;
+		}
 		case OPT_HELP:
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -427,6 +503,25 @@ static int install(int argc, char **argv)
 	if (whens != 1) {
 		log_error("give exactly one of --weekly, --monthly, --quarterly, --cron SPEC");
 		goto out;
+	}
+	if (until && !napprovals) {
+		log_error("--approvals-until: no --approve to limit");
+		goto out;
+	}
+	if (napprovals && !until && s.every == SCHEDULE_CRON) {
+		log_error("--cron with --approve: give --approvals-until YYYY-MM-DD (approvals hold "
+			  "for the next run, not every later one); nothing was scheduled");
+		goto out;
+	}
+	if (napprovals) {
+		struct tm tm;
+
+		if (!until)
+			until = time(NULL) + (time_t)approval_days[s.every] * 86400;
+		snprintf(expire, sizeof(expire), "%lld", (long long)until);
+		strftime(until_text, sizeof(until_text), "%Y-%m-%d %H:%M", localtime_r(&until, &tm));
+		run[nrun++] = "--approvals-expire";
+		run[nrun++] = expire;
 	}
 	if (!realpath(argv[optind], file)) {
 		log_errno(-errno, "EXPERIMENT: cannot open '%s'", argv[optind]);
@@ -460,21 +555,9 @@ static int install(int argc, char **argv)
 		log_error("the experiment does not validate; nothing was scheduled");
 		goto out;
 	}
-	if (!s.name[0]) {
-		/* The file's name, made fit for a unit name. */
-		const char *b = strrchr(file, '/') + 1;
-		size_t j = 0;
-
-		for (size_t i = 0; b[i] && b[i] != '.' && j < sizeof(s.name) - 1; i++) {
-			char c = b[i] >= 'A' && b[i] <= 'Z' ? b[i] - 'A' + 'a' : b[i];
-
-			s.name[j++] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '-';
-		}
-		s.name[j] = '\0';
-		if (schedule_check_name(s.name)) {
-			log_error("cannot make a name from '%s'; give --name", b);
-			goto out;
-		}
+	if (!s.name[0] && schedule_name_for(file, s.name, sizeof(s.name))) {
+		log_error("cannot make a name from '%s'; give --name", file);
+		goto out;
 	}
 	s.run_argv = run;
 	s.run_argc = nrun;
@@ -534,6 +617,9 @@ static int install(int argc, char **argv)
 		printf("scheduled %s: %s (%s)\n", s.name, path,
 		       s.every == SCHEDULE_CRON ? s.cron : cron_spec[s.every]);
 	}
+	if (napprovals)
+		printf("the approvals given hold until %s; a run after that is refused until "
+		       "someone approves again (install it again with --approve)\n", until_text);
 	ret = EXIT_SUCCESS;
 out:
 	experiment_free(e);
@@ -622,11 +708,16 @@ int cmd_schedule(int argc, char **argv, bool json)
 	if (!strcmp(argv[1], "list"))
 		return list_or_remove(NULL);
 	if (!strcmp(argv[1], "remove")) {
-		if (argc != 3 || schedule_check_name(argv[2])) {
-			log_error("give the NAME of one schedule ('tug schedule list')");
+		char name[64];
+
+		/* The NAME, or the EXPERIMENT file install was given (its name). */
+		if (argc != 3 || (schedule_check_name(argv[2]) &&
+				  (access(argv[2], F_OK) || schedule_name_for(argv[2], name, sizeof(name))))) {
+			log_error("give the NAME of one schedule ('tug schedule list') or the "
+				  "EXPERIMENT file it was installed from");
 			return 2;
 		}
-		return list_or_remove(argv[2]);
+		return list_or_remove(schedule_check_name(argv[2]) ? name : argv[2]);
 	}
 	log_error("'schedule %s': unknown; use install, list or remove", argv[1]);
 	return 2;

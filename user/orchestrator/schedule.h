@@ -28,6 +28,11 @@ struct schedule {
 int schedule_check_cron(const char *spec);
 /* A name fit for a unit and a cron.d file: [a-z0-9-], 1..63. */
 int schedule_check_name(const char *name);
+/* The name install gives a file: its base name up to the first '.',
+ * lower case, other characters '-'. 0, or -EINVAL when none fits. */
+int schedule_name_for(const char *path, char *name, size_t len);
+/* The OnCalendar= of a preset (NULL for SCHEDULE_CRON). */
+const char *schedule_calendar(enum schedule_every every);
 
 /* Before a scheduled run: file (and a suite's experiment files, found
  * with vars) still only root's to change and still the content scheduled
