@@ -8,7 +8,13 @@ t_veth "$A" va "$B" vb
 ip -n "$A" addr add 10.200.0.1/24 dev va
 ip -n "$B" addr add 10.200.0.2/24 dev vb
 
-progs() { bpftool prog show 2>/dev/null | grep -c 'name tug_net_'; }
+# Programs attached to this test's interface (tcx links and clsact filters),
+# not every program on the machine: other tests may run beside this one.
+progs() {
+	echo $(($(ip netns exec "$A" "$TUG_BUILD/tests/attached" va) +
+		$(tc -n "$A" filter show dev va ingress 2>/dev/null | grep -c ' bpf ') +
+		$(tc -n "$A" filter show dev va egress 2>/dev/null | grep -c ' bpf ')))
+}
 before=$(progs)
 
 # case NAME EXPECTED-MESSAGE-REGEX ARGS...
