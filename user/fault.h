@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <linux/types.h>
 #include <json-c/json.h>
 
 #define FAULT_ID_LEN 9		/* 8 hex digits + NUL */
@@ -69,7 +70,8 @@ struct fault {
 	uint64_t deadline_ns;	/* CLOCK_REALTIME */
 	uint64_t deadline_boot_ns;	/* the same instant on CLOCK_BOOTTIME: what BPF
 				 * programs (bpf_ktime_get_boot_ns) and the
-				 * guardian's timer compare against */
+				 * guardian's timer compare against; during apply,
+				 * the provisional one (journal time + --for) */
 	bool json;		/* --json: one JSON object per line on stdout */
 	bool quiet;
 	bool needs_guardian;	/* set by prepare: state the kernel won't undo (a
@@ -91,6 +93,9 @@ struct fault {
 	json_object *argv;	/* the command line, for status */
 	void *priv;
 	int guardian_fd;	/* write end of the guardian's pipe, -1 = none */
+	volatile __u64 *kernel_deadline;	/* set by apply, optional: the BPF
+				 * programs' deadline (bpf/deadline.h), which the
+				 * runner moves to deadline_boot_ns once applied */
 };
 
 /* Options every fault verb takes; families list FAULT_COMMON_OPTIONS in
