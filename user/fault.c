@@ -276,7 +276,7 @@ static bool knobs_overlap(json_object *a, json_object *b, const char **ret_knob)
  * the kernel ended (kernel_owned, owner dead) was swept before this.
  * Returns 0, -EBUSY (logged) or -errno.
  */
-static int fault_check_knobs(struct fault *f)
+int fault_check_knobs(struct fault *f)
 {
 	json_object *mine = json_get(f->state, "knobs"), *list;
 	int err = 0;

@@ -146,6 +146,11 @@ int fault_journal_update(struct fault *f);
  * filesystem), from prepare. A second fault on a knob a live one holds is
  * refused before anything is changed. */
 void fault_add_knob(struct fault *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 0 when no fault in the journal holds a knob of f's; -EBUSY (logged:
+ * which fault, how to end it) or -errno. The runner calls it after prepare,
+ * under the journal lock; a prepare that refuses a busy knob by itself may
+ * call it first, for that message. */
+int fault_check_knobs(struct fault *f);
 
 /* Undo what a dead owner left: used by the guardian and `tug recover`. */
 int fault_recover_entry(json_object *entry);
