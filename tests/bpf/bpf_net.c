@@ -46,7 +46,7 @@ static struct net_bpf *load(const struct cfg *c)
 	s->rodata->port = c->port;
 	s->rodata->proto = c->proto;
 	s->rodata->loss_threshold = c->loss_threshold ? c->loss_threshold : NET_LOSS_ALL;
-	s->rodata->deadline_boot_ns = c->deadline_boot_ns;
+	s->bss->deadline_boot_ns = c->deadline_boot_ns;
 	if (c->ctl_addr) {
 		s->rodata->ctl_family = strchr(c->ctl_addr, ':') ? 6 : 4;
 		inet_pton(strchr(c->ctl_addr, ':') ? AF_INET6 : AF_INET, c->ctl_addr,

@@ -143,6 +143,12 @@ freeze_test() {
 
 	t_bg tp "$TUG" proc freeze --cgroup "$cg" --for 30s --json >"$out" 2>&1
 	wait_for "$out" '"applied"' 3000
+	# A second freeze of it is refused and names the live one.
+	"$TUG" proc freeze --cgroup "$cg" --for 1s >"$T_TMP/freeze2" 2>&1
+	local rc2=$? id
+	id=$(json_field "$out" applied id)
+	t_check freeze_${name}_stacked_refused "rc=$rc2: $(cat "$T_TMP/freeze2")" \
+		bash -c "[ $rc2 -eq 2 ] && grep -q 'tug revert $id' '$T_TMP/freeze2'"
 	kill -9 "$tp"
 	ms=$(restored_within "$cg/$state" "$prev" 3000)
 	sleep 0.2

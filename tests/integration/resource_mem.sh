@@ -245,8 +245,13 @@ while [ $(($(now_ms) - t0)) -lt 5000 ]; do
 	sleep 0.005
 done
 echo "  mem pressure: hog and its cgroup gone ${gone:-never} ms after SIGKILL of the controller"
-t_check pressure_pct_of_target_limit "12.5% of 1G asked, resident $res" \
-	awk -v r="${res:-0}" 'BEGIN { a = 134217728; d = r - a; if (d < 0) d = -d; exit !(d <= a * 0.05) }'
+# The hog is forked from tug: under ASan it inherits the sanitizer's heap
+# (freed blocks stay in its quarantine, touched), about 6.7 MB that count
+# in its RssAnon, 5 % of this 128M by themselves; that build gets 6 %.
+PCT_BOUND=0.05
+[ -n "${TUG_SAN:-}" ] && PCT_BOUND=0.06
+t_check pressure_pct_of_target_limit "12.5% of 1G asked, resident $res (bound $PCT_BOUND)" \
+	awk -v r="${res:-0}" -v b=$PCT_BOUND 'BEGIN { a = 134217728; d = r - a; if (d < 0) d = -d; exit !(d <= a * b) }'
 t_check pressure_sigkill_cleans_within_1s "gone after ${gone:-never} ms ($hogcg)" \
 	bash -c "[ -n '$gone' ] && [ '$gone' -lt 1000 ]"
 

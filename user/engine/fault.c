@@ -245,7 +245,7 @@ static bool knobs_overlap(json_object *a, json_object *b, const char **ret_knob)
  * the kernel ended (kernel_owned, owner dead) was swept before this.
  * Returns 0, -EBUSY (logged) or -errno.
  */
-static int fault_check_knobs(struct fault *f)
+int fault_check_knobs(struct fault *f)
 {
 	json_object *mine = json_get(f->state, "knobs"), *list;
 	int err = 0;
@@ -289,15 +289,22 @@ static int fault_check_knobs(struct fault *f)
  *     up to GUARDIAN_REVERT_MAX past the deadline unless it is stopped.
  *
  * The controller talks to it through a pipe: 'a' when the fault is applied
- * and the hold begins, 'r' when the hold ends, and EOF (the write end
- * closed) once its entry is gone. The guardian leaves the session and
+ * and the hold begins (with the deadline, which counts from there), 'r'
+ * when the hold ends, and EOF (the write end closed) once its entry is
+ * gone. The guardian leaves the session and
  * closes every other inherited descriptor, so neither a
  * Ctrl-C to the foreground group nor a held BPF link keeps it or the fault
  * alive longer than the controller.
  */
 #define GUARDIAN_GRACE (200 * NSEC_PER_MSEC)
 #define GUARDIAN_REVERT_MAX (5 * NSEC_PER_SEC)
+#define GUARDIAN_APPLY_MAX (120 * NSEC_PER_SEC)	/* a hog's fill may take that */
 #define GUARDIAN_TICK (50 * NSEC_PER_MSEC)
+
+struct guardian_msg {
+	char phase;		/* 'a' applied, 'r' reverting */
+	uint64_t deadline_boot_ns;
+};
 
 static int guardian_wait_exit(int pidfd)
 {
@@ -329,20 +336,28 @@ static bool proc_stopped(pid_t pid)
 	return p && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
 }
 
-/*
- * Past deadline + grace, the timer ticks every GUARDIAN_TICK: a controller
- * in its hold loop has no excuse (it wakes at the deadline) and goes at
- * once; one still applying or reverting goes when it is stopped, or at
- * GUARDIAN_REVERT_MAX past the deadline whatever it does.
- */
-static void guardian_main(const char *id, uint64_t deadline_boot_ns, pid_t owner)
+static void guardian_arm(int tfd, uint64_t deadline_boot_ns)
 {
-	enum { APPLYING, HOLDING, REVERTING } phase = APPLYING;
 	struct itimerspec its = {
 		.it_value = { .tv_sec = (deadline_boot_ns + GUARDIAN_GRACE) / NSEC_PER_SEC,
 			      .tv_nsec = (deadline_boot_ns + GUARDIAN_GRACE) % NSEC_PER_SEC },
 		.it_interval = { .tv_nsec = GUARDIAN_TICK },
 	};
+
+	if (tfd >= 0)
+		timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+/*
+ * Past deadline + grace, the timer ticks every GUARDIAN_TICK: a controller
+ * in its hold loop has no excuse (it wakes at the deadline) and goes at
+ * once; one still applying (against the provisional deadline) or reverting
+ * goes when it is stopped, or GUARDIAN_APPLY_MAX / GUARDIAN_REVERT_MAX past
+ * the deadline whatever it does.
+ */
+static void guardian_main(const char *id, uint64_t deadline_boot_ns, pid_t owner)
+{
+	enum { APPLYING, HOLDING, REVERTING } phase = APPLYING;
 	struct pollfd p[3] = {
 		{ .fd = 3, .events = POLLIN },	/* the controller's pidfd */
 		{ .fd = 4, .events = POLLIN },	/* its pipe */
@@ -351,11 +366,10 @@ static void guardian_main(const char *id, uint64_t deadline_boot_ns, pid_t owner
 	bool killed = false;
 	json_object *e;
 
-	if (p[2].fd >= 0)
-		timerfd_settime(p[2].fd, TFD_TIMER_ABSTIME, &its, NULL);
+	guardian_arm(p[2].fd, deadline_boot_ns);
 	while (!killed) {
-		uint64_t ticks;
-		char c;
+		struct guardian_msg m;
+		uint64_t ticks, now;
 
 		if (poll(p, 3, -1) < 0) {
 			if (errno == EINTR)
@@ -365,17 +379,23 @@ static void guardian_main(const char *id, uint64_t deadline_boot_ns, pid_t owner
 		if (p[0].revents & POLLIN)
 			break;
 		if (p[1].revents & (POLLIN | POLLHUP)) {
-			ssize_t n = read(4, &c, 1);
+			ssize_t n = read(4, &m, sizeof(m));
 
 			if (n <= 0 && !(n < 0 && errno == EINTR))
 				break;	/* EOF: the controller is done with the entry */
-			if (n == 1)
-				phase = c == 'a' ? HOLDING : c == 'r' ? REVERTING : phase;
+			if (n == sizeof(m) && m.phase == 'a') {
+				phase = HOLDING;
+				deadline_boot_ns = m.deadline_boot_ns;
+				guardian_arm(p[2].fd, deadline_boot_ns);
+			} else if (n == sizeof(m) && m.phase == 'r') {
+				phase = REVERTING;
+			}
 		}
 		if (!(p[2].revents & POLLIN) || read(p[2].fd, &ticks, sizeof(ticks)) < 0)
 			continue;
+		now = now_boot_ns();
 		if (phase == HOLDING || proc_stopped(owner) ||
-		    now_boot_ns() > deadline_boot_ns + GUARDIAN_REVERT_MAX) {
+		    now > deadline_boot_ns + (phase == APPLYING ? GUARDIAN_APPLY_MAX : GUARDIAN_REVERT_MAX)) {
 			/* The deadline is law: a controller that cannot revert goes. */
 			if (syscall(SYS_pidfd_send_signal, 3, SIGKILL, NULL, 0) == 0) {
 				killed = true;
@@ -450,10 +470,13 @@ cleanup:
 	return err;
 }
 
-/* Tell the guardian where the controller is: 'a' applied, 'r' reverting. */
-static void guardian_tell(struct fault *f, const char *phase)
+/* Tell the guardian where the controller is: 'a' applied (with the final
+ * deadline), 'r' reverting. One write under PIPE_BUF: atomic. */
+static void guardian_tell(struct fault *f, char phase)
 {
-	if (f->guardian_fd >= 0 && write(f->guardian_fd, phase, 1) != 1)
+	struct guardian_msg m = { .phase = phase, .deadline_boot_ns = f->deadline_boot_ns };
+
+	if (f->guardian_fd >= 0 && write(f->guardian_fd, &m, sizeof(m)) != sizeof(m))
 		log_debug("guardian pipe: %s", strerror(errno));
 }
 
@@ -663,9 +686,8 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		ret = err == -EBUSY ? 2 : EXIT_FAILURE;
 		goto cleanup;
 	}
-	/* The deadline is fixed here, before anything is applied, and is the
-	 * same instant for the hold, the guardian and the BPF programs (which
-	 * get it in rodata at load): none of them waits for another. */
+	/* A provisional deadline, for whatever apply loads and for the
+	 * guardian, should the controller stop or die before apply ends. */
 	f.started_ns = now_realtime_ns();
 	f.deadline_boot_ns = now_boot_ns() + f.duration_ns;
 	f.deadline_ns = f.started_ns + f.duration_ns;
@@ -691,6 +713,14 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		goto cleanup;
 	}
 	applied = true;
+	/* --for counts from here: a slow apply does not shorten the fault.
+	 * The one deadline moves for the hold, the BPF programs and the
+	 * guardian (told below, with the hold). */
+	f.started_ns = now_realtime_ns();
+	f.deadline_boot_ns = now_boot_ns() + f.duration_ns;
+	f.deadline_ns = f.started_ns + f.duration_ns;
+	if (f.kernel_deadline)
+		*f.kernel_deadline = f.deadline_boot_ns;
 	/* apply may have learned what revert needs (link ids, map ids). */
 	err = fault_journal_update(&f);
 	if (err)
@@ -719,9 +749,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		json_object_put(x);
 	}
 
-	guardian_tell(&f, "a");
+	guardian_tell(&f, 'a');
 	why = fault_hold(&f, sfd);
-	guardian_tell(&f, "r");
+	guardian_tell(&f, 'r');
 
 	{
 		json_object *x = json_object_new_object();

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <linux/types.h>
 #include <json-c/json.h>
 #include "clock.h"
 #include "events.h"
@@ -71,7 +72,8 @@ struct fault {
 	uint64_t deadline_ns;	/* CLOCK_REALTIME */
 	uint64_t deadline_boot_ns;	/* the same instant on CLOCK_BOOTTIME: what BPF
 				 * programs (bpf_ktime_get_boot_ns) and the
-				 * guardian's timer compare against */
+				 * guardian's timer compare against; during apply,
+				 * the provisional one (journal time + --for) */
 	bool json;		/* --json: one JSON object per line on stdout */
 	bool quiet;
 	bool needs_guardian;	/* set by prepare: state the kernel won't undo (a
@@ -93,6 +95,9 @@ struct fault {
 	json_object *argv;	/* the command line, for status */
 	void *priv;
 	int guardian_fd;	/* write end of the guardian's pipe, -1 = none */
+	volatile __u64 *kernel_deadline;	/* set by apply, optional: the BPF
+				 * programs' deadline (bpf/deadline.h), which the
+				 * runner moves to deadline_boot_ns once applied */
 };
 
 /* Options every fault verb takes; families list FAULT_COMMON_OPTIONS in
@@ -143,6 +148,11 @@ int fault_journal_update(struct fault *f);
  * filesystem), from prepare. A second fault on a knob a live one holds is
  * refused before anything is changed. */
 void fault_add_knob(struct fault *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 0 when no fault in the journal holds a knob of f's; -EBUSY (logged:
+ * which fault, how to end it) or -errno. The runner calls it after prepare,
+ * under the journal lock; a prepare that refuses a busy knob by itself may
+ * call it first, for that message. */
+int fault_check_knobs(struct fault *f);
 
 /* Undo what a dead owner left: used by the guardian and `tug recover`. */
 int fault_recover_entry(json_object *entry);

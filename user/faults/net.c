@@ -468,7 +468,7 @@ static int net_open_load(struct net_priv *p, uint64_t deadline_boot_ns)
 	memcpy((void *)skel->rodata->ctl_addr, p->ctl_addr, 16);
 	skel->rodata->ctl_remote_port = p->ctl_remote_port;
 	skel->rodata->ctl_local_port = p->ctl_local_port;
-	skel->rodata->deadline_boot_ns = deadline_boot_ns;
+	skel->bss->deadline_boot_ns = deadline_boot_ns;
 	bpf_map__set_max_entries(skel->maps.peers4, n4 ? n4 : 1);
 	bpf_map__set_max_entries(skel->maps.peers6, n6 ? n6 : 1);
 	bpf_program__set_autoload(skel->progs.tug_net_ingress, p->in);
@@ -669,6 +669,7 @@ static int net_apply(struct fault *f)
 	err = net_open_load(p, f->deadline_boot_ns);
 	if (err)
 		return log_errno(err, "loading the net classifier"), err;
+	f->kernel_deadline = &p->skel->bss->deadline_boot_ns;
 
 	err = netns_enter(p->netns, &orig);
 	if (err)

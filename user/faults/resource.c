@@ -365,6 +365,10 @@ static int knob_prepare(struct fault *f)
 		return -EINVAL;
 	}
 	if (p->kind == KNOB_FREEZE && strcmp(p->prev, p->cg.v2 ? "0" : "THAWED")) {
+		/* Frozen by a live fault of tug's: name it. */
+		fault_add_knob(f, "%s/%s", p->cg.path, p->file);
+		if (fault_check_knobs(f) == -EBUSY)
+			return -EBUSY;
 		log_error("--cgroup: %s is already frozen (%s is '%s'); tug thaws only what it froze",
 			  p->cg.path, p->file, p->prev);
 		return -EINVAL;

@@ -263,7 +263,7 @@ static int open_load(struct sockfail_priv *p, uint64_t deadline_boot_ns)
 	skel->rodata->mode = p->mode;
 	skel->rodata->fail_errno = p->err;
 	skel->rodata->dns_port = p->dns_port;
-	skel->rodata->deadline_boot_ns = deadline_boot_ns;
+	skel->bss->deadline_boot_ns = deadline_boot_ns;
 	bpf_map__set_max_entries(skel->maps.peers4, n4 ? n4 : 1);
 	bpf_map__set_max_entries(skel->maps.peers6, n6 ? n6 : 1);
 	bpf_program__set_autoload(skel->progs.tug_sf_sendmsg4, dns);
@@ -300,6 +300,7 @@ static int sockfail_apply(struct fault *f)
 	err = open_load(p, f->deadline_boot_ns);
 	if (err)
 		return log_errno(err, "loading the cgroup socket hooks"), err;
+	f->kernel_deadline = &p->skel->bss->deadline_boot_ns;
 	progs[nprogs++] = p->skel->progs.tug_sf_connect4;
 	progs[nprogs++] = p->skel->progs.tug_sf_connect6;
 	if (p->mode == SOCKFAIL_DNS) {

@@ -1169,7 +1169,8 @@ static int apply_bpf(struct fault *f)
 	skel->rodata->threshold = sysfail_threshold(p->percent);
 	skel->rodata->err_value = p->err;
 	skel->rodata->signal_nr = p->sig;
-	skel->rodata->deadline_boot_ns = f->deadline_boot_ns;
+	skel->bss->deadline_boot_ns = f->deadline_boot_ns;
+	f->kernel_deadline = &skel->bss->deadline_boot_ns;
 	err = sysfail_bpf__load(skel);
 	if (err)
 		return log_errno(err, "loading the %s program", backend_names[p->backend]);
