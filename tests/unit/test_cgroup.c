@@ -88,6 +88,19 @@ static void setup(void)
 		 tmp, tmp, tmp, tmp);
 	put("hy/mountinfo", mi);
 
+	/* The same hybrid, its /sys bound again into a chroot: the host's
+	 * mounts come first and are the ones to use. */
+	snprintf(mi, sizeof(mi),
+		 "31 25 0:27 / %s/hy/unified rw,relatime - cgroup2 cgroup2 rw\n"
+		 "32 25 0:28 / %s/hy/memory rw,relatime - cgroup cgroup rw,memory\n"
+		 "33 25 0:29 / %s/hy/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n"
+		 "91 90 0:27 / /var/tmp/root/sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n"
+		 "92 90 0:28 / /var/tmp/root/sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n"
+		 "93 90 0:29 / /var/tmp/root/sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n",
+		 tmp, tmp, tmp);
+	mk("dup");
+	put("dup/mountinfo", mi);
+
 	/* v2 without the memory controller, and nothing on v1. */
 	mk("nomem/cg/a");
 	put("nomem/cg/cgroup.controllers", "cpu pids\n");
@@ -118,6 +131,21 @@ static void probe_pure_v2(void)
 	CHECK_EQ(cgroup_controller_root(&l, "freezer", root, sizeof(root), &v2), -ENOENT);
 	/* "cpu" must not match "cpuset" by prefix, nor the other way round. */
 	CHECK_EQ(cgroup_controller_root(&l, "cpus", root, sizeof(root), &v2), -ENOENT);
+}
+
+static void probe_bound_twice(void)
+{
+	struct cgroup_layout l;
+	char want[CGROUP_PATH_MAX], root[CGROUP_PATH_MAX];
+	bool v2 = true;
+
+	CHECK_EQ(probe("dup/mountinfo", &l), 0);
+	snprintf(want, sizeof(want), "v1 %s", at("/hy/memory"));
+	CHECK_STR(l.memory, want);
+	CHECK_STR(l.v2_root, at("/hy/unified"));
+	CHECK_EQ(cgroup_controller_root(&l, "cpu", root, sizeof(root), &v2), 0);
+	CHECK_STR(root, at("/hy/cpu,cpuacct"));
+	CHECK(!strstr(l.v1_summary, "/var/tmp/root"));
 }
 
 static void resolve_pure_v2(void)
@@ -287,6 +315,7 @@ int main(void)
 	}
 	setup();
 	RUN(probe_pure_v2);
+	RUN(probe_bound_twice);
 	RUN(resolve_pure_v2);
 	RUN(resolve_rejects);
 	RUN(resolve_hybrid);

@@ -67,7 +67,16 @@ int cgroup_probe_file(const char *mountinfo, struct cgroup_layout *ret)
 			snprintf(l.v2_root, sizeof(l.v2_root), "%s", mnt);
 		} else if (!strcmp(fstype, "cgroup")) {
 			for (int i = 0; v1_controllers[i]; i++) {
+				char seen[32];
+
 				if (!has_option(super, v1_controllers[i]))
+					continue;
+				/* The first mount of a hierarchy is the host's; a
+				 * later one (a chroot's or container's bind of /sys)
+				 * is the same hierarchy elsewhere. */
+				snprintf(seen, sizeof(seen), "%s:", v1_controllers[i]);
+				if (!strncmp(l.v1_summary, seen, strlen(seen)) ||
+				    (strstr(l.v1_summary, seen) && strstr(l.v1_summary, seen)[-1] == ' '))
 					continue;
 				if (!strcmp(v1_controllers[i], "memory"))
 					snprintf(memv1, sizeof(memv1), "%s", mnt);
