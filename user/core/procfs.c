@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -73,3 +74,34 @@ uint64_t mono_to_real_ns(uint64_t mono_ns)
 	return mono_ns + (r - m);
 }
 
+
+/* A "Key:   N kB" line of /proc/meminfo or /proc/PID/status, in bytes. */
+int proc_kb(const char *file, const char *key, uint64_t *ret)
+{
+	char line[256];
+	size_t n = strlen(key);
+	int err = -ENOENT;
+	FILE *f = fopen(file, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, n) && line[n] == ':') {
+			*ret = strtoull(line + n + 1, NULL, 10) * 1024;
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+uint64_t pid_rss_anon(pid_t pid)
+{
+	char path[64];
+	uint64_t v = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	proc_kb(path, "RssAnon", &v);
+	return v;
+}

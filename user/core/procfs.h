@@ -20,4 +20,9 @@ uint64_t real_to_boot_ns(uint64_t real_ns);
 uint64_t boot_to_real_ns(uint64_t boot_ns);
 uint64_t mono_to_real_ns(uint64_t mono_ns);
 
+/* A "Key:   N kB" line of /proc/meminfo or /proc/PID/status, in bytes. */
+int proc_kb(const char *file, const char *key, uint64_t *ret);
+/* The process's anonymous resident memory (RssAnon), 0 when unknown. */
+uint64_t pid_rss_anon(pid_t pid);
+
 #endif

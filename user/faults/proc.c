@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
+#include "cgknob.h"
 #include "cgroup.h"
 #include "json.h"
 #include "http.h"
@@ -1289,3 +1290,21 @@ int cmd_proc_restart(int argc, char **argv, bool json)
 	watch_recovery(&o, &out, NULL, 0, &before, t0_real, t0_mono, true, &r);
 	return verdict(&o, &out, &r, &before, true);
 }
+
+/* ------------------------------------------------------------------ freeze */
+
+/* proc freeze holds a fault (a knob: cgroup.freeze, freezer.state on v1),
+ * unlike kill and restart: the knob engine (cgknob.c) runs it. */
+static const char *freeze_backend(char *why, size_t len)
+{
+	return knob_backend_for("freezer", "freezer.state", "cgroup.freeze", why, len);
+}
+
+const struct fault_ops proc_freeze_ops = KNOB_OPS("proc", "freeze",
+	"freeze every process of one cgroup: the service hangs without dying, then thaws",
+	"Options:\n"
+	CGROUP_USAGE
+	"\nRefuses a cgroup that holds tug itself, or one already frozen.\n"
+	"\nExamples:\n"
+	"  tug proc freeze --cgroup system.slice/postgresql.service --for 20s\n",
+	freeze_backend);
