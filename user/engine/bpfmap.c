@@ -28,7 +28,8 @@ int lpm_add_cidr(int fd4, int fd6, const uint8_t *prefix, size_t prefix_len,
 
 	if (prefix_len > 8)
 		return -EINVAL;
-	memcpy(key.data, prefix, prefix_len);
+	if (prefix_len)
+		memcpy(key.data, prefix, prefix_len);
 	memcpy(key.data + prefix_len, c->addr, alen);
 	return bpf_map_update_elem(c->family == AF_INET ? fd4 : fd6, &key, &one, BPF_ANY) ? -errno : 0;
 }
