@@ -1109,6 +1109,7 @@ static int apply_bpf(struct fault *f)
 		prog = h == SYSFAIL_LSM_OPEN ? skel->progs.tug_sys_lsm_open :
 		       h == SYSFAIL_LSM_RW ? skel->progs.tug_sys_lsm_rw : skel->progs.tug_sys_lsm_connect;
 		skel->rodata->lsm_mask = mask;
+		skel->rodata->lsm_ret = -p->err;
 	}
 	bpf_object__for_each_program(q, skel->obj)
 		bpf_program__set_autoload(q, q == prog);
