@@ -1335,8 +1335,10 @@ static const char *sysfail_backend(char *why, size_t len)
 		return c.kprobe_override ? "kprobe" : "fmod_ret";
 	}
 	if (c.bpf_lsm) {
-		snprintf(why, len, "BPF LSM: errno for a running pid or cgroup on %s; any other "
-			 "syscall%s; %s", SYSFAIL_LSM_SYSCALLS,
+		/* Short: doctor's line holds 255 characters (the refusal and
+		 * docs/KERNELS.md name every syscall). */
+		snprintf(why, len, "BPF LSM: errno for a running pid or cgroup on the open, read "
+			 "and write families and connect; other syscalls%s; %s",
 			 c.seccomp_notif ? " only for '-- CMD' (seccomp)" : ": none",
 			 c.signal_tp ? "--signal via raw tracepoint" : "no --signal");
 		return "lsm";
