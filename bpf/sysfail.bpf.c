@@ -41,6 +41,7 @@ const volatile __u64 threshold = SYSFAIL_ALL;
 const volatile __s32 err_value = 0;		/* positive errno */
 const volatile __u32 signal_nr = 0;
 const volatile __u32 lsm_mask = 0;		/* file_permission: MAY_READ 4 / MAY_WRITE 2 */
+const volatile __s32 lsm_ret = -1;		/* -errno: what an LSM hook returns */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
@@ -147,7 +148,11 @@ static __always_inline int lsm_verdict(int ret)
 	if (!in_scope() || !chosen())
 		return 0;
 	count(SYSFAIL_FAILED);
-	return -err_value;
+	/* The verifier wants an LSM program's result in [-4095, 0] and does
+	 * not follow a negation: the controller stores it negated. */
+	if (lsm_ret < -4095 || lsm_ret > -1)
+		return -1;
+	return lsm_ret;
 }
 
 SEC("lsm/file_open")

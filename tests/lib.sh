@@ -74,9 +74,10 @@ t_bg() {
 
 now_ms() { date +%s%3N; }
 
-# wait_for FILE REGEX TIMEOUT_MS: wait until a line of FILE matches.
+# wait_for FILE REGEX TIMEOUT_MS: wait until a line of FILE matches. Under
+# full emulation (TUG_SLOW=N, set in TCG guests) the timeout is N times longer.
 wait_for() {
-	local end=$(($(now_ms) + $3))
+	local end=$(($(now_ms) + $3 * ${TUG_SLOW:-1}))
 	while [ "$(now_ms)" -lt "$end" ]; do
 		grep -qE "$2" "$1" 2>/dev/null && return 0
 		sleep 0.01

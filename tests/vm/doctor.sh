@@ -132,7 +132,7 @@ if [ "$b" = kprobe ] || [ "$b" = fmod_ret ]; then
 elif [ "$b" = lsm ]; then
 	# getppid has no LSM hook: refused, as the doctor's row says
 	t_check doctor_sysfail_pid_agrees "doctor: $b, $why; sys fail --pid exited $rc: $(cat "$T_TMP/sf.out")" \
-		refused_saying "$rc" "$why" "errno for a running pid or cgroup on open, openat"
+		refused_saying "$rc" "$why" "errno for a running pid or cgroup on the open, read"
 	"$TUG" sys fail --syscall openat --errno EACCES --pid "$SLEEPER" --for 1s >"$T_TMP/sf2.out" 2>&1
 	rc=$?
 	t_check doctor_sysfail_lsm_pid_works "sys fail --syscall openat --pid exited $rc: $(cat "$T_TMP/sf2.out")" [ "$rc" -eq 0 ]

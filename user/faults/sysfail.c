@@ -1145,6 +1145,7 @@ static int apply_bpf(struct fault *f)
 		prog = h == SYSFAIL_LSM_OPEN ? skel->progs.tug_sys_lsm_open :
 		       h == SYSFAIL_LSM_RW ? skel->progs.tug_sys_lsm_rw : skel->progs.tug_sys_lsm_connect;
 		skel->rodata->lsm_mask = mask;
+		skel->rodata->lsm_ret = -p->err;
 	}
 	bpf_object__for_each_program(q, skel->obj)
 		bpf_program__set_autoload(q, q == prog);
@@ -1395,8 +1396,10 @@ static const char *sysfail_backend(char *why, size_t len)
 		return c.kprobe_override ? "kprobe" : "fmod_ret";
 	}
 	if (c.bpf_lsm) {
-		snprintf(why, len, "BPF LSM: errno for a running pid or cgroup on %s; any other "
-			 "syscall%s; %s", SYSFAIL_LSM_SYSCALLS,
+		/* Short: doctor's line holds 255 characters (the refusal and
+		 * docs/KERNELS.md name every syscall). */
+		snprintf(why, len, "BPF LSM: errno for a running pid or cgroup on the open, read "
+			 "and write families and connect; other syscalls%s; %s",
 			 c.seccomp_notif ? " only for '-- CMD' (seccomp)" : ": none",
 			 c.signal_tp ? "--signal via raw tracepoint" : "no --signal");
 		return "lsm";
