@@ -5,9 +5,6 @@
 . "$(dirname "$0")/../lib.sh"
 
 PT="$TUG_BUILD/tests/pingtrace"
-# The probes run SCHED_FIFO: on a machine busy with other work a starved
-# prober reads as lost packets (its replies arrive, it is not running).
-RT="chrt -f 20"
 A=$(t_netns a) && B=$(t_netns b) || { t_fail setup "cannot create namespaces"; exit 1; }
 t_veth "$A" va "$B" vb || { t_fail setup "cannot create veth"; exit 1; }
 ip -n "$A" addr add 10.200.0.1/24 dev va
@@ -74,8 +71,8 @@ neighbour_lost() {
 # One short run first, so the measured one does not pay for a cold page cache.
 "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 1ms >/dev/null 2>&1
 trace="$T_TMP/trace4" other="$T_TMP/other4" out="$T_TMP/out4"
-t_bg ptpid ip netns exec "$A" $RT "$PT" -i 1000 -d "$D4" -W "$W" 10.200.0.2 >"$trace"
-t_bg ptpid2 ip netns exec "$A" $RT "$PT" -i 5000 -d "$D4" -W "$W" 10.200.0.3 >"$other"
+t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d "$D4" -W "$W" 10.200.0.2 >"$trace"
+t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d "$D4" -W "$W" 10.200.0.3 >"$other"
 sleep 0.4
 t_cmd=$(now_ms)
 "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 1s --json >"$out" 2>&1
@@ -101,8 +98,8 @@ t_check partition_v4_counts_drops "dropped counters: $(grep reverted "$out")" \
 
 # --- IPv6 ---
 trace="$T_TMP/trace6" out="$T_TMP/out6"
-t_bg ptpid ip netns exec "$A" $RT "$PT" -i 1000 -d "$D6" -W "$W" fd00:200::2 >"$trace"
-t_bg ptpid2 ip netns exec "$A" $RT "$PT" -i 5000 -d "$D6" -W "$W" fd00:200::3 >"$other"
+t_bg ptpid ip netns exec "$A" "$PT" -i 1000 -d "$D6" -W "$W" fd00:200::2 >"$trace"
+t_bg ptpid2 ip netns exec "$A" "$PT" -i 5000 -d "$D6" -W "$W" fd00:200::3 >"$other"
 sleep 0.3
 t_cmd=$(now_ms)
 "$TUG" net partition --netns "$A" --peer fd00:200::2/128 --for 1s --json >"$out" 2>&1
@@ -175,7 +172,7 @@ if "$TUG" doctor --json 2>/dev/null | grep -q '"check":"tcx","ok":true'; then
 	kill -9 "$tugpid"
 	wait "$tugpid" 2>/dev/null
 	trace="$T_TMP/trace-kill"
-	ip netns exec "$A" $RT "$PT" -i 1000 -d 100 -W "$W" 10.200.0.2 >"$trace"
+	ip netns exec "$A" "$PT" -i 1000 -d 100 -W "$W" 10.200.0.2 >"$trace"
 	t_check sigkill_tcx_heals_at_once "held=$held, $(awk '!$3' "$trace" | wc -l)/100 probes lost right after SIGKILL" \
 		bash -c "[ $held -ne 0 ] && [ \$(awk '!\$3' '$trace' | wc -l) -eq 0 ]"
 	t_check sigkill_tcx_no_link_left "links $(links_now) vs $links_before" [ "$(links_now)" -eq "$links_before" ]
@@ -216,7 +213,7 @@ for verb in partition loss; do
 	t_bg tugpid "$TUG" net $verb --netns "$A" --peer 10.200.0.2 $extra --for 2s --json >"$out" 2>"$out.err"
 	wait_for "$out" '"applied"' 3000
 	kill -STOP "$tugpid"
-	ip netns exec "$A" $RT "$PT" -i 1000 -d $((2800 * SLOW)) -W "$W" 10.200.0.2 >"$trace"
+	ip netns exec "$A" "$PT" -i 1000 -d $((2800 * SLOW)) -W "$W" 10.200.0.2 >"$trace"
 	deadline=$(json_field "$out" applied deadline_ms)
 	read -r heal leaked lost_after <<<"$(awk -v e="$deadline" '{ t = $1 / 1000.0 }
 		t >= e && $3 && heal == "" { heal = t - e }
@@ -288,7 +285,7 @@ t_check heartbeat_heals "peer unreachable after heartbeat revert" reach "$A" 10.
 trace="$T_TMP/trace-loss"
 t_bg tugpid "$TUG" net loss --netns "$A" --peer 10.200.0.2 --percent 30 --dir out --for 5s --quiet
 sleep 0.3
-ip netns exec "$A" $RT "$PT" -i 500 -d 1000 -W "$W" 10.200.0.2 >"$trace"
+ip netns exec "$A" "$PT" -i 500 -d 1000 -W "$W" 10.200.0.2 >"$trace"
 kill "$tugpid"
 wait "$tugpid"
 lost=$(awk '!$3' "$trace" | wc -l)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # tug schedule with a real systemd: install a weekly timer, see it loaded
-# (list-timers, next elapse on Monday 03:00), move the guest's clock to just
-# before that time and see systemd fire it exactly once (the experiment's
-# action leaves a mark), then remove it and find nothing left: no unit file,
-# no loaded unit, no timer state. Run only in a disposable guest: it sets the
-# clock (and puts it back).
+# (list-timers, next elapse on Sunday 03:00, the runbook's weekly slot),
+# move the guest's clock to just before that time and see systemd fire it
+# exactly once (the experiment's action leaves a mark), then remove it and
+# find nothing left: no unit file, no loaded unit, no timer state. Run
+# only in a disposable guest: it sets the clock (and puts it back).
 . "$(dirname "$0")/../lib.sh"
 
 [ -d /run/systemd/system ] || { t_skip schedule_timer "systemd is not PID 1 here"; exit 0; }
@@ -33,8 +33,8 @@ t_check timer_active "is-active: $(systemctl is-active "$TIMER")" systemctl is-a
 next_us=$(systemctl show -p NextElapseUSecRealtime --value "$TIMER" 2>/dev/null)
 # systemctl show prints a date; 'date -d' reads it back.
 next=$(date -d "$next_us" +%s 2>/dev/null || echo 0)
-t_check timer_next_monday_3am "next elapse '$next_us'" \
-	bash -c "[ '$(date -d "@$next" +%u-%H:%M:%S)' = 1-03:00:00 ]"
+t_check timer_next_sunday_3am "next elapse '$next_us'" \
+	bash -c "[ '$(date -d "@$next" +%u-%H:%M:%S)' = 7-03:00:00 ]"
 
 # --- fire: the clock 3 s before the next elapse ---
 saved=$(date +%s) up0=$(cut -d. -f1 /proc/uptime)
@@ -57,7 +57,7 @@ if [ "$next" -gt "$saved" ]; then
 	t_check timer_fired_on_time "fired at $mark, elapse at $next" \
 		bash -c "[ '$mark' -ge '$next' ] && [ '$mark' -le $((next + 65)) ]"
 	t_check timer_next_week "next elapse now $(date -d "@$after")" \
-		bash -c "[ '$(date -d "@$after" +%u-%H:%M:%S)' = 1-03:00:00 ] && [ '$after' -gt '$next' ]"
+		bash -c "[ '$(date -d "@$after" +%u-%H:%M:%S)' = 7-03:00:00 ] && [ '$after' -gt '$next' ]"
 else
 	t_fail timer_fired_once "no next elapse in the future: '$next_us'"
 fi
