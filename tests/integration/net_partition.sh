@@ -215,14 +215,19 @@ for verb in partition loss; do
 	kill -STOP "$tugpid"
 	ip netns exec "$A" "$PT" -i 1000 -d $((2800 * SLOW)) -W "$W" 10.200.0.2 >"$trace"
 	deadline=$(json_field "$out" applied deadline_ms)
-	read -r heal leaked lost_after <<<"$(awk -v e="$deadline" '{ t = $1 / 1000.0 }
+	# On clsact the guardian's revert at deadline + 200 ms removes the qdisc
+	# tug made, whose graft drops a packet or two to any address (see
+	# docs/KERNELS.md): those are counted apart, any other loss fails.
+	clsact=0
+	grep -q '"backend":"clsact"' "$out" && clsact=1
+	read -r heal leaked lost_after graft <<<"$(awk -v e="$deadline" -v c="$clsact" -v s="$SLOW" '{ t = $1 / 1000.0 }
 		t >= e && $3 && heal == "" { heal = t - e }
 		t < e - 20 && $3 { leaked++ }
-		t >= e + 20 && !$3 { lost_after++ }
-		END { printf "%s %d %d\n", heal == "" ? -1 : heal, leaked, lost_after }' "$trace")"
+		t >= e + 20 && !$3 { if (c && t >= e + 150 && t <= e + 200 + 300 * s) graft++; else lost_after++ }
+		END { printf "%s %d %d %d\n", heal == "" ? -1 : heal, leaked, lost_after, graft }' "$trace")"
 	st=$(awk '/^State/ { print $2 }' "/proc/$tugpid/status" 2>/dev/null)
 	echo "  $verb, controller stopped: heal ${heal} ms after the deadline; controller state now '${st:-gone}'"
-	t_check sigstop_${verb}_heals_at_deadline "heal $heal ms after the deadline, $leaked probes leaked before it, $lost_after lost after" \
+	t_check sigstop_${verb}_heals_at_deadline "heal $heal ms after the deadline, $leaked probes leaked before it, $lost_after lost after ($graft in the guardian's clsact revert)" \
 		awk -v h="$heal" -v l="$leaked" -v a="$lost_after" -v s="$SLOW" 'BEGIN { exit !(h >= 0 && h < 50 * s && l == 0 && a == 0) }'
 	t_check sigstop_${verb}_controller_killed "controller state '$st'; $(cat "$out.err")" \
 		bash -c "[ -z '$st' ] || [ '$st' = Z ]"
