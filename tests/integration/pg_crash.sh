@@ -78,6 +78,14 @@ sed "1s/.*/$elder_pg/" "$T_PG_DATA/postmaster.pid" >"$fake/postmaster.pid"
 rc=$?
 t_check postmaster_not_postgres_refused "exit $rc: $(cat "$T_TMP/fake.out")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'is not a postgres' '$T_TMP/fake.out' && kill -0 $elder_pg"
+# The real postmaster, named by another directory's postmaster.pid: a
+# postgres of the right owner, but working elsewhere.
+pm=$(head -1 "$T_PG_DATA/postmaster.pid")
+sed "1s/.*/$pm/" "$T_PG_DATA/postmaster.pid" >"$fake/postmaster.pid"
+"$TUG" pg crash --db "$T_PG_DB" --pgdata "$fake" --json >"$T_TMP/fake.out" 2>&1
+rc=$?
+t_check postmaster_of_another_directory_refused "exit $rc: $(cat "$T_TMP/fake.out")" \
+	bash -c "[ $rc -eq 2 ] && grep -q 'not in the data directory' '$T_TMP/fake.out' && kill -0 $pm"
 t_check postmaster_checks_server_untouched "the server stopped" q "SELECT 1"
 
 # --- a role's search_path cannot shadow the settings tug reads: an

@@ -590,10 +590,10 @@ static int postmaster_check(const struct victim *v, const char *pgdata, char *wh
 	char real[PATH_MAX], link[PATH_MAX];
 	const char *base;
 	uid_t ruid, euid;
-	struct stat st;
+	struct stat st, cwd;
 	int err;
 
-	if (stat(pgdata, &st) || !realpath(pgdata, real))
+	if (stat(pgdata, &st))
 		err = -errno;
 	else
 		err = victim_uids(v, &ruid, &euid);
@@ -616,13 +616,22 @@ static int postmaster_check(const struct victim *v, const char *pgdata, char *wh
 		snprintf(why, len, "pid %d runs %.160s, which is not a postgres server", v->pid, link);
 		return -EPERM;
 	}
-	err = victim_link(v, "cwd", link, sizeof(link));
+	/* The directory itself, not its name: a server started in another
+	 * mount namespace (ip netns exec, a container) names the same
+	 * directory by another path. stat() follows the link to it; the
+	 * readlink after it proves the pid was still the victim's. */
+	snprintf(real, sizeof(real), "/proc/%d/cwd", v->pid);
+	if (stat(real, &cwd))
+		err = errno == ENOENT ? -ESRCH : -errno;
+	else
+		err = victim_link(v, "cwd", link, sizeof(link));
 	if (err) {
 		snprintf(why, len, "%s", strerror(-err));
 		return err;
 	}
-	if (strcmp(link, real)) {
-		snprintf(why, len, "pid %d works in %.80s, not in the data directory %.80s", v->pid, link, real);
+	if (cwd.st_dev != st.st_dev || cwd.st_ino != st.st_ino) {
+		snprintf(why, len, "pid %d works in %.80s, not in the data directory %.80s", v->pid, link,
+			 pgdata);
 		return -EPERM;
 	}
 	return 0;
