@@ -48,6 +48,10 @@ PKGS += yaml-0.1 libssh2 libcurl libpq
 PKGS += libseccomp libcrypto
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
+# The release; `tug --version` adds the commit it was built from, when known.
+VERSION := 0.3.0
+COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
 	  -I$(OUT) $(addprefix -I,$(USER_DIRS)) -Ibpf $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(SANFLAGS)
@@ -112,6 +116,14 @@ $(OUT)/user/%.o: user/%.c $(SKELS) | $(OUT)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
 -include $(USER_OBJS:.o=.d)
+
+# Rewritten only when the release or the commit changes, so a new commit
+# rebuilds main.o alone.
+$(OUT)/version.h: FORCE | $(OUT)
+	$(Q)printf '#define TUG_VERSION "%s"\n#define TUG_COMMIT "%s"\n' '$(VERSION)' '$(COMMIT)' >$@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(OUT)/user/main.o: $(OUT)/version.h
+FORCE:
 
 $(OUT)/tug: $(USER_OBJS)
 	$(call msg,LINK,$@)

@@ -9,10 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/libbpf.h>
 
 #include "commands.h"
 #include "fault.h"
 #include "log.h"
+#include "version.h"
 
 struct command {
 	const char *name;
@@ -73,6 +75,7 @@ static void usage(FILE *out)
 		"  -v, --verbose      debug output, libbpf's included\n"
 		"  --json             one JSON object per line on stdout\n"
 		"  -h, --help         this text; 'tug <noun> <verb> --help' for one command\n"
+		"  --version          the release, the commit built and the libbpf in use\n"
 		"\nExit status: 0 done, 1 the fault or check failed, 2 the command was wrong.\n");
 }
 
@@ -82,6 +85,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
 	bool json = false, family_known = false;
@@ -99,6 +103,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("tug %s%s%s (libbpf %u.%u)\n", TUG_VERSION, *TUG_COMMIT ? " " : "",
+			       TUG_COMMIT, libbpf_major_version(), libbpf_minor_version());
 			return EXIT_SUCCESS;
 		default:
 			usage(stderr);
