@@ -37,17 +37,19 @@ links_now() {
 }
 reach() { ip netns exec "$1" ping -q -c1 -W1 "$2" >/dev/null 2>&1; }
 
-# analyse TRACE T_CMD_MS T_END_MS: onset and heal of a partition, in ms.
-# Prints "onset heal lost_inside ok_outside total": onset = first lost probe
-# after the command; heal = first replied probe after the end; leaked =
-# probes between command+ONSET and the end that got a reply (must be 0).
+# analyse TRACE T_CMD_MS T_END_MS [T_REMOVED_MS]: onset and heal of a
+# partition, in ms. Prints "onset heal leaked lost_after lost_before": onset =
+# first lost probe after the command; heal = first replied probe after the
+# end; leaked = probes between command+ONSET and the end that got a reply
+# (must be 0); lost_after = probes lost from end+100 ms on, except those of
+# the clsact qdisc's removal (up to T_REMOVED_MS + 5, see neighbour_lost).
 analyse() {
-	awk -v c="$2" -v e="$3" -v b="$ONSET" '
+	awk -v c="$2" -v e="$3" -v b="$ONSET" -v r="${4:--10}" '
 	{ t = $1 / 1000.0; ok = $3 }
 	t >= c && !ok && onset == "" { onset = t - c }
 	t >= c + b && t < e && ok { leaked++ }
 	t >= e && ok && heal == "" { heal = t - e }
-	t >= e + 100 && !ok { lost_after++ }
+	t >= e + 100 && t > r + 5 && !ok { lost_after++ }
 	t < c && !ok { lost_before++ }
 	END { printf "%s %s %d %d %d\n", onset == "" ? -1 : onset, heal == "" ? -1 : heal, leaked, lost_after, lost_before }' "$1"
 }
@@ -80,7 +82,9 @@ rc=$?
 wait "$ptpid" "$ptpid2"
 t_end=$(json_field "$out" reverted ts_ms)
 deadline=$(json_field "$out" applied deadline_ms)
-read -r onset heal leaked lost_after lost_before <<<"$(analyse "$trace" "$t_cmd" "$deadline")"
+removed=-10
+grep -q '"backend":"clsact"' "$out" && removed=$t_end
+read -r onset heal leaked lost_after lost_before <<<"$(analyse "$trace" "$t_cmd" "$deadline" "$removed")"
 echo "  IPv4: onset ${onset} ms after the command, heal ${heal} ms after the deadline"
 t_check partition_v4_exit "tug exited $rc" [ "$rc" -eq 0 ]
 t_check partition_v4_onset_under_100ms "onset $onset ms (bound $ONSET)" \
