@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Network faults: partitions and packet loss for exactly the peers asked.
+ * The tc engine of the net verbs (nettc.h): the packets chosen, and the tc
+ * programs attached for them.
  *
  * One tc classifier per direction, attached through tcx links where the
  * kernel has them (>= 6.6): the kernel detaches a link when its last fd
@@ -27,72 +28,18 @@
 #include <netlink/route/route.h>
 
 #include "bpfmap.h"
+#include "common.h"
 #include "fault.h"
 #include "journal.h"
 #include "kernel.h"
 #include "log.h"
-#include "net.h"
-#include "net.skel.h"
+#include "nettc.h"
 #include "netns.h"
 #include "parse.h"
 
-#define NET_MAX_DEVS 32
-
-enum net_backend { NET_BACKEND_AUTO, NET_BACKEND_TCX, NET_BACKEND_CLSACT };
 static const char *const backend_names[] = { "auto", "tcx", "clsact" };
 
-static const char *const counter_names[NET_COUNTER_MAX] = {
-	[NET_DROPPED_IN] = "dropped_in",
-	[NET_DROPPED_OUT] = "dropped_out",
-	[NET_PASSED_IN] = "passed_in",
-	[NET_PASSED_OUT] = "passed_out",
-	[NET_SPARED_CONTROL] = "spared_control",
-};
-
-struct net_dev {
-	char name[IF_NAMESIZE];
-	int ifindex;
-};
-
-/* A clsact filter tug attached: exactly what to remove, and how to know it
- * is still ours (the program id). */
-struct net_filter {
-	int ifindex;
-	bool ingress;
-	bool created_hook;
-	__u32 handle;
-	__u32 priority;
-	__u32 prog_id;
-};
-
-struct net_priv {
-	bool loss;
-	struct cidr *peers;
-	size_t npeers;
-	char *dev_arg;
-	char netns[64];
-	bool in, out;
-	uint16_t port;
-	uint8_t proto;
-	double percent;
-	bool include_control;
-	enum net_backend backend;
-
-	int ctl_family;
-	uint8_t ctl_addr[16];
-	uint16_t ctl_remote_port, ctl_local_port;
-
-	struct net_dev devs[NET_MAX_DEVS];
-	size_t ndevs;
-
-	struct net_bpf *skel;
-	int link_fds[2 * NET_MAX_DEVS];
-	size_t nlinks;
-	struct net_filter filters[2 * NET_MAX_DEVS];
-	size_t nfilters;
-};
-
-static int add_peers(struct net_priv *p, const char *arg)
+static int add_peers(struct nettc *p, const char *arg)
 {
 	struct cidr *v, *nv;
 	size_t n;
@@ -113,7 +60,7 @@ static int add_peers(struct net_priv *p, const char *arg)
 	return 0;
 }
 
-static int add_peers_file(struct net_priv *p, const char *path)
+static int add_peers_file(struct nettc *p, const char *path)
 {
 	char line[256];
 	int lineno = 0, err = 0;
@@ -148,120 +95,84 @@ static int add_peers_file(struct net_priv *p, const char *path)
 static const char peer_form[] =
 	"an IPv4/IPv6 address or CIDR list, like 10.200.0.2,10.200.1.0/24 or fd00::/64";
 
-static int net_parse(struct fault *f, int argc, char **argv)
+void nettc_init(struct nettc *t)
 {
-	enum { OPT_PEER = 1, OPT_PEERS_FILE, OPT_DEV, OPT_NETNS, OPT_DIR, OPT_PORT,
-	       OPT_PROTO, OPT_PERCENT, OPT_INCLUDE_CONTROL, OPT_BACKEND };
-	static const struct option opts[] = {
-		{ "peer", required_argument, NULL, OPT_PEER },
-		{ "peers-file", required_argument, NULL, OPT_PEERS_FILE },
-		{ "dev", required_argument, NULL, OPT_DEV },
-		{ "netns", required_argument, NULL, OPT_NETNS },
-		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "proto", required_argument, NULL, OPT_PROTO },
-		{ "percent", required_argument, NULL, OPT_PERCENT },
-		{ "include-control", no_argument, NULL, OPT_INCLUDE_CONTROL },
-		{ "backend", required_argument, NULL, OPT_BACKEND },
-		FAULT_COMMON_OPTIONS,
-		{},
-	};
-	struct net_priv *p = f->priv;
-	bool have_percent = false;
-	json_object *peers;
-	uint64_t v;
-	int opt, err;
+	t->in = t->out = true;
+	t->counters_fd = -1;
+}
 
-	p->loss = !strcmp(f->ops->verb, "loss");
-	p->in = p->out = true;
-	p->percent = 100;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case OPT_PEER:
-			err = add_peers(p, optarg);
-			if (err == -ENOMEM)
-				return err;
-			if (err)
-				return fault_bad_option("--peer", optarg, peer_form);
-			break;
-		case OPT_PEERS_FILE:
-			err = add_peers_file(p, optarg);
-			if (err)
-				return err;
-			break;
-		case OPT_DEV:
-			free(p->dev_arg);
-			p->dev_arg = strdup(optarg);
-			if (!p->dev_arg)
-				return -ENOMEM;
-			break;
-		case OPT_NETNS:
-			if (strlen(optarg) >= sizeof(p->netns) || strchr(optarg, '/') || !*optarg)
-				return fault_bad_option("--netns", optarg,
-							"a namespace name as 'ip netns list' shows it");
-			strcpy(p->netns, optarg);
-			break;
-		case OPT_DIR:
-			if (!strcmp(optarg, "in"))
-				p->out = false;
-			else if (!strcmp(optarg, "out"))
-				p->in = false;
-			else if (strcmp(optarg, "both"))
-				return fault_bad_option("--dir", optarg, "one of in, out, both");
-			break;
-		case OPT_PORT:
-			if (parse_uint(optarg, 1, 65535, &v))
-				return fault_bad_option("--port", optarg, "a port number 1..65535");
-			p->port = v;
-			break;
-		case OPT_PROTO:
-			if (!strcmp(optarg, "tcp"))
-				p->proto = 6;
-			else if (!strcmp(optarg, "udp"))
-				p->proto = 17;
-			else
-				return fault_bad_option("--proto", optarg, "tcp or udp");
-			break;
-		case OPT_PERCENT:
-			if (!p->loss) {
-				log_error("--percent: a partition drops everything; use 'tug net loss --percent P'");
-				return -EINVAL;
-			}
-			if (parse_percent(optarg, &p->percent))
-				return fault_bad_option("--percent", optarg,
-							"a percentage 0..100, like 30 or 2.5%");
-			have_percent = true;
-			break;
-		case OPT_INCLUDE_CONTROL:
-			p->include_control = true;
-			break;
-		case OPT_BACKEND:
-			if (!strcmp(optarg, "auto"))
-				p->backend = NET_BACKEND_AUTO;
-			else if (!strcmp(optarg, "tcx"))
-				p->backend = NET_BACKEND_TCX;
-			else if (!strcmp(optarg, "clsact"))
-				p->backend = NET_BACKEND_CLSACT;
-			else
-				return fault_bad_option("--backend", optarg, "one of auto, tcx, clsact");
-			break;
-		default:
-			err = fault_parse_common(f, opt, optarg);
-			if (err)
-				return err;
-		}
+int nettc_parse_option(struct nettc *p, int opt, const char *arg)
+{
+	uint64_t v;
+	int err;
+
+	switch (opt) {
+	case NETTC_OPT_PEER:
+		err = add_peers(p, arg);
+		if (err == -ENOMEM)
+			return err;
+		if (err)
+			return fault_bad_option("--peer", arg, peer_form);
+		return 0;
+	case NETTC_OPT_PEERS_FILE:
+		return add_peers_file(p, arg);
+	case NETTC_OPT_DEV:
+		free(p->dev_arg);
+		p->dev_arg = strdup(arg);
+		return p->dev_arg ? 0 : -ENOMEM;
+	case NETTC_OPT_NETNS:
+		if (strlen(arg) >= sizeof(p->netns) || strchr(arg, '/') || !*arg)
+			return fault_bad_option("--netns", arg,
+						"a namespace name as 'ip netns list' shows it");
+		strcpy(p->netns, arg);
+		return 0;
+	case NETTC_OPT_DIR:
+		if (!strcmp(arg, "in"))
+			p->out = false;
+		else if (!strcmp(arg, "out"))
+			p->in = false;
+		else if (strcmp(arg, "both"))
+			return fault_bad_option("--dir", arg, "one of in, out, both");
+		return 0;
+	case NETTC_OPT_PORT:
+		if (parse_uint(arg, 1, 65535, &v))
+			return fault_bad_option("--port", arg, "a port number 1..65535");
+		p->port = v;
+		return 0;
+	case NETTC_OPT_PROTO:
+		if (!strcmp(arg, "tcp"))
+			p->proto = 6;
+		else if (!strcmp(arg, "udp"))
+			p->proto = 17;
+		else
+			return fault_bad_option("--proto", arg, "tcp or udp");
+		return 0;
+	case NETTC_OPT_INCLUDE_CONTROL:
+		p->include_control = true;
+		return 0;
+	case NETTC_OPT_BACKEND:
+		if (!strcmp(arg, "auto"))
+			p->backend = NETTC_BACKEND_AUTO;
+		else if (!strcmp(arg, "tcx"))
+			p->backend = NETTC_BACKEND_TCX;
+		else if (!strcmp(arg, "clsact"))
+			p->backend = NETTC_BACKEND_CLSACT;
+		else
+			return fault_bad_option("--backend", arg, "one of auto, tcx, clsact");
+		return 0;
+	default:
+		return -ENOENT;
 	}
-	if (fault_parse_done(argc, argv))
-		return -EINVAL;
+}
+
+int nettc_parse_done(struct fault *f, struct nettc *p)
+{
+	json_object *peers;
+
 	if (!p->npeers) {
 		log_error("--peer: required; give %s (or --peers-file FILE)", peer_form);
 		return -EINVAL;
 	}
-	if (p->loss && !have_percent) {
-		log_error("--percent: required for loss, like --percent 30");
-		return -EINVAL;
-	}
-
 	peers = json_object_new_array();
 	for (size_t i = 0; i < p->npeers && i < 64; i++) {
 		char buf[64];
@@ -273,12 +184,11 @@ static int net_parse(struct fault *f, int argc, char **argv)
 	json_object_object_add(f->params, "dir", json_object_new_string(p->in && p->out ? "both" : p->in ? "in" : "out"));
 	json_object_object_add(f->params, "port", json_object_new_int(p->port));
 	json_object_object_add(f->params, "proto", json_object_new_string(p->proto == 6 ? "tcp" : p->proto == 17 ? "udp" : "any"));
-	json_object_object_add(f->params, "percent", json_object_new_double(p->percent));
 	return 0;
 }
 
 /* The devices that route to the peers, from the kernel's own route lookup. */
-static int resolve_routes(struct net_priv *p)
+static int resolve_routes(struct nettc *p)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	int err = 0;
@@ -322,8 +232,8 @@ static int resolve_routes(struct net_priv *p)
 		for (size_t d = 0; d < p->ndevs; d++)
 			if (p->devs[d].ifindex == ifindex)
 				goto next;
-		if (p->ndevs == NET_MAX_DEVS) {
-			log_error("--peer: the peers route through more than %d interfaces", NET_MAX_DEVS);
+		if (p->ndevs == NETTC_MAX_DEVS) {
+			log_error("--peer: the peers route through more than %d interfaces", NETTC_MAX_DEVS);
 			err = -EINVAL;
 			goto cleanup;
 		}
@@ -338,7 +248,7 @@ cleanup:
 	return err;
 }
 
-static int resolve_devs(struct net_priv *p)
+static int resolve_devs(struct nettc *p)
 {
 	char *dup, *tok, *save = NULL;
 	int err = 0;
@@ -357,8 +267,8 @@ static int resolve_devs(struct net_priv *p)
 			err = -EINVAL;
 			break;
 		}
-		if (p->ndevs == NET_MAX_DEVS) {
-			log_error("--dev: at most %d interfaces", NET_MAX_DEVS);
+		if (p->ndevs == NETTC_MAX_DEVS) {
+			log_error("--dev: at most %d interfaces", NETTC_MAX_DEVS);
 			err = -EINVAL;
 			break;
 		}
@@ -372,7 +282,7 @@ static int resolve_devs(struct net_priv *p)
 
 /* SSH_CONNECTION is "client_ip client_port server_ip server_port": that
  * session is how the operator (or the orchestrator) reaches this node. */
-static void find_control_channel(struct net_priv *p)
+static void find_control_channel(struct nettc *p)
 {
 	const char *env = getenv("SSH_CONNECTION");
 	char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
@@ -390,9 +300,8 @@ static void find_control_channel(struct net_priv *p)
 	p->ctl_local_port = sport;
 }
 
-static int net_prepare(struct fault *f)
+int nettc_prepare(struct fault *f, struct nettc *p)
 {
-	struct net_priv *p = f->priv;
 	json_object *devs;
 	int orig = -1, err;
 
@@ -408,14 +317,14 @@ static int net_prepare(struct fault *f)
 	if (err)
 		return err;
 
-	if (p->backend == NET_BACKEND_AUTO)
-		p->backend = kernel_has_tcx() ? NET_BACKEND_TCX : NET_BACKEND_CLSACT;
-	else if (p->backend == NET_BACKEND_TCX && !kernel_has_tcx()) {
+	if (p->backend == NETTC_BACKEND_AUTO)
+		p->backend = kernel_has_tcx() ? NETTC_BACKEND_TCX : NETTC_BACKEND_CLSACT;
+	else if (p->backend == NETTC_BACKEND_TCX && !kernel_has_tcx()) {
 		log_error("--backend: this kernel has no tcx (needs Linux >= 6.6); use --backend clsact");
 		return -EINVAL;
 	}
 	/* clsact filters are not owned by a file descriptor. */
-	f->needs_guardian = p->backend == NET_BACKEND_CLSACT;
+	f->needs_guardian = p->backend == NETTC_BACKEND_CLSACT;
 
 	if (!p->include_control)
 		find_control_channel(p);
@@ -435,61 +344,56 @@ static int net_prepare(struct fault *f)
 	return 0;
 }
 
-static int fill_peers(struct net_priv *p)
+int nettc_configure(struct nettc *p, struct bpf_object *obj)
 {
-	int fd4 = bpf_map__fd(p->skel->maps.peers4);
-	int fd6 = bpf_map__fd(p->skel->maps.peers6);
+	struct bpf_map *m4 = bpf_object__find_map_by_name(obj, "peers4");
+	struct bpf_map *m6 = bpf_object__find_map_by_name(obj, "peers6");
+	size_t n4 = 0, n6 = 0;
+	int err;
 
+	if (!m4 || !m6)
+		return -ENOENT;
+	for (size_t i = 0; i < p->npeers; i++)
+		p->peers[i].family == AF_INET ? n4++ : n6++;
+	err = bpf_map__set_max_entries(m4, n4 ? n4 : 1);
+	if (!err)
+		err = bpf_map__set_max_entries(m6, n6 ? n6 : 1);
+	return err;
+}
+
+int nettc_loaded(struct fault *f, struct nettc *p, struct bpf_object *obj,
+		 const char *const *counter_names, int ncounters)
+{
+	int fd4 = bpf_object__find_map_fd_by_name(obj, "peers4");
+	int fd6 = bpf_object__find_map_fd_by_name(obj, "peers6");
+	json_object *names;
+
+	p->counters_fd = bpf_object__find_map_fd_by_name(obj, "counters");
+	if (fd4 < 0 || fd6 < 0 || p->counters_fd < 0)
+		return -ENOENT;
 	for (size_t i = 0; i < p->npeers; i++) {
 		int err = lpm_add_cidr(fd4, fd6, NULL, 0, &p->peers[i]);
 
 		if (err)
 			return err;
 	}
+	names = json_object_new_array();
+	for (int i = 0; i < ncounters; i++)
+		json_object_array_add(names, json_object_new_string(counter_names[i]));
+	json_object_object_add(f->state, "counters_map_id",
+			       json_object_new_int(bpf_map_id(p->counters_fd)));
+	json_object_object_add(f->state, "counter_names", names);
 	return 0;
 }
 
-static int net_open_load(struct net_priv *p, uint64_t deadline_boot_ns)
+uint64_t nettc_threshold(double percent)
 {
-	struct net_bpf *skel;
-	size_t n4 = 0, n6 = 0;
-	int err;
-
-	skel = net_bpf__open();
-	if (!skel)
-		return -errno;
-	for (size_t i = 0; i < p->npeers; i++)
-		p->peers[i].family == AF_INET ? n4++ : n6++;
-	skel->rodata->loss_threshold = p->percent >= 100 ? NET_LOSS_ALL :
-		(__u64)llround(p->percent / 100.0 * (double)NET_LOSS_ALL);
-	skel->rodata->port = p->port;
-	skel->rodata->proto = p->proto;
-	skel->rodata->ctl_family = p->ctl_family;
-	memcpy((void *)skel->rodata->ctl_addr, p->ctl_addr, 16);
-	skel->rodata->ctl_remote_port = p->ctl_remote_port;
-	skel->rodata->ctl_local_port = p->ctl_local_port;
-	skel->bss->deadline_boot_ns = deadline_boot_ns;
-	bpf_map__set_max_entries(skel->maps.peers4, n4 ? n4 : 1);
-	bpf_map__set_max_entries(skel->maps.peers6, n6 ? n6 : 1);
-	bpf_program__set_autoload(skel->progs.tug_net_ingress, p->in);
-	bpf_program__set_autoload(skel->progs.tug_net_egress, p->out);
-
-	err = net_bpf__load(skel);
-	if (err)
-		goto cleanup;
-	p->skel = skel;
-	err = fill_peers(p);
-	if (err)
-		p->skel = NULL;
-cleanup:
-	if (err)
-		net_bpf__destroy(skel);
-	return err;
+	return percent >= 100 ? TUG_SHARE_ALL : (uint64_t)llround(percent / 100.0 * (double)TUG_SHARE_ALL);
 }
 
 /* Remove filters tug attached, then the clsact qdisc if tug created it and
  * nobody else's filter is on it. Shared by revert and recover. */
-static int clsact_remove(struct net_filter *flt, size_t n)
+static int clsact_remove(struct nettc_filter *flt, size_t n)
 {
 	struct nl_sock *sk = NULL;
 	int err = 0;
@@ -555,7 +459,7 @@ static int clsact_remove(struct net_filter *flt, size_t n)
 	return err;
 }
 
-static json_object *filter_json(const struct net_filter *flt)
+static json_object *filter_json(const struct nettc_filter *flt)
 {
 	json_object *o = json_object_new_object();
 
@@ -570,7 +474,7 @@ static json_object *filter_json(const struct net_filter *flt)
 
 /* The clsact qdisc carries both directions: create it once per device and
  * remember whether it was ours. */
-static int clsact_hook(const struct net_dev *dev, bool *ret_created)
+static int clsact_hook(const struct nettc_dev *dev, bool *ret_created)
 {
 	struct nl_sock *sk = nl_socket_alloc();
 	struct nl_cache *cache = NULL;
@@ -604,21 +508,20 @@ cleanup:
 	return err;
 }
 
-static int attach_clsact(struct fault *f, const struct net_dev *dev, int prog_fd, bool ingress,
-			 bool hook_created)
+static int attach_clsact(struct fault *f, struct nettc *p, const struct nettc_dev *dev,
+			 int prog_fd, bool ingress, bool hook_created)
 {
-	struct net_priv *p = f->priv;
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = dev->ifindex,
 		    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
-	struct net_filter *flt = &p->filters[p->nfilters];
+	struct nettc_filter *flt = &p->filters[p->nfilters];
 	json_object *arr;
 	int err;
 
 	err = bpf_tc_attach(&hook, &opts);
 	if (err)
 		return err;
-	*flt = (struct net_filter){
+	*flt = (struct nettc_filter){
 		.ifindex = dev->ifindex, .ingress = ingress, .created_hook = hook_created,
 		.handle = opts.handle, .priority = opts.priority, .prog_id = opts.prog_id,
 	};
@@ -632,7 +535,7 @@ static int attach_clsact(struct fault *f, const struct net_dev *dev, int prog_fd
 	return fault_journal_update(f);
 }
 
-static int attach_tcx(struct net_priv *p, const struct net_dev *dev, int prog_fd, bool ingress)
+static int attach_tcx(struct nettc *p, const struct nettc_dev *dev, int prog_fd, bool ingress)
 {
 	int fd = bpf_link_create(prog_fd, dev->ifindex,
 				 ingress ? TUG_BPF_TCX_INGRESS : TUG_BPF_TCX_EGRESS, NULL);
@@ -643,7 +546,7 @@ static int attach_tcx(struct net_priv *p, const struct net_dev *dev, int prog_fd
 	return 0;
 }
 
-static void detach_all(struct net_priv *p)
+void nettc_detach(struct nettc *p)
 {
 	int orig = -1;
 
@@ -660,16 +563,9 @@ static void detach_all(struct net_priv *p)
 	p->nfilters = 0;
 }
 
-static int net_apply(struct fault *f)
+int nettc_attach(struct fault *f, struct nettc *p, int ingress_prog_fd, int egress_prog_fd)
 {
-	struct net_priv *p = f->priv;
-	json_object *names;
 	int orig = -1, err;
-
-	err = net_open_load(p, f->deadline_boot_ns);
-	if (err)
-		return log_errno(err, "loading the net classifier"), err;
-	f->kernel_deadline = &p->skel->bss->deadline_boot_ns;
 
 	err = netns_enter(p->netns, &orig);
 	if (err)
@@ -677,7 +573,7 @@ static int net_apply(struct fault *f)
 	for (size_t i = 0; i < p->ndevs && !err; i++) {
 		bool hook_created = false;
 
-		if (p->backend == NET_BACKEND_CLSACT) {
+		if (p->backend == NETTC_BACKEND_CLSACT) {
 			err = clsact_hook(&p->devs[i], &hook_created);
 			if (err) {
 				log_errno(err, "creating the clsact qdisc on %s", p->devs[i].name);
@@ -686,67 +582,40 @@ static int net_apply(struct fault *f)
 		}
 		for (int dir = 0; dir < 2 && !err; dir++) {
 			bool ingress = dir == 0;
-			struct bpf_program *prog = ingress ? p->skel->progs.tug_net_ingress :
-							     p->skel->progs.tug_net_egress;
+			int prog_fd = ingress ? ingress_prog_fd : egress_prog_fd;
 
-			if (ingress ? !p->in : !p->out)
+			if (prog_fd < 0 || (ingress ? !p->in : !p->out))
 				continue;
-			if (p->backend == NET_BACKEND_TCX)
-				err = attach_tcx(p, &p->devs[i], bpf_program__fd(prog), ingress);
+			if (p->backend == NETTC_BACKEND_TCX)
+				err = attach_tcx(p, &p->devs[i], prog_fd, ingress);
 			else
-				err = attach_clsact(f, &p->devs[i], bpf_program__fd(prog), ingress,
-						    hook_created);
+				err = attach_clsact(f, p, &p->devs[i], prog_fd, ingress, hook_created);
 			if (err)
 				log_errno(err, "attaching %s to %s (%s)", ingress ? "ingress" : "egress",
 					  p->devs[i].name, backend_names[p->backend]);
 		}
 	}
 	netns_leave(orig);
-	if (err) {
-		detach_all(p);
-		return err;
-	}
-
-	names = json_object_new_array();
-	for (int i = 0; i < NET_COUNTER_MAX; i++)
-		json_object_array_add(names, json_object_new_string(counter_names[i]));
-	json_object_object_add(f->state, "counters_map_id",
-			       json_object_new_int(bpf_map_id(bpf_map__fd(p->skel->maps.counters))));
-	json_object_object_add(f->state, "counter_names", names);
-	return 0;
+	if (err)
+		nettc_detach(p);
+	return err;
 }
 
-static int net_counters(struct fault *f, struct fault_counter *c, int max)
-{
-	struct net_priv *p = f->priv;
-
-	if (!p->skel || max < NET_COUNTER_MAX)
-		return 0;
-	return fault_read_percpu_counters(bpf_map__fd(p->skel->maps.counters), counter_names,
-					  NET_COUNTER_MAX, c);
-}
-
-static int net_revert(struct fault *f)
-{
-	detach_all(f->priv);
-	return 0;
-}
-
-static int net_recover(json_object *entry)
+int nettc_recover(json_object *entry)
 {
 	json_object *state = json_get(entry, "state");
 	json_object *arr = json_get(state, "filters");
-	struct net_filter flt[2 * NET_MAX_DEVS];
+	struct nettc_filter flt[2 * NETTC_MAX_DEVS];
 	size_t n = 0;
 	int orig = -1, err;
 
 	/* tcx links died with their owner; only clsact filters can remain. */
 	if (strcmp(json_get_str(state, "backend", ""), "clsact") || !arr)
 		return 0;
-	for (size_t i = 0; i < json_object_array_length(arr) && n < 2 * NET_MAX_DEVS; i++) {
+	for (size_t i = 0; i < json_object_array_length(arr) && n < 2 * NETTC_MAX_DEVS; i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
 
-		flt[n++] = (struct net_filter){
+		flt[n++] = (struct nettc_filter){
 			.ifindex = json_get_int(o, "ifindex", 0),
 			.ingress = json_object_get_boolean(json_get(o, "ingress")),
 			.created_hook = json_object_get_boolean(json_get(o, "created_hook")),
@@ -765,29 +634,24 @@ static int net_recover(json_object *entry)
 	return err;
 }
 
-static void net_describe(struct fault *f, char *buf, size_t len)
+void nettc_describe(const struct nettc *p, const char *extra, char *buf, size_t len)
 {
-	struct net_priv *p = f->priv;
-	char peer[64], devs[256] = "";
+	char peer[64], devs[256] = "", others[32] = "";
 	size_t off = 0;
 
 	for (size_t i = 0; i < p->ndevs && off < sizeof(devs); i++)
 		off += snprintf(devs + off, sizeof(devs) - off, "%s%s", i ? "," : "", p->devs[i].name);
-	char others[32] = "", loss[32] = "";
-
 	if (p->npeers > 1)
 		snprintf(others, sizeof(others), " and %zu more", p->npeers - 1);
-	if (p->loss)
-		snprintf(loss, sizeof(loss), ", %g %% lost", p->percent);
 	snprintf(buf, len, "%s%s on %s%s%s (%s, %s)%s%s",
 		 format_cidr(&p->peers[0], peer, sizeof(peer)), others,
 		 devs, *p->netns ? " in netns " : "", p->netns,
 		 backend_names[p->backend],
 		 p->in && p->out ? "in+out" : p->in ? "in" : "out",
-		 p->ctl_family ? ", SSH session spared" : "", loss);
+		 p->ctl_family ? ", SSH session spared" : "", extra ? extra : "");
 }
 
-static const char *net_backend(char *why, size_t len)
+const char *nettc_backend(char *why, size_t len)
 {
 	if (kernel_has_tcx()) {
 		snprintf(why, len, "tcx links: the kernel detaches them when tug exits");
@@ -797,68 +661,9 @@ static const char *net_backend(char *why, size_t len)
 	return "clsact";
 }
 
-static void net_destroy(struct fault *f)
+void nettc_destroy(struct nettc *p)
 {
-	struct net_priv *p = f->priv;
-
-	detach_all(p);
-	net_bpf__destroy(p->skel);
+	nettc_detach(p);
 	free(p->peers);
 	free(p->dev_arg);
 }
-
-#define NET_COMMON_USAGE \
-	"  --peer CIDR[,CIDR...]  peers to cut off (IPv4 or IPv6; repeatable)\n" \
-	"  --peers-file FILE      one CIDR a line, for thousands of peers\n" \
-	"  --dev IFACE[,IFACE]    interfaces (default: every one that routes to the peers)\n" \
-	"  --netns NAME           act inside this network namespace (tug enters it itself)\n" \
-	"  --dir in|out|both      direction to drop (default both)\n" \
-	"  --port N               only packets with N as source or destination port\n" \
-	"  --proto tcp|udp        only this protocol\n" \
-	"  --include-control      also drop the SSH session that started tug\n" \
-	"                         (spared by default, from SSH_CONNECTION)\n" \
-	"  --backend auto|tcx|clsact  tcx links (kernel >= 6.6) die with tug; clsact\n" \
-	"                         filters are removed by a guardian (default auto)\n"
-
-const struct fault_ops net_partition_ops = {
-	.family = "net",
-	.verb = "partition",
-	.summary = "drop every packet to and from peers, until the deadline",
-	.usage = "Options:\n" NET_COMMON_USAGE
-		 "\nExamples:\n"
-		 "  tug net partition --peer 10.200.0.3 --for 60s\n"
-		 "  tug net partition --peer 10.200.0.0/24,fd00::/64 --dev eth1 --dir out --for 5m\n"
-		 "  tug net partition --netns lab-gw --peer 10.200.0.2 --port 5432 --for 30s\n",
-	.priv_size = sizeof(struct net_priv),
-	.parse = net_parse,
-	.prepare = net_prepare,
-	.apply = net_apply,
-	.describe = net_describe,
-	.counters = net_counters,
-	.revert = net_revert,
-	.recover = net_recover,
-	.backend = net_backend,
-	.destroy = net_destroy,
-};
-
-const struct fault_ops net_loss_ops = {
-	.family = "net",
-	.verb = "loss",
-	.summary = "drop a percentage of packets to and from peers, until the deadline",
-	.usage = "Options:\n"
-		 "  --percent P            share of matching packets to drop, 0..100 (required)\n"
-		 NET_COMMON_USAGE
-		 "\nExamples:\n"
-		 "  tug net loss --peer 10.200.0.3 --percent 30 --for 2m\n"
-		 "  tug net loss --peer 10.200.0.0/24 --percent 5 --proto udp --for 60s\n",
-	.priv_size = sizeof(struct net_priv),
-	.parse = net_parse,
-	.prepare = net_prepare,
-	.apply = net_apply,
-	.describe = net_describe,
-	.counters = net_counters,
-	.revert = net_revert,
-	.recover = net_recover,
-	.backend = net_backend,
-	.destroy = net_destroy,
-};
