@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 	const char *noun;
 	int opt;
 
+	log_stamp("main");
 	/* '+': stop at the first non-option, the command's options are its own. */
 	while ((opt = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (opt) {

@@ -647,7 +647,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		ret = 2;
 		goto cleanup;
 	}
+	log_stamp("parsed");
 	err = ops->prepare ? ops->prepare(&f) : 0;
+	log_stamp("prepared");
 	if (err) {
 		log_error("nothing was changed; see 'tug %s %s --help'", ops->family, ops->verb);
 		ret = 2;
@@ -693,7 +695,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 	f.deadline_ns = f.started_ns + f.duration_ns;
 	/* The guardian first: a death at any moment after this, the entry's
 	 * write included, leaves no entry without someone to clear it. */
+	log_stamp("knobs checked");
 	err = guardian_spawn(&f);
+	log_stamp("guardian started");
 	if (err) {
 		log_errno(err, "cannot start the guardian; not applying");
 		goto cleanup;
@@ -706,7 +710,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		goto cleanup;
 	}
 
+	log_stamp("journal written");
 	err = ops->apply(&f);
+	log_stamp("applied");
 	if (err) {
 		log_errno(err, "%s %s failed; nothing is left applied", ops->family, ops->verb);
 		journal_remove(f.id);
@@ -758,6 +764,10 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		uint64_t held = now_realtime_ns() - f.started_ns;
 
 		json_object_object_add(x, "counters", fault_counters_json(&f));
+		/* Programs that check the deadline let everything through from
+		 * now on; detaching them (an RCU grace period each) follows. */
+		if (f.kernel_deadline)
+			*f.kernel_deadline = 1;
 		err = ops->revert(&f);
 		applied = false;
 		json_object_object_add(x, "reason", json_object_new_string(why));
