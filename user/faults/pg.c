@@ -40,6 +40,7 @@
 #include "log.h"
 #include "parse.h"
 #include "proc.h"
+#include "conninfo.h"
 #include "sanitize.h"
 
 #define PG_TOO_MANY "53300"

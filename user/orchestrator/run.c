@@ -46,6 +46,7 @@
 #include "http.h"
 #include "run.h"
 #include "safefile.h"
+#include "conninfo.h"
 #include "sanitize.h"
 #include "schedule.h"
 #include "sink.h"

@@ -22,7 +22,9 @@
 #include "commands.h"
 #include "experiment.h"
 #include "log.h"
+#include "digest.h"
 #include "safefile.h"
+#include "conninfo.h"
 #include "sanitize.h"
 #include "schedule.h"
 
