@@ -164,10 +164,17 @@ static __always_inline int restore(struct bpf_sock_addr *ctx, bool v6)
 		return 1;
 	}
 	o = bpf_sk_storage_get(&orig, ctx->sk, NULL, 0);
-	if (!o || o->family != (v6 ? 10 : 2))
+	if (!o || (!v6 && o->family != 2))
 		return 1;
 	if (!v6) {
 		ctx->user_ip4 = o->ip4;
+	} else if (o->family == 2) {
+		/* An IPv6 socket's sendto() to ::ffff:a.b.c.d runs the IPv4
+		 * hook, its recvmsg() the IPv6 one. */
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = o->ip4;
 	} else {
 		ctx->user_ip6[0] = o->ip6[0];
 		ctx->user_ip6[1] = o->ip6[1];
