@@ -77,9 +77,26 @@ t_check nx_outside_real_answer "outside: $out_real; unconnected: $raw_out" \
 t_check nx_status_counters "status: $st" bash -c "echo '$st' | grep -q '\"answered_nxdomain\":[1-9]' &&
 	echo '$st' | grep -q '\"redirected_udp_v4\":2,' &&
 	echo '$st' | grep -q '\"source_restored\":[1-9]'"
+# Untrusted input: garbage over UDP and TCP is counted and dropped, and the
+# responder answers the next query.
+cg /usr/bin/python3 -c '
+import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for d in (b"", b"\x00" * 5, b"\xff" * 1500, bytes(12) + b"\xc0\x0c\x00\x01\x00\x01"):
+    u.sendto(d, ("127.0.0.153", 53))
+t = socket.create_connection(("127.0.0.153", 53))
+t.sendall(b"\xff\xff" + b"x" * 100)
+t.settimeout(2)
+print("tcp closed" if t.recv(10) == b"" else "tcp answered")
+' >"$T_TMP/garbage.out" 2>&1
+raw=$(cg $RAW 127.0.0.153 $NAME)
+sleep 0.1
+st=$("$TUG" status --json)
+mal=$(echo "$st" | grep -o '"malformed":[0-9]*' | cut -d: -f2)
+t_check nx_garbage_dropped "garbage: $(cat "$T_TMP/garbage.out"); malformed=$mal; then: $raw" \
+	bash -c "grep -q 'tcp closed' '$T_TMP/garbage.out' && [ '${mal:-0}' -ge 4 ] && [[ '$raw' == 'rcode=3 '* ]]"
 # SIGKILL: hooks and responder go with the process.
-kill -9 "$tugpid"
-wait "$tugpid" 2>/dev/null
+{ kill -9 "$tugpid" && wait "$tugpid"; } 2>/dev/null
 r=$(cg getent hosts $NAME)
 raw=$(cg $RAW 127.0.0.153 $NAME)
 t_check nx_sigkill_heals_at_once "inside right after SIGKILL: $r; unconnected: $raw" \
