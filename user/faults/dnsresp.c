@@ -277,7 +277,9 @@ int dns_responder_open(const char *netns, const struct dns_answer *a,
 	if (err)
 		goto cleanup;
 	err = bind_all(r);
-	if (getsockopt(r->socks[S_UDP4], SOL_SOCKET, SO_NETNS_COOKIE, &r->cookie, &len))
+	/* Without SO_NETNS_COOKIE (before 5.14) the hooks cannot tell
+	 * namespaces apart: 0 redirects every one. */
+	if (!err && getsockopt(r->socks[S_UDP4], SOL_SOCKET, SO_NETNS_COOKIE, &r->cookie, &len))
 		r->cookie = 0;
 	{
 		int e = netns_leave(orig);
