@@ -192,6 +192,30 @@ t_check timeout_dropped_counted "dropped: $dropped" bash -c "[ '${dropped:-0}' -
 t_check timeout_heals_after_deadline "inside after the deadline: $r" bash -c "[[ '$r' == $REAL* ]]"
 t_check timeout_no_program_left "attached: $(attached "$CG")" [ "$(attached "$CG")" -eq 0 ]
 
+# --- the deadline holds without tug: controller and guardian stopped (the
+# responder with them: no answers), the hooks, still attached, send DNS to
+# the real server after the deadline ---
+out="$T_TMP/stop"
+start "$out" --answer nxdomain --for 1500ms || exit 1
+gp=$(pgrep -P "$tugpid" -x tug-guardian)
+kill -STOP "$tugpid" $gp
+r_during=$(cg $RAW 127.0.0.153 $NAME A 0.3)
+deadline=$(json_field "$out" applied deadline_ms)
+while [ "$(now_ms)" -lt $((deadline + 20)) ]; do sleep 0.01; done
+r_after=$(cg getent hosts $NAME)
+n_after=$(attached "$CG")
+kill -CONT $gp
+t0=$(now_ms)
+# (quiet: bash would report the guardian's SIGKILL of the controller)
+{
+	while [ "$(attached "$CG")" -ne 0 ] && [ $(($(now_ms) - t0)) -lt 2000 ]; do sleep 0.01; done
+	kill -0 "$tugpid" || { wait "$tugpid"; tugpid=gone; }
+} 2>/dev/null
+t_check stopped_kernel_deadline "guardian=$gp; during: $r_during; after the deadline: $r_after with $n_after programs attached" \
+	bash -c "[ -n '$gp' ] && [[ '$r_during' == timeout* ]] && [[ '$r_after' == $REAL* ]] && [ '$n_after' -ge 8 ]"
+t_check stopped_guardian_ends_it "attached now: $(attached "$CG")" \
+	bash -c "[ '$(attached "$CG")' -eq 0 ] && [ $tugpid = gone ]"
+
 # --- a service in a network namespace: --netns A ---
 A=$(t_netns a) && B=$(t_netns b) || { t_fail setup "cannot create namespaces"; exit 1; }
 t_veth "$A" va "$B" vb || { t_fail setup "cannot create veth"; exit 1; }
