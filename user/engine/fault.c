@@ -99,6 +99,22 @@ int fault_parse_done(int argc, char **argv)
 	return 0;
 }
 
+int fault_getopt(struct fault *f, int argc, char **argv, const struct option *opts, int *ret)
+{
+	int opt;
+
+	*ret = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt != '?' && (opt < FAULT_OPT_FOR || opt > FAULT_OPT_QUIET))
+			return opt;
+		*ret = fault_parse_common(f, opt, optarg);
+		if (*ret)
+			return -1;
+	}
+	*ret = fault_parse_done(argc, argv);
+	return -1;
+}
+
 void fault_usage(const struct fault_ops *ops, FILE *out)
 {
 	fprintf(out, "usage: tug %s %s [options]\n\n%s\n\n%s\nCommon options:\n%s",
@@ -606,7 +622,7 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 	struct tug_config cfg;
 	const char *why;
 	sigset_t mask;
-	char dur[32], desc[1024] = "";
+	char dur[32], desc[1024] = "", prog[64];
 	bool applied = false;
 	int ret = EXIT_FAILURE, err, sfd = -1, lock = -1;
 
@@ -626,6 +642,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 
 	/* 0, not 1: glibc then forgets main's "+" (stop at the first non-option). */
 	optind = 0;
+	/* getopt names the command in its own messages by argv[0]. */
+	snprintf(prog, sizeof(prog), "tug %s %s", ops->family, ops->verb);
+	argv[0] = prog;
 	err = ops->parse(&f, argc, argv);
 	if (err == 1) {
 		fault_usage(ops, stdout);

@@ -163,7 +163,7 @@ static int sockfail_parse(struct fault *f, int argc, char **argv)
 	p->err = ECONNREFUSED;
 	p->dns_port = 53;
 	p->cgroup_fd = -1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0) {
 		switch (opt) {
 		case OPT_CGROUP:
 			free(p->cgroup_arg);
@@ -220,14 +220,10 @@ static int sockfail_parse(struct fault *f, int argc, char **argv)
 				return fault_bad_option("--port", optarg, "a port number 1..65535");
 			p->dns_port = v;
 			break;
-		default:
-			err = fault_parse_common(f, opt, optarg);
-			if (err)
-				return err;
 		}
 	}
-	if (fault_parse_done(argc, argv))
-		return -EINVAL;
+	if (err)
+		return err;
 	if (!p->cgroup_arg) {
 		log_error("--cgroup: required; give the service's cgroup, like system.slice/gateway.service");
 		return -EINVAL;
