@@ -86,13 +86,6 @@ static int net_parse(struct fault *f, int argc, char **argv)
 	return 0;
 }
 
-static int net_prepare(struct fault *f)
-{
-	struct net_priv *p = f->priv;
-
-	return nettc_prepare(f, &p->tc);
-}
-
 static int net_open_load(struct fault *f, struct net_priv *p)
 {
 	struct net_bpf *skel;
@@ -127,26 +120,8 @@ static int net_apply(struct fault *f)
 	if (err)
 		return log_errno(err, "loading the net classifier"), err;
 	f->kernel_deadline = &p->skel->bss->deadline_boot_ns;
-	return nettc_attach(f, &p->tc,
-			    p->tc.in ? bpf_program__fd(p->skel->progs.tug_net_ingress) : -1,
-			    p->tc.out ? bpf_program__fd(p->skel->progs.tug_net_egress) : -1);
-}
-
-static int net_counters(struct fault *f, struct fault_counter *c, int max)
-{
-	struct net_priv *p = f->priv;
-
-	if (!p->skel || max < NET_COUNTER_MAX)
-		return 0;
-	return fault_read_percpu_counters(p->tc.counters_fd, counter_names, NET_COUNTER_MAX, c);
-}
-
-static int net_revert(struct fault *f)
-{
-	struct net_priv *p = f->priv;
-
-	nettc_detach(&p->tc);
-	return 0;
+	return nettc_attach_progs(f, &p->tc, p->skel->progs.tug_net_ingress,
+				  p->skel->progs.tug_net_egress);
 }
 
 static void net_describe(struct fault *f, char *buf, size_t len)
@@ -171,9 +146,9 @@ static void net_destroy(struct fault *f)
 	{                                                                    \
 		.family = "net", .verb = vb, .summary = sum, .usage = use,   \
 		.priv_size = sizeof(struct net_priv), .parse = net_parse,    \
-		.prepare = net_prepare, .apply = net_apply,                  \
-		.describe = net_describe, .counters = net_counters,          \
-		.revert = net_revert, .recover = nettc_recover,              \
+		.prepare = nettc_fault_prepare, .apply = net_apply,                  \
+		.describe = net_describe, .counters = nettc_fault_counters,          \
+		.revert = nettc_fault_revert, .recover = nettc_recover,              \
 		.backend = nettc_backend, .destroy = net_destroy,            \
 	}
 
