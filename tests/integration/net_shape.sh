@@ -161,6 +161,31 @@ rc=$?
 t_check clsact_deadline_reverts "rc=$rc; programs on va: $(links_now); qdisc: $(tc -n "$A" qdisc show dev va | grep clsact)" \
 	bash -c "[ $rc -eq 0 ] && [ $(links_now) -eq 0 ] && ! tc -n '$A' qdisc show dev va | grep -q clsact"
 
+# SIGKILL on clsact: the filters outlive tug; its guardian removes them.
+out="$T_TMP/clsact-kill"
+t_bg tugpid "$TUG" net bandwidth --netns "$A" --peer 10.200.0.2 --rate 1mbit --backend clsact --for 30s --json >"$out" 2>&1
+wait_for "$out" '"applied"' 3000
+held=$(links_now)
+kill -KILL "$tugpid"; wait "$tugpid" 2>/dev/null
+t_kill=$(now_ms) gone=""
+while [ $(($(now_ms) - t_kill)) -lt 2000 ]; do
+	if [ "$(links_now)" -eq 0 ] && ! tc -n "$A" qdisc show dev va | grep -q clsact; then
+		gone=$(($(now_ms) - t_kill))
+		break
+	fi
+	sleep 0.01
+done
+echo "  bandwidth on clsact: $held filters held; removed by the guardian ${gone:-never} ms after SIGKILL"
+t_check sigkill_clsact_guardian_removes "held $held, removed after ${gone:-never} ms" \
+	eval "[ $held -ge 2 ] && [ -n '$gone' ] && [ ${gone:-9999} -lt 1000 ]"
+
+# doctor names each verb's backend.
+"$TUG" doctor --json >"$T_TMP/doctor"
+t_check doctor_reports_shape_backends "doctor: $(grep '"fault":"net ' "$T_TMP/doctor")" \
+	eval "grep -q '\"fault\":\"net corrupt\",\"backend\":\"tc' '$T_TMP/doctor' &&
+	      grep -q '\"fault\":\"net duplicate\",\"backend\":\"tc' '$T_TMP/doctor' &&
+	      grep -q '\"fault\":\"net bandwidth\",\"backend\":\"tc' '$T_TMP/doctor'"
+
 # --- bad input: exit 2, nothing applied ---
 "$TUG" net bandwidth --netns "$A" --peer 10.200.0.2 --rate 10mbps --for 1s >/dev/null 2>"$T_TMP/bad"
 rc=$?
