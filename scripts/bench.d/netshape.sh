@@ -142,18 +142,18 @@ have none here (netem's corrupt and duplicate need sch_netem).
 
 ### Bandwidth: TCP throughput, Mbit/s (no fault: targeted $base_t, untargeted $base_o)
 
-| asked | tug: targeted | reached / asked | tug: untargeted | tbf: targeted | reached / asked | tbf: untargeted |
+| asked | tug: targeted | reached / asked | tug: untargeted | tbf: targeted | tbf: untargeted | tbf: both / asked |
 |---:|---:|---:|---:|---:|---:|---:|
 EOF
 for r in 1 10 100; do
-	echo "| ${r} Mbit/s | ${tug_t[$r]} | $(ratio "${tug_t[$r]}" "$r") | ${tug_o[$r]} | ${tbf_t[$r]} | $(ratio "${tbf_t[$r]}" "$r") | ${tbf_o[$r]} |"
+	echo "| ${r} Mbit/s | ${tug_t[$r]} | $(ratio "${tug_t[$r]}" "$r") | ${tug_o[$r]} | ${tbf_t[$r]} | ${tbf_o[$r]} | $(ratio "$(awk -v a="${tbf_t[$r]}" -v b="${tbf_o[$r]}" 'BEGIN { print a + b }')" "$r") |"
 done
 cat <<EOF
 
 tug polices exactly the peer's traffic (a token bucket per direction in the tc program,
 drops over the rate); the untargeted flow keeps the link's full speed. tbf shapes the whole
-device: the two flows share the rate, so the untargeted one is limited too, and tbf queues
-(up to its latency) where tug drops.
+device: the two flows share the rate (the last column is tbf's accuracy), so the untargeted
+one is limited too, and tbf queues (up to its latency) where tug drops.
 
 ### Corrupt and duplicate: share of the peer's UDP datagrams hit, % (untargeted: datagrams damaged, duplicated or lost of $N)
 

@@ -21,8 +21,9 @@
 #include "parse.h"
 
 /* Policing TCP needs a bucket that holds what TCP sends before it sees a
- * loss: with 200 ms of the rate TCP reaches 97-100 % of 1, 10 and 100
- * Mbit/s on veth, with 20 ms 25-50 % (docs/bench/netshape.md). A GSO/GRO
+ * loss: with 200 ms of the rate TCP reaches 92-106 % of 1, 10 and 100
+ * Mbit/s on veth (docs/bench/netshape.md); with 20 ms (96K at least) only
+ * 10-35 % of 10 and 100 Mbit/s. A GSO/GRO
  * packet is up to 64 KiB: a smaller bucket would never pass one. */
 #define NETSHAPE_BURST_MS 200
 #define NETSHAPE_BURST_MIN (96 * 1024ULL)
@@ -276,7 +277,7 @@ const struct fault_ops net_bandwidth_ops = NETSHAPE_OPS(
 	"Options:\n"
 	"  --rate RATE            the rate, in bits a second: 500kbit, 10mbit, 1gbit (required)\n"
 	"  --burst SIZE           the token bucket, in bytes (default 200 ms of the rate,\n"
-	"                         at least 96K: TCP then reaches >= 95 % of the rate; with\n"
+	"                         at least 96K: TCP then reaches 90-100 % of the rate; with\n"
 	"                         a small one it backs off far below it. A GSO/GRO packet\n"
 	"                         is up to 64K: the bucket must hold one)\n"
 	NETTC_USAGE_OF("peers whose traffic to limit", "direction to limit", "limit")
