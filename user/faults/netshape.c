@@ -23,8 +23,8 @@
 /* Policing TCP needs a bucket that holds what TCP sends before it sees a
  * loss: with 200 ms of the rate TCP reaches 92-106 % of 1, 10 and 100
  * Mbit/s on veth (docs/bench/netshape.md); with 20 ms (96K at least) only
- * 10-35 % of 10 and 100 Mbit/s. A GSO/GRO
- * packet is up to 64 KiB: a smaller bucket would never pass one. */
+ * 10-35 % of 10 and 100 Mbit/s. A GSO/GRO packet is up to 64 KiB: a
+ * smaller bucket would never pass one. */
 #define NETSHAPE_BURST_MS 200
 #define NETSHAPE_BURST_MIN (96 * 1024ULL)
 
