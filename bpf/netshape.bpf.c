@@ -98,6 +98,7 @@ static __always_inline int silent_drop(void)
 static __always_inline int corrupt(struct __sk_buff *skb, const struct nettc_pkt *p)
 {
 	__u32 hlen, check_off, payload_off, words, off;
+	__u64 mangled_0 = 0;
 	__be16 old, new;
 
 	if (!p->ports_known)
@@ -115,11 +116,14 @@ static __always_inline int corrupt(struct __sk_buff *skb, const struct nettc_pkt
 
 		hlen = sizeof(struct udphdr);
 		check_off = p->l4_off + offsetof(struct udphdr, check);
-		/* An IPv4 UDP datagram without a checksum (0) is not checked. */
+		/* An IPv4 UDP datagram without a checksum (0) is not checked;
+		 * one whose checksum comes out 0 must say 0xffff, or it would
+		 * read as none and pass. */
 		if (bpf_skb_load_bytes(skb, check_off, &csum, 2))
 			return -1;
 		if (!csum)
 			check_off = 0;
+		mangled_0 = BPF_F_MARK_MANGLED_0;
 	}
 	payload_off = p->l4_off + hlen;
 	if (hlen < 8 || skb->len < payload_off + 2)
@@ -135,8 +139,8 @@ static __always_inline int corrupt(struct __sk_buff *skb, const struct nettc_pkt
 	if (!check_off)
 		return 0;
 	if (fix_checksum)
-		return bpf_l4_csum_replace(skb, check_off, old, new, 2) ? -1 : 0;
-	bpf_l4_csum_replace(skb, check_off, new, old, BPF_F_PSEUDO_HDR | 2);
+		return bpf_l4_csum_replace(skb, check_off, old, new, mangled_0 | 2) ? -1 : 0;
+	bpf_l4_csum_replace(skb, check_off, new, old, mangled_0 | BPF_F_PSEUDO_HDR | 2);
 	/* A checksum the device already verified is checked again. */
 	bpf_csum_level(skb, BPF_CSUM_LEVEL_RESET);
 	return 0;

@@ -59,7 +59,7 @@ else
 	kill -TERM "$tugpid"; wait "$tugpid"
 	csum=$(($(udp_stat InCsumErrors) - csum0))
 	hit=$(counter "$out" corrupted_out)
-	echo "  corrupt 30%: $hit of $N datagrams corrupted ($(awk -v h="$hit" -v n="$N" 'BEGIN { printf "%.1f", 100 * h / n }') %), InCsumErrors +$csum, peer got $(field "$rt" unique) intact; untargeted: $(summary "$ro")"
+	echo "  corrupt 30%: $hit of $N datagrams corrupted ($(awk -v h="$hit" -v n="$N" 'BEGIN { printf "%.1f", 100 * h / n }') %), InCsumErrors +$csum, peer got $(field "$rt" unique) intact; untargeted: $(summary "$ro"); RcvbufErrors in B: $(udp_stat RcvbufErrors)"
 	t_check corrupt_share_as_asked "corrupted $hit of $N, asked 30 %" within "${hit:-0}" "$N" 30
 	t_check corrupt_receiver_drops "InCsumErrors +$csum, corrupted $hit; peer: $(summary "$rt")" \
 		eval "[ $csum -eq ${hit:-x} ] && [ $(($(field "$rt" unique) + csum)) -eq $N ] && [ $(field "$rt" corrupt) -eq 0 ]"

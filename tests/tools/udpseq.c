@@ -134,9 +134,12 @@ int main(int argc, char **argv)
 			return 2;
 		rc = do_send(fd, &ss, sl, atol(argv[4]), len, argc > 6 ? atol(argv[6]) : 100);
 	} else if (!strcmp(argv[1], "recv")) {
-		int big = 4 << 20;
+		int big = 64 << 20;
 
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+		/* A receiver starved by a loaded machine must not drop: root may
+		 * exceed rmem_max. */
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)))
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 		if (bind(fd, (struct sockaddr *)&ss, sl)) {
 			perror("bind");
 			return 1;
