@@ -1,6 +1,6 @@
 # tug: kernel/eBPF-assisted chaos fault injector.
 #
-#   make              build build/tug
+#   make              build build/tug (the node controller) and build/tug-full
 #   make check        unit, BPF and integration tests (integration needs root)
 #   make check SAN=1  the same against an -fsanitize=address,undefined build
 #   make check SAN=thread T=orchestrator   the orchestrator's tests under TSan
@@ -43,16 +43,25 @@ SANFLAGS :=
 SAN_ENV :=
 endif
 
-PKGS := libbpf libnl-3.0 libnl-route-3.0 json-c
-PKGS += yaml-0.1 libssh2 libcurl libpq
-PKGS += libseccomp libcrypto
+# Two executables from one tree. tug, the node controller (faults, actions,
+# status, doctor, watch), links only what faults need; tug-full adds the
+# orchestrator (run, schedule, lab) and the PostgreSQL faults, with their
+# libraries. tug runs tug-full, from beside itself, for what it does not
+# carry. Either loads libcurl on demand (user/core/http.c).
+NODE_PKGS := libbpf libnl-3.0 libnl-route-3.0 json-c libseccomp
+PKGS := $(NODE_PKGS) yaml-0.1 libssh2 libcurl libpq libcrypto
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+# The release; `tug --version` adds the commit it was built from, when known.
+VERSION := 0.3.0
+COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
 	  -I$(OUT) $(addprefix -I,$(USER_DIRS)) -Ibpf $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lelf -lz -lm
+NODE_LDLIBS := $(shell $(PKG_CONFIG) --libs $(NODE_PKGS)) -lelf -lz -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf -Wall \
 	      -I/usr/include/$(shell $(CC) -dumpmachine)
@@ -66,6 +75,12 @@ USER_DIRS := user $(patsubst %/,%,$(sort $(dir $(wildcard user/*/*.c user/*/*.h)
 USER_SRCS := $(wildcard user/*.c user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(USER_SRCS))
 LIB_OBJS := $(filter-out $(OUT)/user/main.o,$(USER_OBJS))
+# What only tug-full carries; main.c and the registry are built a second
+# time for tug, without those commands (-DTUG_NODE).
+FULL_ONLY := $(wildcard user/orchestrator/*.c) user/faults/pg.c user/core/conninfo.c user/core/digest.c
+NODE_TWICE := user/main.c user/engine/registry.c
+NODE_OBJS := $(patsubst user/%.c,$(OUT)/user/%.o,$(filter-out $(FULL_ONLY) $(NODE_TWICE),$(USER_SRCS))) \
+	     $(patsubst user/%.c,$(OUT)/node/%.o,$(NODE_TWICE))
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 BPFT_SRCS := $(wildcard tests/bpf/*.c)
@@ -86,7 +101,7 @@ endif
 .SECONDARY: $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS)) $(SKELS)
 .PHONY: all clean check check-vm unit-tests bench demo demo-repeat install deps torture
 
-all: $(OUT)/tug $(UNIT_BINS) $(BPFT_BINS) $(TOOL_BINS)
+all: $(OUT)/tug $(OUT)/tug-full $(UNIT_BINS) $(BPFT_BINS) $(TOOL_BINS)
 
 # vmlinux.h from the running kernel's BTF, else the committed fallback copy.
 $(OUT)/vmlinux.h: | $(OUT)
@@ -111,9 +126,26 @@ $(OUT)/user/%.o: user/%.c $(SKELS) | $(OUT)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
--include $(USER_OBJS:.o=.d)
+$(OUT)/node/%.o: user/%.c $(SKELS) | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -DTUG_NODE -MMD -MP -c $< -o $@
 
-$(OUT)/tug: $(USER_OBJS)
+-include $(USER_OBJS:.o=.d) $(patsubst user/%.c,$(OUT)/node/%.d,$(NODE_TWICE))
+
+# Rewritten only when the release or the commit changes, so a new commit
+# rebuilds main.o alone.
+$(OUT)/version.h: FORCE | $(OUT)
+	$(Q)printf '#define TUG_VERSION "%s"\n#define TUG_COMMIT "%s"\n' '$(VERSION)' '$(COMMIT)' >$@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(OUT)/user/main.o $(OUT)/node/main.o: $(OUT)/version.h
+FORCE:
+
+$(OUT)/tug: $(NODE_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(NODE_LDLIBS) -o $@
+
+$(OUT)/tug-full: $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -174,8 +206,9 @@ deps:
 
 # tug-recover.service runs 'tug recover' at boot; on a live systemd host
 # (no DESTDIR) it is enabled too.
-install: $(OUT)/tug
+install: $(OUT)/tug $(OUT)/tug-full
 	install -D -m 0755 $(OUT)/tug $(DESTDIR)$(PREFIX)/sbin/tug
+	install -D -m 0755 $(OUT)/tug-full $(DESTDIR)$(PREFIX)/sbin/tug-full
 	install -D -m 0755 scripts/lab $(DESTDIR)$(PREFIX)/share/tug/lab
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|' scripts/systemd/tug-recover.service \

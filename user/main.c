@@ -3,16 +3,24 @@
  * tug [global options] <noun> <verb> [options]
  *
  * Fault verbs come from the family table (engine/registry.c); everything else from
- * the command table below.
+ * the command table below. Built twice: tug, the node controller (TUG_NODE),
+ * hands what it does not carry (the orchestrator, the PostgreSQL faults) and
+ * the full help to tug-full, the executable beside it.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
 
 #include "commands.h"
 #include "fault.h"
 #include "log.h"
+#include "selfpath.h"
+#include "version.h"
 
 struct command {
 	const char *name;
@@ -25,9 +33,11 @@ static const struct command commands[] = {
 	{ "status", cmd_status, "list live faults with their remaining time and counters" },
 	{ "revert", cmd_revert, "end a live fault now: tug revert ID | --all" },
 	{ "recover", cmd_recover, "undo what crashed controllers left behind" },
+#ifndef TUG_NODE
 	{ "run", cmd_run, "run an experiment file across nodes: faults, probes, verdicts, results" },
 	{ "schedule", cmd_schedule, "run an experiment weekly, monthly, quarterly: install | list | remove" },
 	{ "lab", cmd_lab, "a local federation in network namespaces: up | down | status" },
+#endif
 	{ "watch", cmd_watch, "OOM kills, process exits and execs as the kernel sees them" },
 	{},
 };
@@ -73,7 +83,27 @@ static void usage(FILE *out)
 		"  -v, --verbose      debug output, libbpf's included\n"
 		"  --json             one JSON object per line on stdout\n"
 		"  -h, --help         this text; 'tug <noun> <verb> --help' for one command\n"
+		"  --version          the release, the commit built and the libbpf in use\n"
 		"\nExit status: 0 done, 1 the fault or check failed, 2 the command was wrong.\n");
+}
+
+/* The node controller passes the whole command line on to tug-full; it
+ * returns only when that cannot run (-errno), so the caller says why. */
+static int exec_full(char **argv)
+{
+#ifdef TUG_NODE
+	char path[PATH_MAX];
+	int err = self_sibling("tug-full", path, sizeof(path));
+
+	if (err)
+		return err;
+	fflush(NULL);
+	execv(path, argv);
+	return -errno;
+#else
+	(void)argv;
+	return -ENOENT;
+#endif
 }
 
 int main(int argc, char **argv)
@@ -82,12 +112,14 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{},
 	};
 	bool json = false, family_known = false;
 	const char *noun;
 	int opt;
 
+	log_stamp("main");
 	/* '+': stop at the first non-option, the command's options are its own. */
 	while ((opt = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -98,7 +130,12 @@ int main(int argc, char **argv)
 			json = true;
 			break;
 		case 'h':
+			exec_full(argv);
 			usage(stdout);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("tug %s%s%s (libbpf %u.%u)\n", TUG_VERSION, *TUG_COMMIT ? " " : "",
+			       TUG_COMMIT, libbpf_major_version(), libbpf_minor_version());
 			return EXIT_SUCCESS;
 		default:
 			usage(stderr);
@@ -112,6 +149,7 @@ int main(int argc, char **argv)
 	log_setup_libbpf();
 	noun = argv[optind];
 	if (!strcmp(noun, "help")) {
+		exec_full(argv);
 		usage(stdout);
 		return EXIT_SUCCESS;
 	}
@@ -139,6 +177,7 @@ int main(int argc, char **argv)
 			list_actions(stdout, noun);
 			return EXIT_SUCCESS;
 		}
+		exec_full(argv);
 		log_error("'%s %s': unknown; the %s verbs are:", noun, verb ? verb : "", noun);
 		for (const struct fault_ops *const *o = fault_table; *o; o++)
 			if (!strcmp((*o)->family, noun))
@@ -146,6 +185,13 @@ int main(int argc, char **argv)
 		list_actions(stderr, noun);
 		return 2;
 	}
+#ifdef TUG_NODE
+	/* tug-full is what carries run, schedule, lab and the pg faults. */
+	log_errno(exec_full(argv), "'%s': not a command of this node controller, and tug-full, which "
+		  "carries the orchestrator and the PostgreSQL faults, cannot run from beside it",
+		  noun);
+	return 2;
+#endif
 	log_error("unknown command '%s'; 'tug --help' lists them", noun);
 	return 2;
 }

@@ -55,6 +55,42 @@ done
 tug_on=$(median <"$tmp/tug_on") tug_att=$(median <"$tmp/tug_att") tug_off=$(median <"$tmp/tug_off")
 ipt_on=$(median <"$tmp/ipt_on") ipt_off=$(median <"$tmp/ipt_off")
 
+# Whole process, and where tug's time goes: TUG_TIMING=1 stamps (wall ms)
+# against the moment the launcher called exec. Per stage, the median of
+# STAMP_REPS runs; then one iptables -A (and its -D) timed the same way.
+log "whole process and stages: ${STAMP_REPS:-15} runs each"
+/usr/bin/python3 - "$TUG" "$A" "${STAMP_REPS:-15}" >"$tmp/stages" <<'PY'
+import os, statistics, subprocess, sys, time
+tug, ns, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
+env = dict(os.environ, TUG_TIMING="1")
+order = ["main", "parsed", "prepared", "knobs checked", "guardian started",
+         "journal written", "programs loaded", "attaching", "applied"]
+rows = {k: [] for k in order + ["exit", "total", "ipt"]}
+def run(cmd, env=None):
+    t0 = time.time() * 1000
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    return t0, time.time() * 1000, p
+for _ in range(reps):
+    t0, t1, p = run([tug, "net", "partition", "--netns", ns, "--peer", "10.200.0.2", "--for", "1ms"], env)
+    st = {}
+    for l in p.stderr.splitlines():
+        if l.startswith("tug: timing: "):
+            f = l.split(None, 4)
+            st[f[4]] = float(f[2])
+    prev = t0
+    for k in order:
+        rows[k].append(st[k] - prev)
+        prev = st[k]
+    rows["exit"].append(t1 - st["applied"])
+    rows["total"].append(t1 - t0)
+    a0, a1, _ = run(["ip", "netns", "exec", ns, "iptables", "-w", "-A", "OUTPUT", "-d", "10.200.0.2", "-j", "DROP"])
+    run(["ip", "netns", "exec", ns, "iptables", "-w", "-D", "OUTPUT", "-d", "10.200.0.2", "-j", "DROP"])
+    rows["ipt"].append(a1 - a0)
+for k, v in rows.items():
+    print("%s\t%.1f" % (k, statistics.median(v)))
+PY
+stage() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$tmp/stages"; }
+
 peers_file() {	# N -> file of N /32 peers in 10.200.64.0/18, none of them on the link
 	awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "10.200.%d.%d\n", 64 + int(i / 256), i % 256 }' >"$tmp/peers$1"
 }
@@ -117,12 +153,40 @@ OUTPUT chains, loaded with one iptables-restore; tug is \`tug net partition\` (t
 | tug's "applied" event -> first dropped probe | $tug_att | | |
 | deadline (tug) / rule removal (iptables) -> first passing probe | $tug_off | $ipt_off | $(ratio "$tug_off" "$ipt_off") |
 
-tug's onset includes starting the process, loading the program and attaching it: the
-second row shows the kernel side is immediate once attached, and most of the first row is
-the dynamic loader mapping the libraries one binary carries for the orchestrator too
-(libcurl, libpq, libssh2 and their TLS stacks; \`perf\` puts ~90 % of \`tug --help\` in
-ld.so and page faults). Its heal needs no command at all: it happens at the deadline by itself. iptables' heal is measured
-from the moment an operator runs the delete commands, which the runbook must remember to do.
+tug's onset includes starting the process, loading the program and attaching it; the
+second row shows the kernel side is immediate once attached. Its heal needs no command
+at all: it happens at the deadline by itself. iptables' heal is measured from the
+moment an operator runs the delete commands, which the runbook must remember to do.
+
+### Whole process (median of ${STAMP_REPS:-15}, ms)
+
+| | tug | iptables | tug / iptables |
+|---|---:|---:|---:|
+| \`tug net partition --for 1ms\` / one \`iptables -A\` (both through \`ip netns exec\`: tug enters the namespace itself) | $(stage total) | $(stage ipt) | $(ratio "$(stage total)" "$(stage ipt)") |
+
+Where tug's time goes (TUG_TIMING=1 stamps; each row from the previous stamp):
+
+| stage | ms |
+|---|---:|
+| exec -> main (kernel exec, dynamic loader: the node controller maps 11 shared objects) | $(stage main) |
+| options parsed | $(stage parsed) |
+| prepared (namespace entered, route lookup to the device, backend chosen) | $(stage prepared) |
+| journal locked, knobs checked | $(stage "knobs checked") |
+| guardian forked | $(stage "guardian started") |
+| journal entry written | $(stage "journal written") |
+| program opened, loaded, verified, peers filled | $(stage "programs loaded") |
+| namespace entered for the attach | $(stage attaching) |
+| both tcx links attached: the first drops packets as soon as its attach begins to wait | $(stage applied) |
+| hold (1 ms), revert (both links detached), journal removed, exit | $(stage exit) |
+
+The kernel's RCU grace periods are most of it. A tcx attach on a device that has no tcx
+program yet publishes the new entry, waits a grace period, only then enables the
+datapath's static key (\`tcx_entry_sync\` before \`tcx_skeys_inc\`), and waits once more
+(\`bpf_mprog_commit\`); each detach waits too, all under the rtnl lock, so threads would
+not overlap them. The onset pays for the first attach's first wait: that is the gap
+between the ~7 ms tug needs to reach its first attach and the first dropped probe, and
+why the onset stays above a few milliseconds whatever user space does. iptables-nft pays
+a netlink transaction and no grace period, but walks and rewrites its ruleset.
 
 ### Throughput of untargeted traffic (Gbit/s; no fault: $base)
 

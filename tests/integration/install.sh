@@ -12,3 +12,8 @@ t_check install_binary "$(find "$root" -type f)" test -x "$root/usr/sbin/tug"
 t_check install_recover_unit "$(cat "$unit" 2>/dev/null)" \
 	bash -c "grep -qx 'Type=oneshot' '$unit' && grep -qx 'ExecStart=/usr/sbin/tug recover' '$unit' &&
 		grep -qx 'WantedBy=multi-user.target' '$unit' && ! grep -q @ '$unit'"
+# --version names the release from the Makefile and the libbpf the binary runs with.
+want=$(sed -n 's/^VERSION := //p' "$TUG_TOP/Makefile")
+ver=$("$root/usr/sbin/tug" --version 2>&1)
+t_check version_names_release "got '$ver', Makefile says $want" \
+	bash -c "[[ '$ver' =~ ^tug\ $want(\ [0-9a-f]{12})?\ \(libbpf\ [0-9]+\.[0-9]+\)$ ]]"

@@ -125,13 +125,19 @@ freeze_test() {
 	t_rescg_bg cp "$cg" "$SPIN" count "$file"
 	wait_for "$file" . 2000
 	out="$T_TMP/freeze-$name"
-	"$TUG" proc freeze --cgroup "$cg" --for 1500ms --json >"$out" 2>&1 &
+	# Both readings must fall inside the hold: under full emulation
+	# (TUG_SLOW) seeing "applied" can take longer than the whole hold.
+	"$TUG" proc freeze --cgroup "$cg" --for $((1500 * ${TUG_SLOW:-1}))ms --json >"$out" 2>&1 &
 	local tp=$!
 	wait_for "$out" '"applied"' 3000
 	sleep 0.2
 	c1=$(cat "$file")
 	sleep 0.8
 	c2=$(cat "$file")
+	local read_ms=$(now_ms) deadline_ms
+	deadline_ms=$(json_field "$out" applied deadline_ms)
+	t_check freeze_${name}_read_inside_hold "counter read at $read_ms, deadline $deadline_ms" \
+		[ "$read_ms" -lt "$deadline_ms" ]
 	wait "$tp"
 	rc=$?
 	sleep 0.3

@@ -62,7 +62,9 @@ t_check refuse_no_program_left "attached: $(bpftool cgroup show "$CG")" [ "$(att
 # the hooks (still attached) let connect() through after the deadline; the
 # guardian, continued, kills the controller and the links go with it ---
 out="$T_TMP/refuse-stop"
-t_bg tugpid "$TUG" net refuse --cgroup "$CG" --peer 10.200.7.2:8080 --for 1s --json >"$out" 2>"$out.err"
+# Under emulation (TUG_SLOW) "applied" is seen late: the hold scales, so the
+# check "during" still falls inside it.
+t_bg tugpid "$TUG" net refuse --cgroup "$CG" --peer 10.200.7.2:8080 --for $((1000 * ${TUG_SLOW:-1}))ms --json >"$out" 2>"$out.err"
 wait_for "$out" '"applied"' 3000
 gp=$(pgrep -P "$tugpid" -x tug-guardian)
 kill -STOP "$tugpid" $gp

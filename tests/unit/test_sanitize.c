@@ -6,6 +6,7 @@
 
 #include "harness.h"
 #include "node.h"
+#include "conninfo.h"
 #include "sanitize.h"
 
 static void shell_words(void)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Option validation of net refuse, net dns-fail and disk fill: parse alone,
- * which touches nothing. */
+/* Option validation of net refuse, net dns-fail (--answer too) and disk
+ * fill: parse alone, which touches nothing. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -82,6 +82,36 @@ static void dns_fail_options(void)
 	EXPECT(&net_dns_fail_ops, -EINVAL, "dns-fail", "--cgroup", "x", "--port", "70000");
 }
 
+static void dns_fail_answers(void)
+{
+	const char *a[] = { "dns-fail", "--cgroup", "x", "--answer", "NXDOMAIN", "--netns", "ctr", NULL };
+	const char *b[] = { "dns-fail", "--cgroup", "x", "--answer", "fd00:200:0::9", NULL };
+	struct parsed p = parse(&net_dns_fail_ops, a);
+
+	CHECK_EQ(p.err, 0);
+	CHECK_STR(json_get_str(p.f.params, "answer", NULL), "nxdomain");
+	CHECK_STR(json_get_str(p.f.params, "netns", NULL), "ctr");
+	done(&p);
+	p = parse(&net_dns_fail_ops, b);
+	CHECK_EQ(p.err, 0);
+	CHECK_STR(json_get_str(p.f.params, "answer", NULL), "fd00:200::9");
+	done(&p);
+	EXPECT(&net_dns_fail_ops, 0, "dns-fail", "--cgroup", "x", "--answer", "servfail");
+	EXPECT(&net_dns_fail_ops, 0, "dns-fail", "--cgroup", "x", "--answer", "refused", "--port", "5353");
+	EXPECT(&net_dns_fail_ops, 0, "dns-fail", "--cgroup", "x", "--answer", "timeout");
+	EXPECT(&net_dns_fail_ops, 0, "dns-fail", "--cgroup", "x", "--answer", "10.200.9.9");
+	EXPECT(&net_dns_fail_ops, -EINVAL, "dns-fail", "--cgroup", "x", "--answer", "nxdomian");
+	EXPECT(&net_dns_fail_ops, -EINVAL, "dns-fail", "--cgroup", "x", "--answer", "10.200.9.300");
+	EXPECT(&net_dns_fail_ops, -EINVAL, "dns-fail", "--cgroup", "x", "--answer", "");
+	EXPECT(&net_dns_fail_ops, -EINVAL, "dns-fail", "--cgroup", "x", "--answer", "nxdomain",
+	       "--errno", "EPERM");
+	EXPECT(&net_dns_fail_ops, -EINVAL, "dns-fail", "--cgroup", "x", "--netns", "ctr");
+	EXPECT(&net_dns_fail_ops, -EINVAL, "dns-fail", "--cgroup", "x", "--answer", "nxdomain",
+	       "--netns", "../x");
+	EXPECT(&net_refuse_ops, -EINVAL, "refuse", "--cgroup", "x", "--peer", "10.0.0.1",
+	       "--answer", "nxdomain");
+}
+
 static void disk_fill_options(void)
 {
 	const char *a[] = { "fill", "--path", "/srv/x", "--leave", "5%", NULL };
@@ -125,6 +155,7 @@ int main(void)
 	RUN(refuse_defaults_to_econnrefused);
 	RUN(refuse_rejects);
 	RUN(dns_fail_options);
+	RUN(dns_fail_answers);
 	RUN(disk_fill_options);
 	RUN(disk_fill_rejects);
 	return t_exit();

@@ -4,6 +4,10 @@
  * probes both ask for it: a new connection every attempt (a cached one
  * would hide a restarted server), no signals (threads), http and https
  * only, TLS peers verified, the body kept up to HTTP_BODY_MAX.
+ *
+ * libcurl is loaded on first use (dlopen), not linked: the node controller
+ * starts faults without mapping libcurl and its TLS stack, and only the
+ * commands that probe HTTP pay for it.
  */
 #ifndef TUG_HTTP_H
 #define TUG_HTTP_H
@@ -14,6 +18,7 @@
 #include <curl/curl.h>
 
 #define HTTP_BODY_MAX (1 << 20)
+#define HTTP_LIBCURL "libcurl.so.4"
 
 struct http_get {
 	/* asked */
@@ -29,10 +34,12 @@ struct http_get {
 	char why[256];
 };
 
-/* libcurl's global state, once a process, whichever thread asks first. */
+/* Load libcurl and set up its global state, once a process, whichever
+ * thread asks first: 0, -ENOENT (not installed) or -EIO. */
 int http_init(void);
 /* *curl is created on first use and reused (reset) after; 0 or -ENOMEM. */
 int http_get(CURL **curl, struct http_get *g);
+void http_close(CURL *curl);
 void http_get_free(struct http_get *g);
 
 #endif

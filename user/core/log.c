@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
@@ -53,6 +54,24 @@ int log_errno(int err, const char *fmt, ...)
 	vlog(LOG_ERROR, fmt, ap, err);
 	va_end(ap);
 	return err;
+}
+
+void log_stamp(const char *what)
+{
+	static int on = -1;
+	static double t0;
+	struct timespec ts;
+	double now;
+
+	if (on < 0)
+		on = getenv("TUG_TIMING") && !strcmp(getenv("TUG_TIMING"), "1");
+	if (!on)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+	if (!t0)
+		t0 = now;
+	fprintf(stderr, "tug: timing: %.3f +%.3f %s\n", now, now - t0, what);
 }
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)

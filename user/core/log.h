@@ -23,6 +23,11 @@ void log_msg(enum log_level level, const char *fmt, ...)
 /* Log with strerror(-err) appended; returns err so callers can return it. */
 int log_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Where a command's time goes: with TUG_TIMING=1 in the environment, each
+ * stamp prints "tug: timing: WALL_MS +MS_SINCE_MAIN what" to stderr
+ * (docs/bench/net.md reads them). Costs one getenv the first time. */
+void log_stamp(const char *what);
+
 /* Route libbpf's own messages through log_msg; debug ones only with -v. */
 void log_setup_libbpf(void);
 

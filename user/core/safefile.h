@@ -40,10 +40,4 @@ int safe_file_write(const char *path, const char *text, mode_t mode, char *why, 
  * excepted: others cannot replace what is ours in it). -EPERM with why. */
 int path_trusted(const char *path, char *why, size_t len);
 
-/* The SHA-256 of a file's content, as 64 hex digits. */
-int file_sha256(const char *path, char hex[65]);
-/* One file: its SHA-256; several: the SHA-256 of their hex digests, one a
- * line, in order. */
-int files_sha256(const char *const *paths, size_t n, char hex[65]);
-
 #endif

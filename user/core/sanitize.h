@@ -32,9 +32,4 @@ void term_clean(char *s);
 /* fputs(s, f) with the same neutralisation. */
 void term_fputs(const char *s, FILE *f);
 
-/* A libpq conninfo (key=value or URI), parsed by libpq itself: -EINVAL
- * when it does not parse or carries a password (why says which and how
- * to fix it); desc, when given, gets host/port/dbname/user/service. */
-int conninfo_check(const char *conninfo, char *desc, size_t dlen, char *why, size_t wlen);
-
 #endif

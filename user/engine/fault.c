@@ -99,6 +99,22 @@ int fault_parse_done(int argc, char **argv)
 	return 0;
 }
 
+int fault_getopt(struct fault *f, int argc, char **argv, const struct option *opts, int *ret)
+{
+	int opt;
+
+	*ret = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (opt != '?' && (opt < FAULT_OPT_FOR || opt > FAULT_OPT_QUIET))
+			return opt;
+		*ret = fault_parse_common(f, opt, optarg);
+		if (*ret)
+			return -1;
+	}
+	*ret = fault_parse_done(argc, argv);
+	return -1;
+}
+
 void fault_usage(const struct fault_ops *ops, FILE *out)
 {
 	fprintf(out, "usage: tug %s %s [options]\n\n%s\n\n%s\nCommon options:\n%s",
@@ -606,7 +622,7 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 	struct tug_config cfg;
 	const char *why;
 	sigset_t mask;
-	char dur[32], desc[1024] = "";
+	char dur[32], desc[1024] = "", prog[64];
 	bool applied = false;
 	int ret = EXIT_FAILURE, err, sfd = -1, lock = -1;
 
@@ -626,6 +642,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 
 	/* 0, not 1: glibc then forgets main's "+" (stop at the first non-option). */
 	optind = 0;
+	/* getopt names the command in its own messages by argv[0]. */
+	snprintf(prog, sizeof(prog), "tug %s %s", ops->family, ops->verb);
+	argv[0] = prog;
 	err = ops->parse(&f, argc, argv);
 	if (err == 1) {
 		fault_usage(ops, stdout);
@@ -647,7 +666,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		ret = 2;
 		goto cleanup;
 	}
+	log_stamp("parsed");
 	err = ops->prepare ? ops->prepare(&f) : 0;
+	log_stamp("prepared");
 	if (err) {
 		log_error("nothing was changed; see 'tug %s %s --help'", ops->family, ops->verb);
 		ret = 2;
@@ -693,7 +714,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 	f.deadline_ns = f.started_ns + f.duration_ns;
 	/* The guardian first: a death at any moment after this, the entry's
 	 * write included, leaves no entry without someone to clear it. */
+	log_stamp("knobs checked");
 	err = guardian_spawn(&f);
+	log_stamp("guardian started");
 	if (err) {
 		log_errno(err, "cannot start the guardian; not applying");
 		goto cleanup;
@@ -706,7 +729,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		goto cleanup;
 	}
 
+	log_stamp("journal written");
 	err = ops->apply(&f);
+	log_stamp("applied");
 	if (err) {
 		log_errno(err, "%s %s failed; nothing is left applied", ops->family, ops->verb);
 		journal_remove(f.id);
@@ -758,6 +783,10 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		uint64_t held = now_realtime_ns() - f.started_ns;
 
 		json_object_object_add(x, "counters", fault_counters_json(&f));
+		/* Programs that check the deadline let everything through from
+		 * now on; detaching them (an RCU grace period each) follows. */
+		if (f.kernel_deadline)
+			*f.kernel_deadline = 1;
 		err = ops->revert(&f);
 		applied = false;
 		json_object_object_add(x, "reason", json_object_new_string(why));

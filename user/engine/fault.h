@@ -14,6 +14,7 @@
 #ifndef TUG_FAULT_H
 #define TUG_FAULT_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -123,6 +124,12 @@ enum {
 	"  --json             one JSON object per event on stdout\n" \
 	"  --quiet            no progress lines\n"
 
+/* getopt_long over a verb's table, the common options taken here: the
+ * verb's next option code, or -1 when the loop ends, with *ret 0 (every
+ * option read, no stray argument), 1 (--help) or -EINVAL (logged). A
+ * verb loops `while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0)`
+ * and returns err when it is not 0. */
+int fault_getopt(struct fault *f, int argc, char **argv, const struct option *opts, int *ret);
 /* The default: branch of every family's getopt loop. Returns 0 if handled,
  * 1 when --help was asked, -EINVAL (logged) on a bad value or an option
  * getopt did not know. */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The one place that lists what tug can do to a node: held faults (a family
- * adds a line to fault_table) and one-shot actions (action_table).
+ * adds a line to fault_table) and one-shot actions (action_table). Built
+ * twice: the node controller (TUG_NODE) leaves out what needs libpq, which
+ * tug-full carries.
  */
 #include <stddef.h>
 #include <string.h>
@@ -14,7 +16,6 @@ extern const struct fault_ops net_loss_ops;
 extern const struct fault_ops net_corrupt_ops;
 extern const struct fault_ops net_duplicate_ops;
 extern const struct fault_ops net_bandwidth_ops;
-extern const struct fault_ops pg_exhaust_ops;
 extern const struct fault_ops net_refuse_ops;
 extern const struct fault_ops net_dns_fail_ops;
 extern const struct fault_ops disk_fill_ops;
@@ -24,13 +25,19 @@ extern const struct fault_ops cpu_throttle_ops;
 extern const struct fault_ops proc_freeze_ops;
 extern const struct fault_ops sys_fail_ops;
 
+#ifndef TUG_NODE
+extern const struct fault_ops pg_exhaust_ops;
+#endif
+
 const struct fault_ops *const fault_table[] = {
 	&net_partition_ops,
 	&net_loss_ops,
 	&net_corrupt_ops,
 	&net_duplicate_ops,
 	&net_bandwidth_ops,
+#ifndef TUG_NODE
 	&pg_exhaust_ops,
+#endif
 	&mem_limit_ops,
 	&mem_pressure_ops,
 	&cpu_throttle_ops,
@@ -55,7 +62,9 @@ const struct fault_ops *fault_find(const char *family, const char *verb)
 const struct action action_table[] = {
 	{ "proc", "kill", cmd_proc_kill, "signal exactly one service's processes; measure its restart" },
 	{ "proc", "restart", cmd_proc_restart, "restart a service through its manager; time to healthy" },
+#ifndef TUG_NODE
 	{ "pg", "crash", cmd_pg_crash, "SIGKILL the postmaster; time until queries work again" },
+#endif
 	{},
 };
 

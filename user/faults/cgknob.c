@@ -139,7 +139,7 @@ int knob_parse(struct fault *f, int argc, char **argv)
 		  !strcmp(f->ops->family, "cpu") ? KNOB_CPU : KNOB_FREEZE;
 	if (ncpu < 1)
 		ncpu = 1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0) {
 		switch (opt) {
 		case OPT_CGROUP:
 			p->cgroup_arg = optarg;
@@ -186,14 +186,10 @@ int knob_parse(struct fault *f, int argc, char **argv)
 			have_percent = true;
 			break;
 		}
-		default:
-			err = fault_parse_common(f, opt, optarg);
-			if (err)
-				return err;
 		}
 	}
-	if (fault_parse_done(argc, argv))
-		return -EINVAL;
+	if (err)
+		return err;
 	if (!p->cgroup_arg) {
 		log_error("--cgroup: required; give the service's cgroup, like system.slice/foo.service");
 		return -EINVAL;

@@ -76,7 +76,7 @@ static int disk_parse(struct fault *f, int argc, char **argv)
 	int opt, err;
 
 	p->fd = -1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0) {
 		switch (opt) {
 		case OPT_PATH:
 			if (!*optarg)
@@ -99,14 +99,10 @@ static int disk_parse(struct fault *f, int argc, char **argv)
 							"a size above 0 to fill, like 512M or 2G");
 			p->have_size = true;
 			break;
-		default:
-			err = fault_parse_common(f, opt, optarg);
-			if (err)
-				return err;
 		}
 	}
-	if (fault_parse_done(argc, argv))
-		return -EINVAL;
+	if (err)
+		return err;
 	if (!p->path_arg) {
 		log_error("--path: required; give a directory on the filesystem to fill, like --path /srv/scratch");
 		return -EINVAL;

@@ -86,7 +86,7 @@ static int hog_parse(struct fault *f, int argc, char **argv)
 	int opt, err;
 
 	p->pidfd = p->rd = -1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0) {
 		switch (opt) {
 		case OPT_SIZE:
 			if (parse_size_or_pct(optarg, &p->size) || (p->size.is_pct && p->size.pct <= 0) ||
@@ -99,14 +99,10 @@ static int hog_parse(struct fault *f, int argc, char **argv)
 		case OPT_CGROUP:
 			p->cgroup_arg = optarg;
 			break;
-		default:
-			err = fault_parse_common(f, opt, optarg);
-			if (err)
-				return err;
 		}
 	}
-	if (fault_parse_done(argc, argv))
-		return -EINVAL;
+	if (err)
+		return err;
 	if (!have_size) {
 		log_error("--size: required; give a SIZE like 512M or a PCT like 70%%");
 		return -EINVAL;

@@ -49,32 +49,24 @@ static int net_parse(struct fault *f, int argc, char **argv)
 	nettc_init(&p->tc);
 	p->loss = !strcmp(f->ops->verb, "loss");
 	p->percent = 100;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0) {
 		err = nettc_parse_option(&p->tc, opt, optarg);
 		if (err != -ENOENT) {
 			if (err)
 				return err;
 			continue;
 		}
-		switch (opt) {
-		case OPT_PERCENT:
-			if (!p->loss) {
-				log_error("--percent: a partition drops everything; use 'tug net loss --percent P'");
-				return -EINVAL;
-			}
-			if (parse_percent(optarg, &p->percent))
-				return fault_bad_option("--percent", optarg,
-							"a percentage 0..100, like 30 or 2.5%");
-			have_percent = true;
-			break;
-		default:
-			err = fault_parse_common(f, opt, optarg);
-			if (err)
-				return err;
+		if (!p->loss) {	/* OPT_PERCENT, the verb's only option */
+			log_error("--percent: a partition drops everything; use 'tug net loss --percent P'");
+			return -EINVAL;
 		}
+		if (parse_percent(optarg, &p->percent))
+			return fault_bad_option("--percent", optarg,
+						"a percentage 0..100, like 30 or 2.5%");
+		have_percent = true;
 	}
-	if (fault_parse_done(argc, argv))
-		return -EINVAL;
+	if (err)
+		return err;
 	err = nettc_parse_done(f, &p->tc);
 	if (err)
 		return err;

@@ -58,8 +58,7 @@ static enum netshape_action action_of(const char *verb)
 	return NETSHAPE_BANDWIDTH;
 }
 
-static int verb_option(struct fault *f, struct netshape_priv *p, int opt, const char *arg,
-		       bool *have)
+static int verb_option(struct netshape_priv *p, int opt, const char *arg, bool *have)
 {
 	bool bw = p->action == NETSHAPE_BANDWIDTH;
 
@@ -95,9 +94,8 @@ static int verb_option(struct fault *f, struct netshape_priv *p, int opt, const 
 			return fault_bad_option("--burst", arg, "a size 2K..1G, like 64K or 1M (bytes)");
 		}
 		return 0;
-	default:
-		return fault_parse_common(f, opt, arg);
 	}
+	return -ENOENT;
 }
 
 static int netshape_parse(struct fault *f, int argc, char **argv)
@@ -117,15 +115,15 @@ static int netshape_parse(struct fault *f, int argc, char **argv)
 
 	nettc_init(&p->tc);
 	p->action = action_of(f->ops->verb);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0) {
 		err = nettc_parse_option(&p->tc, opt, optarg);
 		if (err == -ENOENT)
-			err = verb_option(f, p, opt, optarg, &have);
+			err = verb_option(p, opt, optarg, &have);
 		if (err)
 			return err;
 	}
-	if (fault_parse_done(argc, argv))
-		return -EINVAL;
+	if (err)
+		return err;
 	err = nettc_parse_done(f, &p->tc);
 	if (err)
 		return err;

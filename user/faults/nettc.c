@@ -368,6 +368,7 @@ int nettc_loaded(struct fault *f, struct nettc *p, struct bpf_object *obj,
 	int fd6 = bpf_object__find_map_fd_by_name(obj, "peers6");
 	json_object *names;
 
+	log_stamp("programs loaded");
 	p->counters_fd = bpf_object__find_map_fd_by_name(obj, "counters");
 	p->counter_names = counter_names;
 	p->ncounters = ncounters;
@@ -572,6 +573,10 @@ int nettc_attach(struct fault *f, struct nettc *p, int ingress_prog_fd, int egre
 	err = netns_enter(p->netns, &orig);
 	if (err)
 		return err;
+	/* Each tcx attach takes effect at once, then waits for an RCU grace
+	 * period under the rtnl lock (bpf_mprog_commit, 8-16 ms measured):
+	 * threads would queue on the lock, so the links go one by one. */
+	log_stamp("attaching");
 	for (size_t i = 0; i < p->ndevs && !err; i++) {
 		bool hook_created = false;
 

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "parse.h"
 #include "proc.h"
+#include "conninfo.h"
 #include "sanitize.h"
 
 #define PG_TOO_MANY "53300"
@@ -160,7 +161,7 @@ static int exhaust_parse(struct fault *f, int argc, char **argv)
 	int opt, err;
 
 	x->max = 1000;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0) {
 		switch (opt) {
 		case X_DB:
 			free(x->conninfo);
@@ -176,18 +177,10 @@ static int exhaust_parse(struct fault *f, int argc, char **argv)
 			if (parse_uint(optarg, 1, 100000, &x->max))
 				return fault_bad_option("--max", optarg, "a number of connections, 1 to 100000");
 			break;
-		default:
-			err = fault_parse_common(f, opt, optarg);
-			if (err == -ENOENT)
-				return -EINVAL;
-			if (err)
-				return err;
 		}
 	}
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
-		return -EINVAL;
-	}
+	if (err)
+		return err;
 	if (!x->conninfo) {
 		log_error("--db CONNINFO is required (libpq form: 'host=/run/postgresql dbname=app', "
 			  "a URI, or service=NAME)");

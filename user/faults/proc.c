@@ -27,7 +27,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <curl/curl.h>
 
 #include "cgknob.h"
 #include "cgroup.h"
@@ -862,13 +861,16 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 {
 	uint64_t deadline = t0_mono + o->wait_ns, last_probe = 0;
 	uint64_t tick = o->kind == T_UNIT ? 50 * NSEC_PER_MSEC : 5 * NSEC_PER_MSEC;
-	CURL *probe = NULL;
-	bool exited[MAX_VICTIMS] = { 0 };
+	CURL *curl = NULL;
+	bool probe = o->probe_url != NULL, exited[MAX_VICTIMS] = { 0 };
+	int err;
 
 	memset(r, 0, sizeof(*r));
 	r->t0_real = t0_real;
-	if (o->probe_url && (http_init() || !(probe = curl_easy_init())))
-		log_error("--probe: cannot set up libcurl");
+	if (probe && (err = http_init())) {
+		log_errno(err, "--probe: cannot load libcurl (%s)", HTTP_LIBCURL);
+		probe = false;
+	}
 	if (!expect_new)
 		r->back = true;	/* nothing to wait for but health */
 
@@ -911,7 +913,7 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 
 			last_probe = now;
 			r->probes++;
-			ok = http_healthy(&probe, o->probe_url);
+			ok = http_healthy(&curl, o->probe_url);
 			if (ok) {
 				uint64_t done = clock_ns(CLOCK_MONOTONIC);
 				json_object *x = json_object_new_object();
@@ -941,7 +943,7 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 			nanosleep(&ts, NULL);
 		}
 	}
-	curl_easy_cleanup(probe);
+	http_close(curl);
 }
 
 /* The verdict: PASS when back (and healthy, with a probe) within the bound. */

@@ -24,6 +24,7 @@
 #include "experiment.h"
 #include "fault.h"
 #include "parse.h"
+#include "conninfo.h"
 #include "sanitize.h"
 
 #define MAX_FILE_SIZE (4 << 20)

@@ -29,7 +29,7 @@ void prober_init(struct prober *pr, const struct experiment *e, const struct exp
 void prober_cleanup(struct prober *pr)
 {
 	if (pr->curl)
-		curl_easy_cleanup(pr->curl);
+		http_close(pr->curl);
 	node_close(pr->conn);
 	pr->curl = NULL;
 	pr->conn = NULL;

@@ -14,6 +14,7 @@
 
 #include "commands.h"
 #include "log.h"
+#include "selfpath.h"
 
 static int find_script(const char *exe, char *buf, size_t len)
 {
@@ -38,12 +39,10 @@ static int find_script(const char *exe, char *buf, size_t len)
 int cmd_lab(int argc, char **argv, bool json)
 {
 	char exe[PATH_MAX], script[PATH_MAX + 32];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	int err;
+	int err = self_command(exe, sizeof(exe));
 
-	if (n < 0)
-		return log_errno(-errno, "cannot find tug's own path"), EXIT_FAILURE;
-	exe[n] = '\0';
+	if (err)
+		return log_errno(err, "cannot find the tug command's path"), EXIT_FAILURE;
 	err = find_script(exe, script, sizeof(script));
 	if (err) {
 		log_errno(err, "cannot find the lab script next to %s (set TUG_LAB_SCRIPT)", exe);

@@ -46,6 +46,7 @@
 #include "http.h"
 #include "run.h"
 #include "safefile.h"
+#include "conninfo.h"
 #include "sanitize.h"
 #include "schedule.h"
 #include "sink.h"
@@ -1248,20 +1249,245 @@ static void summarize(struct run *r, struct fault_job *jobs, size_t njobs)
 	json_object_object_add(r->rec, "notes", json_object_new_string(notes));
 }
 
+/* ---- the phases ---- */
+
+/* What the phases of one run share besides the record. */
+struct run_state {
+	const struct run_opts *opt;
+	struct fault_job *jobs;
+	size_t njobs;
+	struct poller *during;		/* expect-during's pollers, until judged */
+	int64_t start_ms, end_ms;	/* the fault window */
+	bool began;			/* the method started: rollbacks are owed */
+	bool failed;
+	char why[1024];
+};
+
+enum phase_result {
+	PHASE_PASS,
+	PHASE_FAIL,	/* the experiment failed: what follows is skipped, rollbacks run */
+	PHASE_REFUSED,	/* nothing was touched: no verdict, exit 2 */
+};
+
+/* Every node reachable, its host key known and unchanged. */
+static enum phase_result phase_connect(struct run *r, struct run_state *s)
+{
+	int64_t t = ms(now_realtime_ns());
+
+	phase_begin(r, "connect", 0);
+	for (size_t i = 0; i < r->e->nnodes; i++) {
+		struct node_conn *c;
+
+		if (node_open(&r->e->nodes[i], s->opt->accept_new, &c, s->why, sizeof(s->why))) {
+			phase_end(r, "connect", "fail", t, "%s", s->why);
+			log_error("refused: %s; nothing was touched", s->why);
+			json_object_object_add(r->rec, "verdict", json_object_new_string("refused"));
+			json_object_object_add(r->rec, "reason", json_object_new_string(s->why));
+			return PHASE_REFUSED;
+		}
+		node_close(c);
+	}
+	phase_end(r, "connect", "pass", t, "%zu node%s", r->e->nnodes, r->e->nnodes == 1 ? "" : "s");
+	return PHASE_PASS;
+}
+
+static enum phase_result probe_phase(struct run *r, struct run_state *s, const char *name,
+				     const struct exp_probe *ps, size_t n)
+{
+	int64_t t = ms(now_realtime_ns());
+
+	phase_begin(r, name, 0);
+	if (!check_probes(r, name, ps, n, s->why, sizeof(s->why))) {
+		phase_end(r, name, "fail", t, "%s", s->why);
+		return PHASE_FAIL;
+	}
+	phase_end(r, name, "pass", t, "%zu probes", n);
+	return PHASE_PASS;
+}
+
+/* Preconditions and the steady state before: failing aborts untouched. */
+static enum phase_result phase_preconditions(struct run *r, struct run_state *s)
+{
+	return probe_phase(r, s, "preconditions", r->e->pre, r->e->npre);
+}
+
+static enum phase_result phase_steady(struct run *r, struct run_state *s)
+{
+	return probe_phase(r, s, "steady-state", r->e->steady, r->e->nsteady);
+}
+
+static enum phase_result phase_method(struct run *r, struct run_state *s)
+{
+	int64_t t = ms(now_realtime_ns());
+	char why2[512];
+	json_object *w;
+	int err;
+
+	s->jobs = calloc(r->e->nmethod, sizeof(*s->jobs));
+	if (!s->jobs) {
+		log_error("out of memory; nothing was touched");
+		return PHASE_REFUSED;
+	}
+	s->began = true;
+	phase_begin(r, "method", 0);
+	err = run_method(r, s->jobs, &s->njobs, &s->start_ms, &s->end_ms, &s->during, s->why,
+			 sizeof(s->why));
+	w = json_object_new_object();
+	json_object_object_add(w, "start_ms", json_object_new_int64(s->start_ms));
+	json_object_object_add(w, "end_ms", json_object_new_int64(s->end_ms));
+	json_object_object_add(r->rec, "window", w);
+	if (err || interrupted) {
+		r->stop = 1;
+		during_judge(r, s->during, s->start_ms, s->end_ms, why2, sizeof(why2));
+		s->during = NULL;
+		phase_end(r, "method", "fail", t, "%s", interrupted ? "interrupted" : s->why);
+		return PHASE_FAIL;
+	}
+	phase_end(r, "method", "pass", t, "fault window %.3fs", (s->end_ms - s->start_ms) / 1e3);
+	during_close(r, s->during, s->start_ms);
+	return PHASE_PASS;
+}
+
+/* Every recovery probe passes within the bound, timed from the end. */
+static enum phase_result phase_recovery(struct run *r, struct run_state *s)
+{
+	const struct experiment *e = r->e;
+	int64_t t = ms(now_realtime_ns()), ttr = 0;
+	int64_t until_ms = s->end_ms + ms(e->recovery_within_ns);
+	uint64_t left = until_ms > t ? (until_ms - t) * NSEC_PER_MSEC : 0;
+	char why2[512];
+	struct poller *pl;
+	bool all = true;
+
+	if (!e->nrecovery)
+		return PHASE_PASS;
+	phase_begin(r, "recovery", mono_ns() + left);
+	if (pollers_start(r, "recovery", e->recovery, e->nrecovery, true, mono_ns() + left, &pl)) {
+		r->stop = 1;
+		during_judge(r, s->during, s->start_ms, s->end_ms, why2, sizeof(why2));
+		s->during = NULL;
+		phase_end(r, "recovery", "fail", t, "cannot start the probe threads");
+		return PHASE_FAIL;
+	}
+	/* expect-during may still watch while recovery is timed */
+	if (s->during && judge_during_phase(r, &s->during, s->start_ms, s->end_ms))
+		s->failed = true;
+	for (;;) {
+		bool running = false;
+
+		for (size_t i = 0; i < e->nrecovery; i++)
+			running |= pl[i].first_pass_ms < 0 && mono_ns() < pl[i].until_mono;
+		if (!running || interrupted)
+			break;
+		progress(r);
+		sleep_ns(100 * NSEC_PER_MSEC);
+	}
+	if (interrupted)
+		r->stop = 1;
+	pollers_join(pl, e->nrecovery);
+	for (size_t i = 0; i < e->nrecovery; i++) {
+		if (pl[i].first_pass_ms < 0) {
+			if (all)
+				snprintf(s->why, sizeof(s->why), "'%s' did not pass within %.1fs of the fault's end",
+					 e->recovery[i].name, e->recovery_within_ns / 1e9);
+			all = false;
+		} else if (pl[i].first_pass_ms - s->end_ms > ttr) {
+			ttr = pl[i].first_pass_ms - s->end_ms;
+		}
+	}
+	free(pl);
+	if (all && r->has_outage && outage_ms(&r->outage) > ms(e->recovery_within_ns)) {
+		snprintf(s->why, sizeof(s->why), "back %.3fs after it acted (the node's events), beyond "
+			 "the %.1fs bound", outage_ms(&r->outage) / 1e3, e->recovery_within_ns / 1e9);
+		all = false;
+	}
+	/* After a one-shot action the node timed the recovery itself
+	 * (signalled -> serving again); the probes confirm it. */
+	if (all)
+		json_object_object_add(r->rec, "time_to_recover_ms", json_object_new_int64(
+			r->has_outage ? outage_ms(&r->outage) : ttr));
+	if (!all || interrupted) {
+		phase_end(r, "recovery", "fail", t, "%s", interrupted ? "interrupted" : s->why);
+		return PHASE_FAIL;
+	}
+	if (r->has_outage)
+		phase_end(r, "recovery", "pass", t, "back %.3fs after it acted (the node's events), "
+			  "every probe passing %.3fs after that (bound %.1fs)", outage_ms(&r->outage) / 1e3,
+			  ttr / 1e3, e->recovery_within_ns / 1e9);
+	else
+		phase_end(r, "recovery", "pass", t, "recovered %.3fs after the fault's end (bound %.1fs)",
+			  ttr / 1e3, e->recovery_within_ns / 1e9);
+	return PHASE_PASS;
+}
+
+/* expect-during, when recovery did not judge it already. */
+static enum phase_result phase_during(struct run *r, struct run_state *s)
+{
+	if (s->during && judge_during_phase(r, &s->during, s->start_ms, s->end_ms))
+		return PHASE_FAIL;
+	return PHASE_PASS;
+}
+
+/* The steady state again, then the post-checks. */
+static enum phase_result phase_steady_after(struct run *r, struct run_state *s)
+{
+	if (!r->e->nsteady)
+		return PHASE_PASS;
+	return probe_phase(r, s, "steady-state-after", r->e->steady, r->e->nsteady);
+}
+
+static enum phase_result phase_post(struct run *r, struct run_state *s)
+{
+	return probe_phase(r, s, "post-checks", r->e->post, r->e->npost);
+}
+
+/* Always once the method began, whatever happened. */
+static enum phase_result phase_rollbacks(struct run *r, struct run_state *s)
+{
+	int64_t t = ms(now_realtime_ns()), a, b;
+	char rwhy[512] = "";
+	bool ok = true;
+
+	if (!s->began || !r->e->nrollbacks)
+		return PHASE_PASS;
+	phase_begin(r, "rollbacks", 0);
+	for (size_t i = 0; i < r->e->nrollbacks; i++)
+		if (run_action(r, &r->e->rollbacks[i], "rollbacks", &a, &b, rwhy, sizeof(rwhy)))
+			ok = false;
+	phase_end(r, "rollbacks", ok ? "pass" : "fail", t, "%s", ok ? "" : rwhy);
+	if (!ok && !s->failed)
+		snprintf(s->why, sizeof(s->why), "rollback: %s", rwhy);
+	return ok ? PHASE_PASS : PHASE_FAIL;
+}
+
+/* A run is these phases, in order. After a failure only those marked
+ * "always" run; a refusal ends the run before any verdict. */
+static const struct phase {
+	enum phase_result (*fn)(struct run *r, struct run_state *s);
+	bool always;
+} run_phases[] = {
+	{ phase_connect, false },
+	{ phase_preconditions, false },
+	{ phase_steady, false },
+	{ phase_method, false },
+	{ phase_recovery, false },
+	{ phase_during, false },
+	{ phase_steady_after, false },
+	{ phase_post, false },
+	{ phase_rollbacks, true },
+};
+
 /* Run one loaded experiment (policy already checked): its record to the
  * report directory and PostgreSQL; the record in *ret_rec when asked. */
 static int execute(const struct run_opts *opt, struct experiment *e, const char *file,
 		   const char *report, json_object **ret_rec)
 {
 	struct run r = { .json = opt->json, .e = e };
-	struct fault_job *jobs = NULL;
-	struct poller *during = NULL;
+	struct run_state st = { .opt = opt };
 	struct sigaction sa = { .sa_handler = on_signal };
-	char why[1024] = "", why2[512] = "", dir[512], stamp[32], name[64], rid[40];
-	bool began = false, failed = false;
-	size_t njobs = 0;
+	char why[1024] = "", dir[512], stamp[32], name[64], rid[40];
 	int err, ret = 2;
-	int64_t start_ms = 0, end_ms = 0, t_begin;
+	int64_t t_begin;
 	uint64_t rnd[2];
 	time_t now;
 
@@ -1318,202 +1544,28 @@ static int execute(const struct run_opts *opt, struct experiment *e, const char 
 		goto results;
 	}
 
-	/* Every node reachable, its host key known and unchanged. */
-	{
-		int64_t t = ms(now_realtime_ns());
+	for (size_t i = 0; i < sizeof(run_phases) / sizeof(run_phases[0]); i++) {
+		enum phase_result pr;
 
-		phase_begin(&r, "connect", 0);
-		for (size_t i = 0; i < r.e->nnodes; i++) {
-			struct node_conn *c;
-
-			err = node_open(&r.e->nodes[i], opt->accept_new, &c, why, sizeof(why));
-			if (err) {
-				phase_end(&r, "connect", "fail", t, "%s", why);
-				log_error("refused: %s; nothing was touched", why);
-				json_object_object_add(r.rec, "verdict", json_object_new_string("refused"));
-				json_object_object_add(r.rec, "reason", json_object_new_string(why));
-				ret = 2;
-				goto results;
-			}
-			node_close(c);
-		}
-		phase_end(&r, "connect", "pass", t, "%zu node%s", r.e->nnodes, r.e->nnodes == 1 ? "" : "s");
-	}
-
-	/* Preconditions and the steady state before: failing aborts untouched. */
-	{
-		int64_t t = ms(now_realtime_ns());
-
-		phase_begin(&r, "preconditions", 0);
-		if (!check_probes(&r, "preconditions", r.e->pre, r.e->npre, why, sizeof(why))) {
-			phase_end(&r, "preconditions", "fail", t, "%s", why);
-			failed = true;
-			goto verdict;
-		}
-		phase_end(&r, "preconditions", "pass", t, "%zu probes", r.e->npre);
-		t = ms(now_realtime_ns());
-		phase_begin(&r, "steady-state", 0);
-		if (!check_probes(&r, "steady-state", r.e->steady, r.e->nsteady, why, sizeof(why))) {
-			phase_end(&r, "steady-state", "fail", t, "%s", why);
-			failed = true;
-			goto verdict;
-		}
-		phase_end(&r, "steady-state", "pass", t, "%zu probes", r.e->nsteady);
-	}
-
-	/* The method. */
-	jobs = calloc(r.e->nmethod, sizeof(*jobs));
-	if (!jobs)
-		goto results;
-	began = true;
-	{
-		int64_t t = ms(now_realtime_ns());
-
-		phase_begin(&r, "method", 0);
-		err = run_method(&r, jobs, &njobs, &start_ms, &end_ms, &during, why, sizeof(why));
-		{
-			json_object *w = json_object_new_object();
-
-			json_object_object_add(w, "start_ms", json_object_new_int64(start_ms));
-			json_object_object_add(w, "end_ms", json_object_new_int64(end_ms));
-			json_object_object_add(r.rec, "window", w);
-		}
-		if (err || interrupted) {
-			r.stop = 1;
-			during_judge(&r, during, start_ms, end_ms, why2, sizeof(why2));
-			phase_end(&r, "method", "fail", t, "%s", interrupted ? "interrupted" : why);
-			failed = true;
-			goto verdict;
-		}
-		phase_end(&r, "method", "pass", t, "fault window %.3fs", (end_ms - start_ms) / 1e3);
-		during_close(&r, during, start_ms);
-	}
-
-	/* Recovery: every probe passes within the bound, timed from the end. */
-	if (r.e->nrecovery) {
-		int64_t t = ms(now_realtime_ns()), now_ms = ms(now_realtime_ns());
-		uint64_t left = end_ms + ms(r.e->recovery_within_ns) > now_ms ?
-			(end_ms + ms(r.e->recovery_within_ns) - now_ms) * NSEC_PER_MSEC : 0;
-		struct poller *pl;
-		int64_t ttr = 0;
-		bool all = true;
-
-		phase_begin(&r, "recovery", mono_ns() + left);
-		if (pollers_start(&r, "recovery", r.e->recovery, r.e->nrecovery, true,
-				  mono_ns() + left, &pl)) {
-			r.stop = 1;
-			during_judge(&r, during, start_ms, end_ms, why2, sizeof(why2));
-			phase_end(&r, "recovery", "fail", t, "cannot start the probe threads");
-			failed = true;
-			goto verdict;
-		}
-		/* expect-during may still watch while recovery is timed */
-		if (during && judge_during_phase(&r, &during, start_ms, end_ms))
-			failed = true;
-		for (;;) {
-			bool running = false;
-
-			for (size_t i = 0; i < r.e->nrecovery; i++)
-				running |= pl[i].first_pass_ms < 0 && mono_ns() < pl[i].until_mono;
-			if (!running || interrupted)
-				break;
-			progress(&r);
-			sleep_ns(100 * NSEC_PER_MSEC);
-		}
-		if (interrupted)
-			r.stop = 1;
-		pollers_join(pl, r.e->nrecovery);
-		for (size_t i = 0; i < r.e->nrecovery; i++) {
-			if (pl[i].first_pass_ms < 0) {
-				if (all)
-					snprintf(why, sizeof(why), "'%s' did not pass within %.1fs of the fault's end",
-						 r.e->recovery[i].name, r.e->recovery_within_ns / 1e9);
-				all = false;
-			} else if (pl[i].first_pass_ms - end_ms > ttr) {
-				ttr = pl[i].first_pass_ms - end_ms;
-			}
-		}
-		free(pl);
-		if (all && r.has_outage && outage_ms(&r.outage) > ms(r.e->recovery_within_ns)) {
-			snprintf(why, sizeof(why), "back %.3fs after it acted (the node's events), beyond "
-				 "the %.1fs bound", outage_ms(&r.outage) / 1e3, r.e->recovery_within_ns / 1e9);
-			all = false;
-		}
-		/* After a one-shot action the node timed the recovery itself
-		 * (signalled -> serving again); the probes confirm it. */
-		if (all)
-			json_object_object_add(r.rec, "time_to_recover_ms", json_object_new_int64(
-				r.has_outage ? outage_ms(&r.outage) : ttr));
-		if (!all || interrupted) {
-			phase_end(&r, "recovery", "fail", t, "%s", interrupted ? "interrupted" : why);
-			failed = true;
-			goto verdict;
-		}
-		if (r.has_outage)
-			phase_end(&r, "recovery", "pass", t, "back %.3fs after it acted (the node's events), "
-				  "every probe passing %.3fs after that (bound %.1fs)", outage_ms(&r.outage) / 1e3,
-				  ttr / 1e3, r.e->recovery_within_ns / 1e9);
-		else
-			phase_end(&r, "recovery", "pass", t, "recovered %.3fs after the fault's end (bound %.1fs)",
-				  ttr / 1e3, r.e->recovery_within_ns / 1e9);
-	}
-
-	if (during && judge_during_phase(&r, &during, start_ms, end_ms))
-		failed = true;
-	if (failed)
-		goto verdict;
-
-	/* The steady state again, then the post-checks. */
-	{
-		int64_t t = ms(now_realtime_ns());
-
-		if (r.e->nsteady) {
-			phase_begin(&r, "steady-state-after", 0);
-			if (!check_probes(&r, "steady-state-after", r.e->steady, r.e->nsteady, why, sizeof(why))) {
-				phase_end(&r, "steady-state-after", "fail", t, "%s", why);
-				failed = true;
-				goto verdict;
-			}
-			phase_end(&r, "steady-state-after", "pass", t, "%zu probes", r.e->nsteady);
-		}
-		t = ms(now_realtime_ns());
-		phase_begin(&r, "post-checks", 0);
-		if (!check_probes(&r, "post-checks", r.e->post, r.e->npost, why, sizeof(why))) {
-			phase_end(&r, "post-checks", "fail", t, "%s", why);
-			failed = true;
-			goto verdict;
-		}
-		phase_end(&r, "post-checks", "pass", t, "%zu probes", r.e->npost);
-	}
-
-verdict:
-	/* Rollbacks: always once the method began, whatever happened. */
-	if (began && r.e->nrollbacks) {
-		int64_t t = ms(now_realtime_ns()), a, b;
-		char rwhy[512] = "";
-		bool ok = true;
-
-		phase_begin(&r, "rollbacks", 0);
-		for (size_t i = 0; i < r.e->nrollbacks; i++)
-			if (run_action(&r, &r.e->rollbacks[i], "rollbacks", &a, &b, rwhy, sizeof(rwhy)))
-				ok = false;
-		phase_end(&r, "rollbacks", ok ? "pass" : "fail", t, "%s", ok ? "" : rwhy);
-		if (!ok && !failed) {
-			failed = true;
-			snprintf(why, sizeof(why), "rollback: %s", rwhy);
-		}
+		if (st.failed && !run_phases[i].always)
+			continue;
+		pr = run_phases[i].fn(&r, &st);
+		if (pr == PHASE_REFUSED)
+			goto results;
+		if (pr == PHASE_FAIL)
+			st.failed = true;
 	}
 	json_object_object_add(r.rec, "verdict",
-			       json_object_new_string(interrupted ? "interrupted" : failed ? "fail" : "pass"));
+			       json_object_new_string(interrupted ? "interrupted" : st.failed ? "fail" : "pass"));
 	json_object_object_add(r.rec, "reason", json_object_new_string(
 		interrupted ? "interrupted by a signal" :
 		*json_get_str(r.rec, "reason_during", "") ? json_get_str(r.rec, "reason_during", "") :
-		failed ? why : ""));
-	ret = failed || interrupted ? EXIT_FAILURE : EXIT_SUCCESS;
+		st.failed ? st.why : ""));
+	ret = st.failed || interrupted ? EXIT_FAILURE : EXIT_SUCCESS;
 
 results:
 	json_object_object_add(r.rec, "finished_ms", json_object_new_int64(ms(now_realtime_ns())));
-	summarize(&r, jobs, njobs);
+	summarize(&r, st.jobs, st.njobs);
 	if (opt->suite)
 		json_object_object_add(r.rec, "suite", json_object_get(opt->suite));
 	now = t_begin / 1000;
@@ -1568,11 +1620,11 @@ results:
 		emit(&r, "result", o);
 	}
 	node_global_cleanup();
-	for (size_t i = 0; i < njobs; i++) {
-		json_object_put(jobs[i].counters);
-		json_object_put(jobs[i].events);
+	for (size_t i = 0; i < st.njobs; i++) {
+		json_object_put(st.jobs[i].counters);
+		json_object_put(st.jobs[i].events);
 	}
-	free(jobs);
+	free(st.jobs);
 	json_object_object_add(r.rec, "report", json_object_new_string(dir));
 	if (ret_rec)
 		*ret_rec = json_object_get(r.rec);

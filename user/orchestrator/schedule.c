@@ -22,7 +22,10 @@
 #include "commands.h"
 #include "experiment.h"
 #include "log.h"
+#include "digest.h"
 #include "safefile.h"
+#include "selfpath.h"
+#include "conninfo.h"
 #include "sanitize.h"
 #include "schedule.h"
 
@@ -402,12 +405,10 @@ static int install(int argc, char **argv)
 	struct exp_errors errs = { 0 };
 	size_t nrun = 0, nvars = 0;
 	int opt, err, ret = 2, whens = 0, dfd;
-	ssize_t n;
 
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return log_errno(-errno, "cannot find tug's own path"), EXIT_FAILURE;
-	exe[n] = '\0';
+	err = self_command(exe, sizeof(exe));
+	if (err)
+		return log_errno(err, "cannot find the tug command's path"), EXIT_FAILURE;
 	run[nrun++] = exe;
 	run[nrun++] = "run";
 	run[nrun++] = file;
