@@ -65,6 +65,23 @@ else
 		eval "[ $csum -eq ${hit:-x} ] && [ $(($(field "$rt" unique) + csum)) -eq $N ] && [ $(field "$rt" corrupt) -eq 0 ]"
 	t_check corrupt_untargeted_untouched "untargeted: $(summary "$ro")" \
 		eval "[ $(field "$ro" unique) -eq $N ] && [ $(field "$ro" corrupt) -eq 0 ]"
+
+	# TCP: the receiver drops the damaged segments and the sender retransmits
+	# them. A GSO packet (tens of segments) is one packet to the program and
+	# all its segments fail, so the share of segments is the asked one.
+	ip netns exec "$B" iperf3 -s -1 -p 5203 -B 10.200.0.2 >/dev/null 2>&1 &
+	T_PIDS+=($!)
+	sleep 0.3
+	out="$T_TMP/corrupt-tcp"
+	t_bg tugpid "$TUG" net corrupt --netns "$A" --peer 10.200.0.2 --proto tcp --percent 1 --for 20s --json >"$out" 2>&1
+	wait_for "$out" '"applied"' 3000
+	read -r bytes retrans <<<"$(ip netns exec "$A" iperf3 -c 10.200.0.2 -p 5203 -t 2 -J 2>/dev/null |
+		/usr/bin/python3 -c 'import json, sys; e = json.load(sys.stdin)["end"]; print(e["sum_received"]["bytes"], e["sum_sent"]["retransmits"])')"
+	kill -TERM "$tugpid"; wait "$tugpid"
+	segs=$(( ${bytes:-0} / 1448 ))
+	echo "  corrupt 1% TCP: $(counter "$out" corrupted_out) GSO packets corrupted, ${retrans:-?} of ~$segs segments retransmitted ($(awk -v r="${retrans:-0}" -v s="$segs" 'BEGIN { if (s) printf "%.2f", 100 * r / s }') %)"
+	t_check corrupt_tcp_retransmits "retransmits ${retrans:-none} of ~$segs segments, asked 1 %" \
+		awk -v r="${retrans:-0}" -v s="$segs" 'BEGIN { exit !(s > 0 && r / s >= 0.005 && r / s <= 0.03) }'
 	ip netns exec "$A" ethtool -K va tx on >/dev/null
 fi
 
