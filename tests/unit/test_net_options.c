@@ -11,6 +11,7 @@
 #include "journal.h"
 
 extern const struct fault_ops net_partition_ops, net_loss_ops;
+extern const struct fault_ops net_corrupt_ops, net_duplicate_ops, net_bandwidth_ops;
 
 
 static void partition_accepts(void)
@@ -84,6 +85,68 @@ static void peers_file(void)
 	unlink(path);
 }
 
+static void shape_percent(void)
+{
+	const char *c[] = { "corrupt", "--peer", "10.200.0.2", "--percent", "5", "--fix-checksum",
+			    "--proto", "udp", NULL };
+	const char *d[] = { "duplicate", "--peer", "fd00::/64", "--percent", "12.5%", "--dir", "in", NULL };
+	struct parsed p = parse(&net_corrupt_ops, c);
+
+	CHECK_EQ(p.err, 0);
+	CHECK(json_object_get_double(json_get(p.f.params, "percent")) == 5);
+	CHECK(json_object_get_boolean(json_get(p.f.params, "fix_checksum")));
+	CHECK_STR(json_get_str(p.f.params, "proto", NULL), "udp");
+	done(&p);
+	p = parse(&net_duplicate_ops, d);
+	CHECK_EQ(p.err, 0);
+	CHECK(json_object_get_double(json_get(p.f.params, "percent")) == 12.5);
+	CHECK_STR(json_get_str(p.f.params, "dir", NULL), "in");
+	done(&p);
+	EXPECT(&net_corrupt_ops, -EINVAL, "corrupt", "--peer", "10.200.0.2");	/* percent required */
+	EXPECT(&net_corrupt_ops, -EINVAL, "corrupt", "--percent", "5");		/* peer required */
+	EXPECT(&net_corrupt_ops, -EINVAL, "corrupt", "--peer", "10.200.0.2", "--percent", "101");
+	EXPECT(&net_corrupt_ops, -EINVAL, "corrupt", "--peer", "10.200.0.2", "--percent", "5",
+	       "--rate", "10mbit");
+	EXPECT(&net_duplicate_ops, -EINVAL, "duplicate", "--peer", "10.200.0.2", "--percent", "5",
+	       "--fix-checksum");
+	EXPECT(&net_duplicate_ops, -EINVAL, "duplicate", "--peer", "10.200.0.2", "--percent", "x");
+	EXPECT(&net_duplicate_ops, -EINVAL, "duplicate", "--peer", "10.200.0.2", "--percent", "5",
+	       "--port", "0");
+	EXPECT(&net_duplicate_ops, 1, "duplicate", "--help");
+}
+
+static void bandwidth_rate(void)
+{
+	const char *a[] = { "bandwidth", "--peer", "10.200.0.2", "--rate", "10mbit", NULL };
+	const char *b[] = { "bandwidth", "--peer", "10.200.0.2", "--rate", "500kbit", "--burst", "64K", NULL };
+	const char *c[] = { "bandwidth", "--peer", "10.200.0.2", "--rate", "1mbit", NULL };
+	struct parsed p = parse(&net_bandwidth_ops, a);
+
+	CHECK_EQ(p.err, 0);
+	CHECK_EQ(json_get_int(p.f.params, "rate_bits", 0), 10000000);
+	CHECK_STR(json_get_str(p.f.params, "rate", NULL), "10mbit");
+	CHECK_EQ(json_get_int(p.f.params, "burst", 0), 250000);	/* 200 ms of the rate */
+	done(&p);
+	p = parse(&net_bandwidth_ops, b);
+	CHECK_EQ(p.err, 0);
+	CHECK_EQ(json_get_int(p.f.params, "burst", 0), 65536);
+	done(&p);
+	p = parse(&net_bandwidth_ops, c);
+	CHECK_EQ(p.err, 0);
+	CHECK_EQ(json_get_int(p.f.params, "burst", 0), 96 * 1024);	/* the floor */
+	done(&p);
+	EXPECT(&net_bandwidth_ops, -EINVAL, "bandwidth", "--peer", "10.200.0.2");	/* rate required */
+	EXPECT(&net_bandwidth_ops, -EINVAL, "bandwidth", "--peer", "10.200.0.2", "--rate", "10");
+	EXPECT(&net_bandwidth_ops, -EINVAL, "bandwidth", "--peer", "10.200.0.2", "--rate", "10mbps");
+	EXPECT(&net_bandwidth_ops, -EINVAL, "bandwidth", "--peer", "10.200.0.2", "--rate", "1kbit");
+	EXPECT(&net_bandwidth_ops, -EINVAL, "bandwidth", "--peer", "10.200.0.2", "--rate", "10mbit",
+	       "--burst", "1K");
+	EXPECT(&net_bandwidth_ops, -EINVAL, "bandwidth", "--peer", "10.200.0.2", "--rate", "10mbit",
+	       "--burst", "lots");
+	EXPECT(&net_bandwidth_ops, -EINVAL, "bandwidth", "--peer", "10.200.0.2", "--rate", "10mbit",
+	       "--percent", "5");
+}
+
 int main(void)
 {
 	/* getopt's own complaints would clutter the test output. */
@@ -93,5 +156,7 @@ int main(void)
 	RUN(partition_rejects);
 	RUN(loss_percent);
 	RUN(peers_file);
+	RUN(shape_percent);
+	RUN(bandwidth_rate);
 	return t_exit();
 }

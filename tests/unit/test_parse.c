@@ -242,6 +242,38 @@ static void errno_and_signal_names(void)
 	CHECK_EQ(parse_signal_name("99", &s), -EINVAL);
 }
 
+static void rates(void)
+{
+	uint64_t b = 7;
+	char buf[32];
+
+	CHECK_EQ(parse_rate("10mbit", &b), 0);
+	CHECK_EQ(b, 10000000);
+	CHECK_EQ(parse_rate("500kbit", &b), 0);
+	CHECK_EQ(b, 500000);
+	CHECK_EQ(parse_rate("1.5Mbit", &b), 0);
+	CHECK_EQ(b, 1500000);
+	CHECK_EQ(parse_rate("1gbit", &b), 0);
+	CHECK_EQ(b, 1000000000);
+	CHECK_EQ(parse_rate("64000bit", &b), 0);
+	CHECK_EQ(b, 64000);
+	b = 7;
+	CHECK_EQ(parse_rate("10", &b), -EINVAL);	/* a unit is required */
+	CHECK_EQ(parse_rate("10mbps", &b), -EINVAL);	/* tc's bytes */
+	CHECK_EQ(parse_rate("10 mbit", &b), -EINVAL);
+	CHECK_EQ(parse_rate("0x10mbit", &b), -EINVAL);
+	CHECK_EQ(parse_rate("1e3kbit", &b), -EINVAL);
+	CHECK_EQ(parse_rate("1.2.3mbit", &b), -EINVAL);
+	CHECK_EQ(parse_rate("5.mbit", &b), -EINVAL);
+	CHECK_EQ(parse_rate("-1mbit", &b), -EINVAL);
+	CHECK_EQ(parse_rate("0mbit", &b), -ERANGE);
+	CHECK_EQ(parse_rate("2000gbit", &b), -ERANGE);
+	CHECK_EQ(parse_rate("", &b), -EINVAL);
+	CHECK_EQ(b, 7);
+	CHECK_STR(format_rate(10000000, buf, sizeof(buf)), "10mbit");
+	CHECK_STR(format_rate(1500000, buf, sizeof(buf)), "1500kbit");
+}
+
 int main(void)
 {
 	RUN(duration_units);
@@ -256,5 +288,6 @@ int main(void)
 	RUN(cidr_port_forms);
 	RUN(cidr_lists);
 	RUN(errno_and_signal_names);
+	RUN(rates);
 	return t_exit();
 }

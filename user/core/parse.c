@@ -168,6 +168,48 @@ int parse_size_or_pct(const char *s, struct size_or_pct *ret)
 	return 0;
 }
 
+int parse_rate(const char *s, uint64_t *ret_bits)
+{
+	static const struct { const char *unit; double mult; } units[] = {
+		{ "bit", 1 }, { "kbit", 1e3 }, { "mbit", 1e6 }, { "gbit", 1e9 },
+	};
+	size_t n = s ? strspn(s, "0123456789.") : 0;
+	const char *end = s + n;
+	int dots = 0;
+	double v;
+
+	/* Digits, one optional '.', digits: strtod alone would take hex and
+	 * exponents. */
+	for (size_t i = 0; i < n; i++)
+		dots += s[i] == '.';
+	if (!n || !isdigit((unsigned char)*s) || dots > 1 || end[-1] == '.')
+		return -EINVAL;
+	v = strtod(s, NULL);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcasecmp(end, units[i].unit))
+			continue;
+		v *= units[i].mult;
+		if (v < 1 || v > 1e12)
+			return -ERANGE;
+		*ret_bits = (uint64_t)(v + 0.5);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+char *format_rate(uint64_t bits, char *buf, size_t len)
+{
+	if (bits >= 1000000000 && bits % 1000000000 == 0)
+		snprintf(buf, len, "%llugbit", (unsigned long long)(bits / 1000000000));
+	else if (bits >= 1000000 && bits % 1000000 == 0)
+		snprintf(buf, len, "%llumbit", (unsigned long long)(bits / 1000000));
+	else if (bits >= 1000 && bits % 1000 == 0)
+		snprintf(buf, len, "%llukbit", (unsigned long long)(bits / 1000));
+	else
+		snprintf(buf, len, "%llubit", (unsigned long long)bits);
+	return buf;
+}
+
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
 {
 	unsigned long long v;

@@ -32,6 +32,12 @@ struct size_or_pct {
 };
 int parse_size_or_pct(const char *s, struct size_or_pct *ret);
 
+/* A rate in bits a second, tc's way: "500kbit", "10mbit", "1gbit", "64000bit"
+ * (k, m, g are powers of 1000); a unit is required, decimals are accepted
+ * ("1.5mbit"). tc's "mbps" means bytes: refused, it reads like bits. */
+int parse_rate(const char *s, uint64_t *ret_bits);
+char *format_rate(uint64_t bits, char *buf, size_t len);
+
 /* An unsigned decimal integer within [min, max]. */
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *ret);
 

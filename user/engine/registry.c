@@ -13,6 +13,9 @@
 
 extern const struct fault_ops net_partition_ops;
 extern const struct fault_ops net_loss_ops;
+extern const struct fault_ops net_corrupt_ops;
+extern const struct fault_ops net_duplicate_ops;
+extern const struct fault_ops net_bandwidth_ops;
 extern const struct fault_ops net_refuse_ops;
 extern const struct fault_ops net_dns_fail_ops;
 extern const struct fault_ops disk_fill_ops;
@@ -29,6 +32,9 @@ extern const struct fault_ops pg_exhaust_ops;
 const struct fault_ops *const fault_table[] = {
 	&net_partition_ops,
 	&net_loss_ops,
+	&net_corrupt_ops,
+	&net_duplicate_ops,
+	&net_bandwidth_ops,
 #ifndef TUG_NODE
 	&pg_exhaust_ops,
 #endif

@@ -49,32 +49,24 @@ static int net_parse(struct fault *f, int argc, char **argv)
 	nettc_init(&p->tc);
 	p->loss = !strcmp(f->ops->verb, "loss");
 	p->percent = 100;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0) {
 		err = nettc_parse_option(&p->tc, opt, optarg);
 		if (err != -ENOENT) {
 			if (err)
 				return err;
 			continue;
 		}
-		switch (opt) {
-		case OPT_PERCENT:
-			if (!p->loss) {
-				log_error("--percent: a partition drops everything; use 'tug net loss --percent P'");
-				return -EINVAL;
-			}
-			if (parse_percent(optarg, &p->percent))
-				return fault_bad_option("--percent", optarg,
-							"a percentage 0..100, like 30 or 2.5%");
-			have_percent = true;
-			break;
-		default:
-			err = fault_parse_common(f, opt, optarg);
-			if (err)
-				return err;
+		if (!p->loss) {	/* OPT_PERCENT, the verb's only option */
+			log_error("--percent: a partition drops everything; use 'tug net loss --percent P'");
+			return -EINVAL;
 		}
+		if (parse_percent(optarg, &p->percent))
+			return fault_bad_option("--percent", optarg,
+						"a percentage 0..100, like 30 or 2.5%");
+		have_percent = true;
 	}
-	if (fault_parse_done(argc, argv))
-		return -EINVAL;
+	if (err)
+		return err;
 	err = nettc_parse_done(f, &p->tc);
 	if (err)
 		return err;
@@ -84,13 +76,6 @@ static int net_parse(struct fault *f, int argc, char **argv)
 	}
 	json_object_object_add(f->params, "percent", json_object_new_double(p->percent));
 	return 0;
-}
-
-static int net_prepare(struct fault *f)
-{
-	struct net_priv *p = f->priv;
-
-	return nettc_prepare(f, &p->tc);
 }
 
 static int net_open_load(struct fault *f, struct net_priv *p)
@@ -127,26 +112,8 @@ static int net_apply(struct fault *f)
 	if (err)
 		return log_errno(err, "loading the net classifier"), err;
 	f->kernel_deadline = &p->skel->bss->deadline_boot_ns;
-	return nettc_attach(f, &p->tc,
-			    p->tc.in ? bpf_program__fd(p->skel->progs.tug_net_ingress) : -1,
-			    p->tc.out ? bpf_program__fd(p->skel->progs.tug_net_egress) : -1);
-}
-
-static int net_counters(struct fault *f, struct fault_counter *c, int max)
-{
-	struct net_priv *p = f->priv;
-
-	if (!p->skel || max < NET_COUNTER_MAX)
-		return 0;
-	return fault_read_percpu_counters(p->tc.counters_fd, counter_names, NET_COUNTER_MAX, c);
-}
-
-static int net_revert(struct fault *f)
-{
-	struct net_priv *p = f->priv;
-
-	nettc_detach(&p->tc);
-	return 0;
+	return nettc_attach_progs(f, &p->tc, p->skel->progs.tug_net_ingress,
+				  p->skel->progs.tug_net_egress);
 }
 
 static void net_describe(struct fault *f, char *buf, size_t len)
@@ -171,9 +138,9 @@ static void net_destroy(struct fault *f)
 	{                                                                    \
 		.family = "net", .verb = vb, .summary = sum, .usage = use,   \
 		.priv_size = sizeof(struct net_priv), .parse = net_parse,    \
-		.prepare = net_prepare, .apply = net_apply,                  \
-		.describe = net_describe, .counters = net_counters,          \
-		.revert = net_revert, .recover = nettc_recover,              \
+		.prepare = nettc_fault_prepare, .apply = net_apply,                  \
+		.describe = net_describe, .counters = nettc_fault_counters,          \
+		.revert = nettc_fault_revert, .recover = nettc_recover,              \
 		.backend = nettc_backend, .destroy = net_destroy,            \
 	}
 

@@ -370,6 +370,8 @@ int nettc_loaded(struct fault *f, struct nettc *p, struct bpf_object *obj,
 
 	log_stamp("programs loaded");
 	p->counters_fd = bpf_object__find_map_fd_by_name(obj, "counters");
+	p->counter_names = counter_names;
+	p->ncounters = ncounters;
 	if (fd4 < 0 || fd6 < 0 || p->counters_fd < 0)
 		return -ENOENT;
 	for (size_t i = 0; i < p->npeers; i++) {
@@ -604,6 +606,33 @@ int nettc_attach(struct fault *f, struct nettc *p, int ingress_prog_fd, int egre
 	if (err)
 		nettc_detach(p);
 	return err;
+}
+
+int nettc_attach_progs(struct fault *f, struct nettc *p, const struct bpf_program *ingress,
+		       const struct bpf_program *egress)
+{
+	return nettc_attach(f, p, p->in ? bpf_program__fd(ingress) : -1,
+			    p->out ? bpf_program__fd(egress) : -1);
+}
+
+int nettc_fault_prepare(struct fault *f)
+{
+	return nettc_prepare(f, f->priv);
+}
+
+int nettc_fault_counters(struct fault *f, struct fault_counter *c, int max)
+{
+	struct nettc *p = f->priv;
+
+	if (p->counters_fd < 0 || max < p->ncounters)
+		return 0;
+	return fault_read_percpu_counters(p->counters_fd, p->counter_names, p->ncounters, c);
+}
+
+int nettc_fault_revert(struct fault *f)
+{
+	nettc_detach(f->priv);
+	return 0;
 }
 
 int nettc_recover(json_object *entry)

@@ -27,6 +27,7 @@
 #include "parse.h"
 
 struct bpf_object;
+struct bpf_program;
 
 #define NETTC_MAX_DEVS 32
 
@@ -74,6 +75,8 @@ struct nettc {
 	struct nettc_filter filters[2 * NETTC_MAX_DEVS];
 	size_t nfilters;
 	int counters_fd;
+	const char *const *counter_names;
+	int ncounters;
 };
 
 enum {
@@ -124,6 +127,13 @@ int nettc_loaded(struct fault *f, struct nettc *t, struct bpf_object *obj,
  * (nor when --dir excludes it). On failure everything attached is removed. */
 int nettc_attach(struct fault *f, struct nettc *t, int ingress_prog_fd, int egress_prog_fd);
 void nettc_detach(struct nettc *t);
+/* attach with the programs of a loaded skeleton. */
+int nettc_attach_progs(struct fault *f, struct nettc *t, const struct bpf_program *ingress,
+		       const struct bpf_program *egress);
+/* fault_ops callbacks for a verb whose priv begins with its struct nettc. */
+int nettc_fault_prepare(struct fault *f);
+int nettc_fault_counters(struct fault *f, struct fault_counter *c, int max);
+int nettc_fault_revert(struct fault *f);
 /* The guardian's and `tug recover`'s undo of a journal entry. */
 int nettc_recover(json_object *entry);
 /* "10.200.0.3 on veth0 (tcx, in+out), SSH session spared" then extra. */
@@ -134,17 +144,21 @@ const char *nettc_backend(char *why, size_t len);
 uint64_t nettc_threshold(double percent);
 void nettc_destroy(struct nettc *t);
 
-#define NETTC_USAGE \
-	"  --peer CIDR[,CIDR...]  peers to cut off (IPv4 or IPv6; repeatable)\n" \
+/* The engine's options in a verb's --help: what its peers are ("peers to
+ * cut off"), what --dir chooses, and what --include-control does to the
+ * SSH session ("drop"). */
+#define NETTC_USAGE_OF(peers, dir, ctl) \
+	"  --peer CIDR[,CIDR...]  " peers " (IPv4 or IPv6; repeatable)\n" \
 	"  --peers-file FILE      one CIDR a line, for thousands of peers\n" \
 	"  --dev IFACE[,IFACE]    interfaces (default: every one that routes to the peers)\n" \
 	"  --netns NAME           act inside this network namespace (tug enters it itself)\n" \
-	"  --dir in|out|both      direction to drop (default both)\n" \
+	"  --dir in|out|both      " dir " (default both)\n" \
 	"  --port N               only packets with N as source or destination port\n" \
 	"  --proto tcp|udp        only this protocol\n" \
-	"  --include-control      also drop the SSH session that started tug\n" \
+	"  --include-control      also " ctl " the SSH session that started tug\n" \
 	"                         (spared by default, from SSH_CONNECTION)\n" \
 	"  --backend auto|tcx|clsact  tcx links (kernel >= 6.6) die with tug; clsact\n" \
 	"                         filters are removed by a guardian (default auto)\n"
+#define NETTC_USAGE NETTC_USAGE_OF("peers to cut off", "direction to drop", "drop")
 
 #endif
