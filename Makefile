@@ -43,7 +43,7 @@ SANFLAGS :=
 SAN_ENV :=
 endif
 
-PKGS := libbpf libnl-3.0 libnl-route-3.0 json-c
+PKGS := libbpf libnl-3.0 libnl-route-3.0 libnl-idiag-3.0 json-c
 PKGS += yaml-0.1 libssh2 libcurl libpq
 PKGS += libseccomp libcrypto
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
