@@ -7,6 +7,9 @@
 
 /* Slots of the per-CPU counters array, one set per fault. */
 enum netreset_counter {
+	NETRESET_RESET_ESTABLISHED,	/* written once by the controller: the sockets
+					 * it destroyed, so `tug status` finds every
+					 * counter in one map */
 	NETRESET_REFUSED_OUT,	/* our SYN to a peer, answered with the peer's RST */
 	NETRESET_REFUSED_IN,	/* a peer's SYN, answered with our RST */
 	NETRESET_PASSED,	/* a peer's other packets, and those --port spares */

@@ -162,7 +162,7 @@ static uint32_t run(struct bpf_program *prog, const struct pkt *in, struct pkt *
 
 static uint64_t counter(struct netreset_bpf *s, int slot)
 {
-	static const char *const names[NETRESET_COUNTER_MAX] = { "a", "b", "c", "d" };
+	static const char *const names[NETRESET_COUNTER_MAX] = { "a", "b", "c", "d", "e" };
 	struct fault_counter c[NETRESET_COUNTER_MAX];
 
 	fault_read_percpu_counters(bpf_map__fd(s->maps.counters), names, NETRESET_COUNTER_MAX, c);

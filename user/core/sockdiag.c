@@ -38,6 +38,10 @@ static bool remote_matches(const struct sockdiag_filter *flt, const struct inet_
 		family = AF_INET;
 		addr += sizeof(v4mapped);
 	}
+	if (family == flt->spare_family && lport == flt->spare_local_port &&
+	    rport == flt->spare_remote_port &&
+	    !memcmp(addr, flt->spare_addr, family == AF_INET ? 4 : 16))
+		return false;
 	for (size_t i = 0; i < flt->npeers; i++)
 		if (cidr_contains(&flt->peers[i], family, addr))
 			return true;

@@ -14,11 +14,15 @@
 #include "parse.h"
 
 /* Which sockets: the remote address in one of peers, and when port is not 0,
- * port as the local or the remote port. */
+ * port as the local or the remote port; never the spared one (the SSH
+ * session that started tug): spare_family AF_INET or AF_INET6, 0 = none. */
 struct sockdiag_filter {
 	const struct cidr *peers;
 	size_t npeers;
 	uint16_t port;
+	int spare_family;
+	uint8_t spare_addr[16];		/* its remote end */
+	uint16_t spare_local_port, spare_remote_port;
 };
 
 /* Destroy every matching TCP socket (IPv4 and IPv6, also IPv4-mapped) that
