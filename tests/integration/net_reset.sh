@@ -232,6 +232,24 @@ while [ -n "$(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" ] && [ "$(now_ms)" -lt "$en
 t_check sigkill_nothing_left "links $(links_now) vs $links_before; journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" \
 	bash -c "[ $(links_now) -eq $links_before ] && [ -z \"\$(ls '$TUG_RUN_DIR/faults' 2>/dev/null)\" ]"
 
+# --- the clsact backend (kernels before 6.6): the same answers; after a
+# SIGKILL the guardian removes tug's filters and qdisc ---
+t_bg tugpid "$TUG" net reset --netns "$A" --peer 10.200.0.2 --backend clsact --for 30s --json >"$out.clsact" 2>&1
+wait_for "$out.clsact" '"event":"applied"' 3000
+probe "$A" 10.200.0.2 7000 2 >"$T_TMP/clsact_out"
+probe "$B" 10.200.0.1 7001 2 >"$T_TMP/clsact_in"
+kill -KILL "$tugpid"
+wait "$tugpid" 2>/dev/null
+healed=$(heal_ms)
+end=$(($(now_ms) + 2000))
+while tc -n "$A" qdisc show dev va | grep -q clsact && [ "$(now_ms)" -lt "$end" ]; do sleep 0.05; done
+echo "  clsact: ours $(cut -d' ' -f1 "$T_TMP/clsact_out" | xargs), the peer's $(cut -d' ' -f1 "$T_TMP/clsact_in" | xargs);" \
+	"connects again $healed ms after SIGKILL"
+t_check clsact_refuses_both_ways "$(cat "$T_TMP/clsact_out" "$T_TMP/clsact_in" | xargs); $(head -3 "$out.clsact")" \
+	bash -c "! grep -qv '^ECONNREFUSED ' '$T_TMP/clsact_out' '$T_TMP/clsact_in' && [ -s '$T_TMP/clsact_in' ]"
+t_check clsact_sigkill_guardian_heals "healed=$healed ms; qdisc: $(tc -n "$A" qdisc show dev va | xargs)" \
+	bash -c "[ $healed -ge 0 ] && [ $healed -le $((1000 * SLOW)) ] && ! tc -n '$A' qdisc show dev va | grep -q clsact"
+
 # --- bad input: exit 2, nothing applied ---
 bad=0 msgs=""
 for args in "" "--peer 10.200.0.300" "--peer 10.200.0.2 --proto udp" "--peer 10.200.0.2 --port 0" \
