@@ -41,9 +41,12 @@ static __always_inline int swap_bytes(struct __sk_buff *skb, __u32 off, __u32 ha
 	return 0;
 }
 
+#define SYN_WITH_DATA 2
+
 /* Rewrite the SYN at p into the RST|ACK that answers it: 0 when done, 1 when
- * the packet is not one to answer and untouched (not a first SYN, or one
- * with data), -1 when a helper failed halfway and the packet is spoilt. */
+ * the packet is not one to answer and untouched (not a first SYN),
+ * SYN_WITH_DATA (untouched), -1 when a helper failed halfway and the packet
+ * is spoilt. */
 static __always_inline int syn_to_rst(struct __sk_buff *skb, const struct nettc_pkt *p)
 {
 	__u32 l3 = p->l3_off, l4 = p->l4_off, csum = l4 + TCP_CSUM_OFF;
@@ -80,9 +83,10 @@ static __always_inline int syn_to_rst(struct __sk_buff *skb, const struct nettc_
 		len_old = ip6.payload_len;
 		len_new = bpf_htons(sizeof(th));
 	}
-	/* A SYN with data (TCP Fast Open) is left to the stack. */
+	/* TCP Fast Open: taking the data out of the sum would need a pass over
+	 * up to an MSS of it. */
 	if (seg_len != thlen)
-		return 1;
+		return seg_len > thlen ? SYN_WITH_DATA : 1;
 
 	/* Addresses and ports swap in place: neither sum changes. */
 	if (swap_bytes(skb, 0, ETH_ALEN) ||
@@ -156,7 +160,19 @@ static __always_inline int handle(struct __sk_buff *skb, bool ingress)
 	case NETTC_CHOSEN:
 		break;
 	}
-	if (p.l4 != IPPROTO_TCP || !p.ports_known || (err = syn_to_rst(skb, &p)) > 0) {
+	if (p.l4 == IPPROTO_TCP && p.ports_known)
+		err = syn_to_rst(skb, &p);
+	else
+		err = 1;
+	if (err == SYN_WITH_DATA) {
+		/* Let through, it would open a connection the fault must
+		 * refuse. Dropped, it is sent again without data: at once by
+		 * our stack (tcp_send_syn_data() falls back when the transmit
+		 * fails), after the first RTO by a peer's; that one is refused. */
+		nettc_count(NETRESET_DROPPED_SYN_DATA);
+		return TUG_TC_DROP;
+	}
+	if (err > 0) {
 		nettc_count(NETRESET_PASSED);
 		return TUG_TC_NEXT;
 	}

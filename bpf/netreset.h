@@ -14,6 +14,7 @@ enum netreset_counter {
 	NETRESET_REFUSED_IN,	/* a peer's SYN, answered with our RST */
 	NETRESET_PASSED,	/* a peer's other packets, and those --port spares */
 	NETRESET_SPARED_CONTROL,
+	NETRESET_DROPPED_SYN_DATA,	/* a SYN with data (Fast Open), dropped */
 	NETRESET_COUNTER_MAX,
 };
 

@@ -162,7 +162,7 @@ static uint32_t run(struct bpf_program *prog, const struct pkt *in, struct pkt *
 
 static uint64_t counter(struct netreset_bpf *s, int slot)
 {
-	static const char *const names[NETRESET_COUNTER_MAX] = { "a", "b", "c", "d", "e" };
+	static const char *const names[NETRESET_COUNTER_MAX] = { "a", "b", "c", "d", "e", "f" };
 	struct fault_counter c[NETRESET_COUNTER_MAX];
 
 	fault_read_percpu_counters(bpf_map__fd(s->maps.counters), names, NETRESET_COUNTER_MAX, c);
@@ -250,16 +250,16 @@ static void v6_syn_refused(void)
 	netreset_bpf__destroy(s);
 }
 
-/* Only a first SYN is answered: a SYN|ACK, an ACK, a SYN with data pass
- * unchanged, and so does everything of other peers or ports. */
+/* Only a first SYN is answered: a SYN|ACK, an ACK pass unchanged, and so
+ * does everything of other peers or ports. */
 static void only_first_syns_of_chosen_peers(void)
 {
 	LOAD(s, .peers = { "10.200.0.2" }, .port = 5432);
 	struct pkt cases[] = {
 		syn("10.200.0.1", "10.200.0.2", 40000, 5432, true, 0, SYN | ACK),
 		syn("10.200.0.1", "10.200.0.2", 40000, 5432, true, 0, ACK),
-		syn("10.200.0.1", "10.200.0.2", 40000, 5432, true, 16, SYN),
 		syn("10.200.0.1", "10.200.0.2", 40000, 80, true, 0, SYN),
+		syn("10.200.0.1", "10.200.0.2", 40000, 80, true, 0, ACK),
 	};
 	struct pkt other = syn("10.200.0.1", "10.200.0.3", 40000, 5432, true, 0, SYN), out;
 
@@ -270,6 +270,19 @@ static void only_first_syns_of_chosen_peers(void)
 	CHECK_EQ(run(s->progs.tug_netreset_egress, &other, &out), NEXT);
 	CHECK_EQ(counter(s, NETRESET_PASSED), 4);
 	CHECK_EQ(counter(s, NETRESET_REFUSED_OUT), 0);
+	netreset_bpf__destroy(s);
+}
+
+/* A SYN with data (TCP Fast Open) is dropped, never let through: the
+ * sender's retransmission without data is refused. */
+static void syn_with_data_dropped(void)
+{
+	LOAD(s, .peers = { "10.200.0.2" });
+	struct pkt in = syn("10.200.0.1", "10.200.0.2", 40000, 5432, true, 16, SYN), out;
+
+	CHECK_EQ(run(s->progs.tug_netreset_egress, &in, &out), 2u /* TC_ACT_SHOT */);
+	CHECK_EQ(counter(s, NETRESET_DROPPED_SYN_DATA), 1);
+	CHECK_EQ(counter(s, NETRESET_PASSED), 0);
 	netreset_bpf__destroy(s);
 }
 
@@ -293,6 +306,7 @@ int main(void)
 	RUN(v4_peer_syn_refused_back_out);
 	RUN(v6_syn_refused);
 	RUN(only_first_syns_of_chosen_peers);
+	RUN(syn_with_data_dropped);
 	RUN(deadline_ends_the_refusal);
 	return t_exit();
 }

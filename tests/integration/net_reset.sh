@@ -172,6 +172,41 @@ wait "$holdpid"
 t_check port_filter_spares_other_ports "client: $(xargs <"$hold.port"); connect: $(cat "$T_TMP/port_other")" \
 	bash -c "! grep -q ^ERR '$hold.port' && grep -q '^OK ' '$T_TMP/port_other' && grep reverted '$out.port' | grep -q '\"reset_established\":0'"
 
+# --- TCP Fast Open: a SYN with data is dropped; the stack sends it again
+# without data at once (the transmit failed), and that one is refused ---
+# tfo.py: a connect that sends its first byte in the SYN (with the cookie
+# the first call fetched); prints "OK|ERRNO MS".
+cat >"$T_TMP/tfo.py" <<'PY'
+import errno, socket, sys, time
+s = socket.socket(); s.settimeout(5); t = time.monotonic()
+try:
+    s.sendto(b"x", socket.MSG_FASTOPEN, ("10.200.0.2", 7002)); s.recv(1); r = "OK"
+except OSError as e:
+    r = errno.errorcode.get(e.errno, "timeout") if e.errno else "timeout"
+print(r, "%.0f" % ((time.monotonic() - t) * 1000), flush=True)
+PY
+ip netns exec "$A" sysctl -qw net.ipv4.tcp_fastopen=1
+ip netns exec "$B" sysctl -qw net.ipv4.tcp_fastopen=2
+t_bg tfosrv ip netns exec "$B" $PY -c '
+import socket, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16); s.bind(("0.0.0.0", 7002)); s.listen(16)
+while True:
+    c, _ = s.accept(); c.sendall(c.recv(1))
+'
+sleep 0.3
+probe_tfo() { ip netns exec "$A" $PY "$T_TMP/tfo.py"; }
+probe_tfo >/dev/null	# fetches the cookie
+before=$(probe_tfo)
+t_bg tugpid "$TUG" net reset --netns "$A" --peer 10.200.0.2 --dir out --for 10s --json >"$out.tfo" 2>&1
+wait_for "$out.tfo" '"event":"applied"' 3000
+during=$(probe_tfo)
+kill -TERM "$tugpid"
+wait "$tugpid"
+echo "  TCP Fast Open: before the fault ${before}; during it ${during} ms; $(grep -o '"dropped_syn_data":[0-9]*' "$out.tfo" | tail -1)"
+t_check fast_open_syn_refused "before '$before', during '$during' ms; $(grep reverted "$out.tfo")" \
+	bash -c "[ '${before% *}' = OK ] && [ '${during% *}' = ECONNREFUSED ] && [ '${during#* }' -le $((500 * SLOW)) ] && grep reverted '$out.tfo' | grep -qE '\"dropped_syn_data\":[1-9]'"
+
 # --- the control channel: the SSH session that started tug is spared ---
 # A connection from B (fixed source port) to A:7001 stands in for it;
 # SSH_CONNECTION names it as sshd would. A second one from B is not spared.

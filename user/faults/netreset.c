@@ -36,6 +36,7 @@ static const char *const counter_names[NETRESET_COUNTER_MAX] = {
 	[NETRESET_REFUSED_IN] = "refused_syn_in",
 	[NETRESET_PASSED] = "passed",
 	[NETRESET_SPARED_CONTROL] = "spared_control",
+	[NETRESET_DROPPED_SYN_DATA] = "dropped_syn_data",
 };
 
 struct netreset_priv {
@@ -255,8 +256,9 @@ const struct fault_ops net_reset_ops = {
 		 "start (the peer gets a RST, the local process ECONNABORTED); while the\n"
 		 "fault holds, each new connection is answered with a RST, so connect()\n"
 		 "fails at once with ECONNREFUSED, on this host (--dir out) and on the\n"
-		 "peer (--dir in). Other packets of reset connections pass; the stack\n"
-		 "answers them with its own RST.\n"
+		 "peer (--dir in); a SYN with data (TCP Fast Open) is dropped, and the\n"
+		 "SYN sent again without it is refused. Other packets of the reset\n"
+		 "connections pass; the stack answers them with its own RST.\n"
 		 "\nOptions:\n" NETTC_USAGE
 		 "\nExamples:\n"
 		 "  tug net reset --peer 10.200.0.10 --port 5432 --for 30s\n"
