@@ -105,7 +105,9 @@ max_ms() { awk '$2 > m { m = $2 } END { print m + 0 }' "$1"; }
 
 # --- established connections: the targeted ones reset, the other untouched ---
 hold="$T_TMP/hold" out="$T_TMP/out"
-t_bg holdpid ip netns exec "$A" $PY "$T_TMP/hold.py" 6 t4=10.200.0.2 t6=fd00:200::2 other=10.200.0.3 >"$hold"
+# t4m: an AF_INET6 socket to the IPv4 peer (the address IPv4-mapped).
+t_bg holdpid ip netns exec "$A" $PY "$T_TMP/hold.py" 6 t4=10.200.0.2 t6=fd00:200::2 t4m=::ffff:10.200.0.2 \
+	other=10.200.0.3 >"$hold"
 wait_for "$hold" '^ready' 3000 || { t_fail setup "client could not connect: $(cat "$hold")"; exit 1; }
 sleep 0.3
 t_cmd=$(now_ms)
@@ -129,11 +131,12 @@ wait "$holdpid"
 
 err4=$(awk '$1 == "ERR" && $2 == "t4" { print $3, $4 }' "$hold")
 err6=$(awk '$1 == "ERR" && $2 == "t6" { print $3, $4 }' "$hold")
+err4m=$(awk '$1 == "ERR" && $2 == "t4m" { print $3 }' "$hold")
 other_err=$(awk '$1 == "ERR" && $2 == "other"' "$hold")
 other_last=$(awk '$1 == "END" && $2 == "other" { print $4 }' "$hold")
 other_n=$(awk '$1 == "END" && $2 == "other" { print $3 }' "$hold")
 ms4=$((${err4#* } - t_cmd)) ms6=$((${err6#* } - t_cmd))
-echo "  reset after the command: IPv4 ${err4% *} in $ms4 ms, IPv6 ${err6% *} in $ms6 ms (bound $RESET_MS ms)"
+echo "  reset after the command: IPv4 ${err4% *} in $ms4 ms, IPv6 ${err6% *} in $ms6 ms (bound $RESET_MS ms); IPv4-mapped: ${err4m:-none}"
 echo "  untargeted connection: $other_n echoes, the last $((other_last - t_cmd)) ms after the command, errors: ${other_err:-none}"
 echo "  new connects during the fault: IPv4 $(cut -d' ' -f1 "$T_TMP/refused4" | sort | uniq -c | xargs) max $(max_ms "$T_TMP/refused4") ms," \
 	"IPv6 $(cut -d' ' -f1 "$T_TMP/refused6" | sort | uniq -c | xargs) max $(max_ms "$T_TMP/refused6") ms," \
@@ -146,6 +149,7 @@ t_check established_v4_reset "client: $(cat "$hold")" \
 t_check established_v6_reset "client: $(cat "$hold")" \
 	bash -c "[[ '${err6% *}' =~ ^(ECONNABORTED|ECONNRESET)$ ]] && [ $ms6 -ge 0 ] && [ $ms6 -le $RESET_MS ]"
 # It kept echoing until the end of the hold, well after the fault began.
+t_check established_v4_mapped_reset "client: $(cat "$hold")" bash -c "[[ '$err4m' =~ ^(ECONNABORTED|ECONNRESET)$ ]]"
 t_check untargeted_connection_untouched "err='$other_err', last echo at $other_last, fault over at $t_end" \
 	bash -c "[ -z '$other_err' ] && [ '${other_last:-0}' -ge $t_end ]"
 t_check new_connects_refused "v4: $(xargs <"$T_TMP/refused4"); v6: $(xargs <"$T_TMP/refused6")" \
@@ -157,7 +161,7 @@ t_check neighbour_connects_work "$(xargs <"$T_TMP/neighbour")" all_are "$T_TMP/n
 t_check connects_work_after_deadline "$(cat "$T_TMP/healed4" "$T_TMP/healed6" | xargs)" \
 	bash -c "[ -s '$T_TMP/healed4' ] && ! grep -qv '^OK ' '$T_TMP/healed4' '$T_TMP/healed6'"
 t_check counters_reported "$(grep reverted "$out")" \
-	bash -c "grep reverted '$out' | grep -q '\"reset_established\":2' && grep reverted '$out' | grep -qE '\"refused_syn_out\":1[0-9]' && grep reverted '$out' | grep -qE '\"refused_syn_in\":3'"
+	bash -c "grep reverted '$out' | grep -q '\"reset_established\":3' && grep reverted '$out' | grep -qE '\"refused_syn_out\":1[0-9]' && grep reverted '$out' | grep -qE '\"refused_syn_in\":3'"
 t_check no_link_left_after_deadline "links $(links_now) vs $links_before" [ "$(links_now)" -eq "$links_before" ]
 
 # --- --port: only connections with that port ---

@@ -177,5 +177,5 @@ int sockdiag_destroy_supported(void)
 		return err;
 	err = destroy_one(sk, &kerr, &none);
 	nl_socket_free(sk);
-	return err == -ENOENT ? 0 : err ? err : 0;
+	return err == -ENOENT ? 0 : err;
 }
