@@ -7,9 +7,10 @@
  * same device), so connect() fails with ECONNREFUSED at once, nothing on
  * the wire. Ingress (the peer connects): it goes back out of the device.
  *
- * Only SYNs are touched. Segments of connections that exist (the controller
- * destroyed the established ones through inet_diag before attaching) pass
- * untouched: the stack answers a reset flow's stragglers with its own RST.
+ * Only SYNs are touched (one that carries data, TCP Fast Open, is dropped).
+ * Segments of connections that exist pass: the controller destroys the
+ * established ones through inet_diag once this is attached (their RSTs pass
+ * too), and the stack answers a reset flow's stragglers with its own RST.
  *
  * Checksums are updated incrementally with bpf_l3/l4_csum_replace, which
  * also serve a CHECKSUM_PARTIAL skb (the usual one on egress and from a veth
