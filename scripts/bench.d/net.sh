@@ -12,37 +12,14 @@ set -euo pipefail
 PT="$TUG_BUILD/tests/pingtrace"
 REPS=${REPS:-5}
 IPERF_SECS=${IPERF_SECS:-2}
-A=tugbench-a B=tugbench-b
-tmp=$(mktemp -d)
-cleanup() {
-	ip netns pids "$B" 2>/dev/null | xargs -r kill 2>/dev/null || true
-	ip netns del "$A" 2>/dev/null || true
-	ip netns del "$B" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-cleanup
-tmp=$(mktemp -d)
-log() { echo "bench net: $*" >&2; }
-now_ms() { date +%s%3N; }
-
-ip netns add "$A"
-ip netns add "$B"
-ip link add va netns "$A" type veth peer name vb netns "$B"
-ip -n "$A" addr add 10.200.0.1/24 dev va
-ip -n "$B" addr add 10.200.0.2/24 dev vb
-ip -n "$B" addr add 10.200.0.3/24 dev vb
-for n in "$A" "$B"; do ip -n "$n" link set lo up; done
-ip -n "$A" link set va up
-ip -n "$B" link set vb up
-ip netns exec "$A" ping -c1 -W2 10.200.0.2 >/dev/null
+A=tugbench-a B=tugbench-b BENCH=net
+. "$(dirname "$0")/../bench-veth.sh"
 
 ipt() { ip netns exec "$A" iptables -w "$@"; }
 
 # first_drop TRACE T0 / first_pass TRACE T0: ms from T0 to the first probe
 # sent after T0 that was lost / replied.
 first_after() { awk -v t0="$2" -v want="$3" '$1 / 1000.0 >= t0 && $3 == want { printf "%.1f\n", $1 / 1000.0 - t0; exit }' "$1"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 log "onset/heal: $REPS rounds each, probes every 1 ms"
 : >"$tmp/tug_on"; : >"$tmp/tug_att"; : >"$tmp/tug_off"; : >"$tmp/ipt_on"; : >"$tmp/ipt_off"
@@ -121,7 +98,6 @@ for n in 1 100 10000; do
 	ipt -F OUTPUT
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.1f %%", (a / b - 1) * 100 }'; }
 
 cat <<EOF

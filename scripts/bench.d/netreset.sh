@@ -12,23 +12,9 @@
 set -euo pipefail
 : "${TUG:?}" "${TUG_BUILD:?}"
 REPS=${REPS:-3}
-A=tugbench-ra B=tugbench-rb
+A=tugbench-ra B=tugbench-rb BENCH=netreset
 PY=/usr/bin/python3
-tmp=$(mktemp -d)
-cleanup() {
-	ip netns pids "$A" 2>/dev/null | xargs -r kill 2>/dev/null || true
-	ip netns pids "$B" 2>/dev/null | xargs -r kill 2>/dev/null || true
-	ip netns del "$A" 2>/dev/null || true
-	ip netns del "$B" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-cleanup
-tmp=$(mktemp -d)
-log() { echo "bench netreset: $*" >&2; }
-now_ms() { date +%s%3N; }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+. "$(dirname "$0")/../bench-veth.sh"
 ulimit -n 8192
 # wait_line FILE REGEX: until a line matches, at most 10 s.
 wait_line() {
@@ -39,18 +25,6 @@ wait_line() {
 	done
 }
 
-ip netns add "$A"
-ip netns add "$B"
-ip link add va netns "$A" type veth peer name vb netns "$B"
-ip -n "$A" addr add 10.200.0.1/24 dev va
-ip -n "$B" addr add 10.200.0.2/24 dev vb
-ip -n "$B" addr add 10.200.0.3/24 dev vb
-for n in "$A" "$B"; do ip -n "$n" link set lo up; done
-ip -n "$A" link set va up
-ip -n "$B" link set vb up
-ip netns exec "$A" ping -c1 -W2 10.200.0.2 >/dev/null
-
-# A server on B that accepts and holds every connection.
 # A server on B that accepts every connection and holds it until the client's
 # side goes (thousands per run: the closed ones must not pile up).
 cat >"$tmp/hold_srv.py" <<'PY'
