@@ -48,7 +48,7 @@ endif
 # orchestrator (run, schedule, lab) and the PostgreSQL faults, with their
 # libraries. tug runs tug-full, from beside itself, for what it does not
 # carry. Either loads libcurl on demand (user/core/http.c).
-NODE_PKGS := libbpf libnl-3.0 libnl-route-3.0 json-c libseccomp
+NODE_PKGS := libbpf libnl-3.0 libnl-route-3.0 libnl-idiag-3.0 json-c libseccomp
 PKGS := $(NODE_PKGS) yaml-0.1 libssh2 libcurl libpq libcrypto
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 

@@ -74,6 +74,22 @@ t_bg() {
 
 now_ms() { date +%s%3N; }
 
+# t_two_nodes: the net tests' link. Namespaces $A and $B joined by veth
+# va/vb; A is 10.200.0.1 and fd00:200::1, B answers for .2 and .3, ::2 and
+# ::3 (a targeted peer and an untargeted one on the same link). Checks that
+# A reaches B; returns 1 (after a FAIL line) when anything is amiss.
+t_two_nodes() {
+	A=$(t_netns a) && B=$(t_netns b) || { t_fail setup "cannot create namespaces"; return 1; }
+	t_veth "$A" va "$B" vb || { t_fail setup "cannot create veth"; return 1; }
+	ip -n "$A" addr add 10.200.0.1/24 dev va
+	ip -n "$B" addr add 10.200.0.2/24 dev vb
+	ip -n "$B" addr add 10.200.0.3/24 dev vb
+	ip -n "$A" addr add fd00:200::1/64 dev va nodad
+	ip -n "$B" addr add fd00:200::2/64 dev vb nodad
+	ip -n "$B" addr add fd00:200::3/64 dev vb nodad
+	ip netns exec "$A" ping -c1 -W2 10.200.0.2 >/dev/null || { t_fail setup "no baseline connectivity"; return 1; }
+}
+
 # wait_for FILE REGEX TIMEOUT_MS: wait until a line of FILE matches. Under
 # full emulation (TUG_SLOW=N, set in TCG guests) the timeout is N times longer.
 wait_for() {

@@ -24,7 +24,7 @@ FOR_MS=${TORTURE_FOR_MS:-600}
 REPORT=${TORTURE_REPORT:-$(cd "$(dirname "$0")/.." && pwd)/docs/TORTURE.md}
 SEED=${TORTURE_SEED:-$$}
 RANDOM=$SEED
-ALL="net_partition net_loss net_refuse net_dns_fail mem_limit mem_pressure cpu_throttle proc_freeze disk_fill sys_fail pg_exhaust"
+ALL="net_partition net_loss net_reset net_refuse net_dns_fail mem_limit mem_pressure cpu_throttle proc_freeze disk_fill sys_fail pg_exhaust"
 FAMILIES=${TORTURE_FAMILIES:-$ALL}
 PT="$TUG_BUILD/tests/pingtrace" SP="$TUG_BUILD/tests/sockprobe" SL="$TUG_BUILD/tests/sysloop"
 [ "$(id -u)" -eq 0 ] || { t_skip torture "needs root"; exit 0; }
@@ -68,11 +68,12 @@ pg_clients() { t_psql "SELECT count(*) FROM pg_stat_activity WHERE backend_type 
 # ------------------------------------------------------- the families
 # fam_args FAM: the command line (without --for/--json) into ARGS.
 # Kernel-ended families end at their deadline in the kernel itself.
-KERNEL_ENDED=" net_partition net_loss net_refuse net_dns_fail "
+KERNEL_ENDED=" net_partition net_loss net_reset net_refuse net_dns_fail "
 fam_args() {
 	case $1 in
 	net_partition) ARGS=(net partition --netns "$A" --peer 10.200.9.2) ;;
 	net_loss) ARGS=(net loss --netns "$A" --peer 10.200.9.2 --percent 100) ;;
+	net_reset) ARGS=(net reset --netns "$A" --peer 10.200.9.2 --port 8080) ;;
 	net_refuse) ARGS=(net refuse --cgroup "$CG2" --peer 10.200.9.2:8080) ;;
 	net_dns_fail) ARGS=(net dns-fail --cgroup "$CG2") ;;
 	mem_limit) ARGS=(mem limit --cgroup "$MEMREL" --max 200M) ;;
@@ -108,6 +109,7 @@ residue() {
 	v=$(our_procs | tr '\n' ' ')
 	[ -n "$v" ] && r+=("procs:$v")
 	ip netns exec "$A" ping -c1 -W0.2 10.200.9.2 >/dev/null 2>&1 || r+=(traffic-dropped)
+	ip netns exec "$A" "$SP" connect 10.200.9.2 8080 >/dev/null 2>&1 || r+=(connect-refused)
 	tc -n "$A" qdisc show dev va | grep -q clsact && r+=(clsact-qdisc)
 	[ -n "$(tc -n "$A" filter show dev va ingress 2>/dev/null)$(tc -n "$A" filter show dev va egress 2>/dev/null)" ] && r+=(tc-filter)
 	[ "$(bpftool cgroup show "$CG2" 2>/dev/null | grep -c tug_sf_)" -eq 0 ] || r+=(cgroup-hook)
@@ -169,7 +171,7 @@ probe_start() {	# FAM DEADLINE_MS: the traffic probe in the background, pid in P
 	PROBE=""
 	case $1 in
 	net_partition | net_loss) "${RT[@]}" ip netns exec "$A" "$PT" -i 1000 -d $left -W 300 10.200.9.2 >"$T_TMP/trace" 2>/dev/null & ;;
-	net_refuse) sockloop connect 10.200.9.2 8080 $left >"$T_TMP/trace" & ;;
+	net_refuse | net_reset) sockloop connect 10.200.9.2 8080 $left >"$T_TMP/trace" & ;;
 	net_dns_fail) sockloop sendto 10.200.9.2 53 $left >"$T_TMP/trace" & ;;
 	*) return 0 ;;
 	esac
@@ -184,7 +186,7 @@ probe_result() {	# FAM DEADLINE_MS: "LATE HELD" (after the probe ended), or noth
 	net_partition | net_loss)
 		awk -v e="$dl" '{ t = $1 / 1000 } t >= e && $3 { printf "%.0f %.0f\n", t - e, h; exit }
 			t >= e && !$3 { h = t - e }' "$T_TMP/trace" ;;
-	net_refuse | net_dns_fail)
+	net_refuse | net_reset | net_dns_fail)
 		awk -v e="$dl" '$1 >= e && $2 { printf "%d %d\n", $1 - e, h; exit }
 			$1 >= e && !$2 { h = $1 - e }' "$T_TMP/trace" ;;
 	*)
@@ -310,10 +312,10 @@ and never continues it (a lateness sample; every third cycle), SIGKILLs it at a 
 moment (parse to revert), stops it at a random moment and continues it later, SIGKILLs
 its guardian and then it (followed by `tug recover`, the documented path after a crash
 of both), or stops both and continues only the guardian ("guardian hit" counts these
-two). Residue is looked for until 2 s after the controller is gone: dropped traffic, tc
-filters and clsact qdiscs, cgroup hooks, cgroup values, frozen cgroups, hogs and their
-cgroups, fill files and their space, PostgreSQL connections, journal entries, processes
-tug started.
+two). Residue is looked for until 2 s after the controller is gone: dropped traffic,
+refused connections, tc filters and clsact qdiscs, cgroup hooks, cgroup values, frozen
+cgroups, hogs and their cgroups, fill files and their space, PostgreSQL connections,
+journal entries, processes tug started.
 
 Lateness, the controller stopped, is from the deadline to the first packet or connection
 let through (kernel-ended faults: a SCHED_FIFO probe every millisecond, by send time) or

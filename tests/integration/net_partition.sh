@@ -5,15 +5,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 PT="$TUG_BUILD/tests/pingtrace"
-A=$(t_netns a) && B=$(t_netns b) || { t_fail setup "cannot create namespaces"; exit 1; }
-t_veth "$A" va "$B" vb || { t_fail setup "cannot create veth"; exit 1; }
-ip -n "$A" addr add 10.200.0.1/24 dev va
-ip -n "$B" addr add 10.200.0.2/24 dev vb
-ip -n "$B" addr add 10.200.0.3/24 dev vb
-ip -n "$A" addr add fd00:200::1/64 dev va nodad
-ip -n "$B" addr add fd00:200::2/64 dev vb nodad
-ip -n "$B" addr add fd00:200::3/64 dev vb nodad
-ip netns exec "$A" ping -c1 -W2 10.200.0.2 >/dev/null || { t_fail setup "no baseline connectivity"; exit 1; }
+t_two_nodes || exit 1
 
 # Programs of tug's net family still loaded anywhere: a link or filter holds them.
 # The contract is 100 ms from the command; a sanitizer build starts several

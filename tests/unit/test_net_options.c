@@ -12,6 +12,7 @@
 
 extern const struct fault_ops net_partition_ops, net_loss_ops;
 extern const struct fault_ops net_corrupt_ops, net_duplicate_ops, net_bandwidth_ops;
+extern const struct fault_ops net_reset_ops;
 
 
 static void partition_accepts(void)
@@ -147,6 +148,27 @@ static void bandwidth_rate(void)
 	       "--percent", "5");
 }
 
+/* net reset takes the engine's selection; TCP only, no share of packets. */
+static void reset_options(void)
+{
+	const char *a[] = { "reset", "--peer", "10.200.0.2,fd00:200::/64", "--port", "5432",
+			    "--dir", "in", "--proto", "tcp", "--for", "30s", NULL };
+	struct parsed p = parse(&net_reset_ops, a);
+
+	CHECK_EQ(p.err, 0);
+	CHECK_EQ(json_get_int(p.f.params, "npeers", 0), 2);
+	CHECK_EQ(json_get_int(p.f.params, "port", 0), 5432);
+	CHECK_STR(json_get_str(p.f.params, "dir", NULL), "in");
+	done(&p);
+	EXPECT(&net_reset_ops, -EINVAL, "reset");					/* no peer */
+	EXPECT(&net_reset_ops, -EINVAL, "reset", "--peer", "10.200.0.2", "--proto", "udp");
+	EXPECT(&net_reset_ops, -EINVAL, "reset", "--peer", "10.200.0.2", "--percent", "50");
+	EXPECT(&net_reset_ops, -EINVAL, "reset", "--peer", "10.200.0.2", "--port", "70000");
+	EXPECT(&net_reset_ops, -EINVAL, "reset", "--peer", "10.200.0.2/33");
+	EXPECT(&net_reset_ops, -EINVAL, "reset", "--peer", "10.200.0.2", "--for", "forever");
+	EXPECT(&net_reset_ops, 1, "reset", "--help");
+}
+
 int main(void)
 {
 	/* getopt's own complaints would clutter the test output. */
@@ -158,5 +180,6 @@ int main(void)
 	RUN(peers_file);
 	RUN(shape_percent);
 	RUN(bandwidth_rate);
+	RUN(reset_options);
 	return t_exit();
 }

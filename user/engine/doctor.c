@@ -23,6 +23,7 @@
 #include "fault.h"
 #include "kernel.h"
 #include "log.h"
+#include "sockdiag.h"
 
 struct report {
 	bool json;
@@ -214,6 +215,10 @@ int cmd_doctor(int argc, char **argv, bool json)
 	check(&r, "cgroup_sock_addr",
 	      libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL) == 1,
 	      "connect/sendmsg hooks");
+	err = sockdiag_destroy_supported();
+	check(&r, "inet_diag_destroy", !err, "%s", !err ? "sockets destroyed through inet_diag (net reset)" :
+	      err == -EOPNOTSUPP ? "kernel without CONFIG_INET_DIAG_DESTROY: net reset cannot reset established connections" :
+	      strerror(-err));
 
 	if (cgroup_probe(&cg) == 0) {
 		check(&r, "cgroup_v2", cg.v2_root[0], "%s%s%s",

@@ -16,6 +16,7 @@ extern const struct fault_ops net_loss_ops;
 extern const struct fault_ops net_corrupt_ops;
 extern const struct fault_ops net_duplicate_ops;
 extern const struct fault_ops net_bandwidth_ops;
+extern const struct fault_ops net_reset_ops;
 extern const struct fault_ops net_refuse_ops;
 extern const struct fault_ops net_dns_fail_ops;
 extern const struct fault_ops disk_fill_ops;
@@ -35,6 +36,7 @@ const struct fault_ops *const fault_table[] = {
 	&net_corrupt_ops,
 	&net_duplicate_ops,
 	&net_bandwidth_ops,
+	&net_reset_ops,
 #ifndef TUG_NODE
 	&pg_exhaust_ops,
 #endif
