@@ -227,7 +227,7 @@ mkdir -p "/etc/netns/$A"
 t_at_exit "rm -rf '/etc/netns/$A'; rmdir /etc/netns 2>/dev/null"
 printf 'nameserver 10.200.9.2\noptions timeout:1 attempts:1\n' >"/etc/netns/$A/resolv.conf"
 in_a() { t_in_cgroup "$CG" ip netns exec "$A" "$@"; }
-out="$T_TMP/netns"
+out="$T_TMP/netns-fault"
 start "$out" --answer nxdomain --netns "$A" --for 30s || exit 1
 rc=$(getent_rc in_a getent hosts $NAME)
 raw=$(in_a $RAW 10.200.9.2 $NAME)
