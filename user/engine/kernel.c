@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <linux/pkt_sched.h>
+#include <netlink/netlink.h>
+#include <netlink/route/qdisc.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -108,6 +113,53 @@ int kernel_probe_tcx(void)
 bool kernel_has_tcx(void)
 {
 	return kernel_probe_tcx() == 0;
+}
+
+/* In a child, in a network namespace of its own that dies with it: the
+ * host's devices are never touched. Loopback is ifindex 1 there too. */
+static int try_qdisc_in_scratch_netns(const char *kind)
+{
+	struct rtnl_qdisc *q = NULL;
+	struct nl_sock *sk = NULL;
+	int err;
+
+	if (unshare(CLONE_NEWNET))
+		return errno;
+	sk = nl_socket_alloc();
+	q = rtnl_qdisc_alloc();
+	if (!sk || !q) {
+		err = ENOMEM;
+		goto cleanup;
+	}
+	err = nl_connect(sk, NETLINK_ROUTE);
+	if (err) {
+		err = EIO;
+		goto cleanup;
+	}
+	rtnl_tc_set_ifindex(TC_CAST(q), 1);
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+	rtnl_tc_set_kind(TC_CAST(q), kind);
+	err = rtnl_qdisc_add(sk, q, NLM_F_CREATE);
+	/* libnl folds the kernel's "kind unknown" ENOENT into NLE_OBJ_NOTFOUND. */
+	err = !err ? 0 : err == -NLE_OBJ_NOTFOUND ? ENOENT : err == -NLE_PERM ? EPERM : EINVAL;
+cleanup:
+	rtnl_qdisc_put(q);
+	nl_socket_free(sk);
+	return err;
+}
+
+int kernel_probe_qdisc(const char *kind)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(try_qdisc_in_scratch_netns(kind));
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
 }
 
 /* Does a modules.builtin / modules.dep line name NAME.ko (any compression)? */
