@@ -20,4 +20,8 @@ struct tug_event_hdr {
 #define TUG_TC_NEXT -1		/* TC_ACT_UNSPEC / TCX_NEXT: let others decide */
 #define TUG_TC_DROP 2		/* TC_ACT_SHOT / TCX_DROP */
 
+/* A share of packets as a threshold: a packet is taken when a u32 random
+ * number is below it, so 1 << 32 takes all and 0 none. */
+#define TUG_SHARE_ALL (1ULL << 32)
+
 #endif

@@ -1,19 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Shared between net.bpf.c and user/net.c. */
+/* Shared between net.bpf.c and user/faults/net.c: partition and loss. */
 #ifndef TUG_BPF_NET_H
 #define TUG_BPF_NET_H
 
 #include "common.h"
-
-struct net_lpm_v4 {
-	__u32 prefixlen;
-	__u8 addr[4];
-};
-
-struct net_lpm_v6 {
-	__u32 prefixlen;
-	__u8 addr[16];
-};
 
 /* Slots of the per-CPU counters array, one set per fault. */
 enum net_counter {
@@ -26,7 +16,7 @@ enum net_counter {
 };
 
 /* loss_threshold: a matching packet is dropped when a u32 random number is
- * below it, so 1 << 32 drops all and 0 drops none. */
-#define NET_LOSS_ALL (1ULL << 32)
+ * below it (TUG_SHARE_ALL drops all). */
+#define NET_LOSS_ALL TUG_SHARE_ALL
 
 #endif

@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpfmap.h"
 #include "fault.h"
 #include "harness.h"
 #include "net.h"
@@ -39,7 +40,6 @@ struct cfg {
 static struct net_bpf *load(const struct cfg *c)
 {
 	struct net_bpf *s = net_bpf__open();
-	__u8 one = 1;
 
 	if (!s)
 		return NULL;
@@ -61,25 +61,11 @@ static struct net_bpf *load(const struct cfg *c)
 		return NULL;
 	}
 	for (int i = 0; i < 4 && c->peers[i]; i++) {
-		char buf[64], *slash;
-		int len;
+		struct cidr cidr;
 
-		snprintf(buf, sizeof(buf), "%s", c->peers[i]);
-		slash = strchr(buf, '/');
-		if (slash)
-			*slash = '\0';
-		if (strchr(buf, ':')) {
-			struct net_lpm_v6 k = { .prefixlen = slash ? atoi(slash + 1) : 128 };
-
-			inet_pton(AF_INET6, buf, k.addr);
-			len = bpf_map_update_elem(bpf_map__fd(s->maps.peers6), &k, &one, 0);
-		} else {
-			struct net_lpm_v4 k = { .prefixlen = slash ? atoi(slash + 1) : 32 };
-
-			inet_pton(AF_INET, buf, k.addr);
-			len = bpf_map_update_elem(bpf_map__fd(s->maps.peers4), &k, &one, 0);
-		}
-		if (len) {
+		if (parse_cidr(c->peers[i], &cidr) ||
+		    lpm_add_cidr(bpf_map__fd(s->maps.peers4), bpf_map__fd(s->maps.peers6), NULL, 0,
+				 &cidr)) {
 			net_bpf__destroy(s);
 			return NULL;
 		}
