@@ -11,6 +11,7 @@
 
 extern const struct fault_ops net_partition_ops;
 extern const struct fault_ops net_loss_ops;
+extern const struct fault_ops net_delay_ops;
 extern const struct fault_ops pg_exhaust_ops;
 extern const struct fault_ops net_refuse_ops;
 extern const struct fault_ops net_dns_fail_ops;
@@ -24,6 +25,7 @@ extern const struct fault_ops sys_fail_ops;
 const struct fault_ops *const fault_table[] = {
 	&net_partition_ops,
 	&net_loss_ops,
+	&net_delay_ops,
 	&pg_exhaust_ops,
 	&mem_limit_ops,
 	&mem_pressure_ops,
