@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Network delay with real packets between two namespaces joined by veth.
+# Node A (where tug acts) is 10.200.0.1; node B holds 10.200.0.2 (the peer
+# delayed) and 10.200.0.3 (on the same link, must not be). The delay is on
+# A's egress, so a ping's round trip grows by it. Where the kernel has no fq
+# qdisc (this development host), the refusals are checked and the effect is
+# skipped, saying what `tug doctor` says.
+. "$(dirname "$0")/../lib.sh"
+
+A=$(t_netns a) && B=$(t_netns b) || { t_fail setup "cannot create namespaces"; exit 1; }
+t_veth "$A" va "$B" vb || { t_fail setup "cannot create veth"; exit 1; }
+ip -n "$A" addr add 10.200.0.1/24 dev va
+ip -n "$B" addr add 10.200.0.2/24 dev vb
+ip -n "$B" addr add 10.200.0.3/24 dev vb
+ip netns exec "$A" ping -c1 -W2 10.200.0.2 >/dev/null || { t_fail setup "no baseline connectivity"; exit 1; }
+
+# Under full emulation (a TCG guest, TUG_SLOW=N) the slack is N times wider;
+# the lower bounds (a delay is never shorter than asked) do not move.
+SLOW=${TUG_SLOW:-1}
+SLACK=$((5 * SLOW))
+
+qdiscs() { tc -n "$A" qdisc show dev va; }
+links_now() { ip netns exec "$A" "$TUG_BUILD/tests/attached" va; }
+before=$(qdiscs)
+unchanged() { [ "$(qdiscs)" = "$before" ] && [ "$(links_now)" -eq 0 ]; }
+
+# rtts ADDR COUNT INTERVAL_S: one round trip a line, in ms.
+rtts() {
+	ip netns exec "$A" ping -n -c "$2" -i "$3" -W 2 "$1" 2>/dev/null |
+		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p'
+}
+# pct FILE P: the P-th percentile of a file of numbers.
+pct() { sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { i = int((NR - 1) * p / 100) + 1; print NR ? v[i] : -1 }'; }
+# ge A B / le A B: float comparisons.
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+le() { ge "$2" "$1"; }
+
+# --- refusals: nothing changed, exit 2 ---
+err="$T_TMP/err"
+"$TUG" net delay --netns "$A" --peer 10.200.0.2 --delay 50ms --dir in --for 2s 2>"$err"
+rc=$?
+t_check refuses_dir_in "rc=$rc: $(cat "$err")" \
+	eval '[ $rc -eq 2 ] && grep -q -- "--dir: .in.: a delay holds packets this host sends" "$err"'
+unchanged || t_fail refuses_dir_in_unchanged "qdiscs now: $(qdiscs)"
+
+# A root qdisc someone configured is not taken over.
+tc -n "$A" qdisc add dev va root handle 1: htb default 1
+configured=$(qdiscs)
+"$TUG" net delay --netns "$A" --peer 10.200.0.2 --delay 50ms --for 2s 2>"$err"
+rc=$?
+t_check refuses_configured_root "rc=$rc, qdiscs $(qdiscs): $(cat "$err")" \
+	eval '[ $rc -eq 2 ] && grep -q "root qdisc is htb 1:.*configured by someone" "$err" &&
+		[ "$(qdiscs)" = "$configured" ]'
+tc -n "$A" qdisc del dev va root
+t_check configured_root_removed "qdiscs now: $(qdiscs)" unchanged
+
+if "$TUG" doctor --json | grep '"check":"qdisc_fq"' | grep -q '"ok":false'; then
+	why=$("$TUG" doctor --json | grep '"fault":"net delay"' | sed -n 's/.*"why":"\([^"]*\)".*/\1/p')
+	"$TUG" net delay --netns "$A" --peer 10.200.0.2 --delay 50ms --for 2s 2>"$err"
+	rc=$?
+	t_check refuses_without_fq "rc=$rc: $(cat "$err")" \
+		eval '[ $rc -eq 2 ] && grep -q "no fq qdisc in this kernel (sch_fq" "$err" && [ -n "$why" ]'
+	t_check no_fq_nothing_changed "qdiscs now: $(qdiscs), links $(links_now)" unchanged
+	t_skip net_delay_effect "no fq on this kernel: tug doctor says: $why"
+	exit 0
+fi
+
+base="$T_TMP/base"
+rtts 10.200.0.2 20 0.01 >"$base"
+b50=$(pct "$base" 50)
+echo "  baseline round trip to the peer: p50 $b50 ms"
+
+# start OUT ARGS...: tug net delay in the background, waited until applied.
+start() {
+	local out=$1
+	shift
+	t_bg tugpid "$TUG" net delay --netns "$A" --peer 10.200.0.2 --json "$@" >"$out" 2>&1
+	wait_for "$out" '"applied"' 3000
+}
+ours() { qdiscs | grep -q '^qdisc fq 7475: root'; }
+
+# --- added delay at p50/p99, the neighbour untouched, restored at deadline ---
+out="$T_TMP/out-delay"
+start "$out" --delay 50ms --for 6s
+peer="$T_TMP/peer" other="$T_TMP/other"
+rtts 10.200.0.3 50 0.02 >"$other" &
+rtts 10.200.0.2 100 0.02 >"$peer"
+wait $!
+held=$(qdiscs)
+p50=$(awk -v a="$(pct "$peer" 50)" -v b="$b50" 'BEGIN { print a - b }')
+p99=$(awk -v a="$(pct "$peer" 99)" -v b="$b50" 'BEGIN { print a - b }')
+o50=$(pct "$other" 50)
+echo "  delay 50ms: added p50 $p50 ms, p99 $p99 ms ($(wc -l <"$peer")/100 replies); neighbour p50 $o50 ms"
+t_check delay_p50_p99 "added p50 $p50, p99 $p99 (asked 50 ms, slack $SLACK ms)" \
+	eval 'ge $p50 49 && le $p50 $((50 + SLACK)) && le $p99 $((50 + 4 * SLACK)) && [ $(wc -l <"$peer") -eq 100 ]'
+t_check delay_neighbour_untouched "neighbour p50 $o50 ms" \
+	le "$o50" $((2 + SLACK))
+t_check delay_fq_installed "qdiscs while held: $held" eval 'echo "$held" | grep -q "^qdisc fq 7475: root"'
+wait "$tugpid"
+rc=$?
+t_check delay_restored_at_deadline "rc=$rc, qdiscs after: $(qdiscs) (before: $before)" \
+	eval '[ $rc -eq 0 ] && unchanged'
+after="$T_TMP/after"
+rtts 10.200.0.2 20 0.01 >"$after"
+t_check delay_gone_after "p50 after $(pct "$after" 50) ms" le "$(pct "$after" 50)" $((2 + SLACK))
+echo "  counters: $(grep '"reverted"' "$out" | sed -n 's/.*"counters":\({[^}]*}\).*/\1/p')"
+
+# --- jitter: uniform in [20, 60] ms ---
+out="$T_TMP/out-jitter"
+start "$out" --delay 40ms --jitter 20ms --for 30s
+rtts 10.200.0.2 200 0.01 >"$peer"
+kill -TERM "$tugpid"
+wait "$tugpid"
+lo=$(pct "$peer" 0) p10=$(pct "$peer" 10) p90=$(pct "$peer" 90) hi=$(pct "$peer" 100)
+echo "  delay 40ms jitter 20ms: min $lo p10 $p10 p90 $p90 max $hi ms (uniform 20..60: p10 24, p90 56)"
+t_check jitter_spread "min $lo p10 $p10 p90 $p90 max $hi" \
+	eval 'ge $lo 19.5 && le $hi $((60 + 4 * SLACK)) && ge $(awk -v a=$p90 -v b=$p10 "BEGIN { print a - b }") 20'
+t_check sigterm_restores "qdiscs after SIGTERM: $(qdiscs)" unchanged
+
+# --- reorder: 30 % of the packets go at once ---
+out="$T_TMP/out-reorder"
+start "$out" --delay 50ms --reorder 30 --for 30s
+rtts 10.200.0.2 300 0.01 >"$peer"
+kill -INT "$tugpid"
+wait "$tugpid"
+n=$(wc -l <"$peer") fast=$(awk '$1 < 25' "$peer" | wc -l)
+# 5 sigma of a binomial share of 300 at 30 %: 40 packets.
+echo "  reorder 30%: $fast of $n replies undelayed ($(awk -v a="$fast" -v n="$n" 'BEGIN { printf "%.1f", 100 * a / n }') %)"
+t_check reorder_share "$fast of $n undelayed" eval '[ $n -ge 295 ] && [ $fast -ge 50 ] && [ $fast -le 130 ]'
+
+# --- SIGKILL: the link dies with tug, the guardian removes fq ---
+out="$T_TMP/out-kill"
+start "$out" --delay 50ms --for 60s
+ours
+had=$?
+kill -9 "$tugpid"
+wait "$tugpid" 2>/dev/null
+t0=$(now_ms)
+while ! unchanged && [ $(($(now_ms) - t0)) -lt $((2000 * SLOW)) ]; do sleep 0.02; done
+echo "  SIGKILL: qdisc restored by the guardian $(($(now_ms) - t0)) ms after"
+t_check sigkill_guardian_restores "fq was there: $had, qdiscs now: $(qdiscs), journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" \
+	eval '[ $had -eq 0 ] && unchanged'
+
+# --- controller and guardian both SIGKILLed: fq stays until tug recover ---
+out="$T_TMP/out-kill-both"
+start "$out" --delay 50ms --for 60s
+gp=$(pgrep -P "$tugpid" -x tug-guardian)
+[ -n "$gp" ] && kill -9 "$gp"
+kill -9 "$tugpid"
+wait "$tugpid" 2>/dev/null
+ours
+left=$?
+"$TUG" recover >"$T_TMP/recover" 2>&1
+rc=$?
+t_check recover_restores "guardian=$gp, fq left=$left, recover rc=$rc: $(cat "$T_TMP/recover"); qdiscs now: $(qdiscs)" \
+	eval '[ -n "$gp" ] && [ $left -eq 0 ] && [ $rc -eq 0 ] && unchanged'
+t_check recover_idempotent "second recover failed" "$TUG" recover
+rtts 10.200.0.2 20 0.01 >"$after"
+t_check recovered_not_delayed "p50 after $(pct "$after" 50) ms" le "$(pct "$after" 50)" $((2 + SLACK))
