@@ -12,6 +12,8 @@ t_veth "$A" va "$B" vb || { t_fail setup "cannot create veth"; exit 1; }
 ip -n "$A" addr add 10.200.0.1/24 dev va
 ip -n "$B" addr add 10.200.0.2/24 dev vb
 ip -n "$B" addr add 10.200.0.3/24 dev vb
+ip -n "$A" addr add fd00:200::1/64 dev va nodad
+ip -n "$B" addr add fd00:200::2/64 dev vb nodad
 ip netns exec "$A" ping -c1 -W2 10.200.0.2 >/dev/null || { t_fail setup "no baseline connectivity"; exit 1; }
 
 # Under full emulation (a TCG guest, TUG_SLOW=N) the slack is N times wider;
@@ -83,11 +85,12 @@ ours() { qdiscs | grep -q '^qdisc fq 7475: root'; }
 
 # --- added delay at p50/p99, the neighbour untouched, restored at deadline ---
 out="$T_TMP/out-delay"
-start "$out" --delay 50ms --for 6s
-peer="$T_TMP/peer" other="$T_TMP/other"
+start "$out" --peer fd00:200::2 --delay 50ms --for 6s
+peer="$T_TMP/peer" other="$T_TMP/other" peer6="$T_TMP/peer6"
 rtts 10.200.0.3 50 0.02 >"$other" &
+rtts fd00:200::2 20 0.02 >"$peer6" &
 rtts 10.200.0.2 100 0.02 >"$peer"
-wait $!
+wait
 held=$(qdiscs)
 p50=$(awk -v a="$(pct "$peer" 50)" -v b="$b50" 'BEGIN { print a - b }')
 p99=$(awk -v a="$(pct "$peer" 99)" -v b="$b50" 'BEGIN { print a - b }')
@@ -97,6 +100,10 @@ t_check delay_p50_p99 "added p50 $p50, p99 $p99 (asked 50 ms, slack $SLACK ms)" 
 	eval 'ge $p50 49 && le $p50 $((50 + SLACK)) && le $p99 $((50 + 4 * SLACK)) && [ $(wc -l <"$peer") -eq 100 ]'
 t_check delay_neighbour_untouched "neighbour p50 $o50 ms" \
 	le "$o50" $((2 + SLACK))
+v6=$(pct "$peer6" 50)
+echo "  IPv6 peer in the same fault: p50 $v6 ms"
+t_check delay_ipv6 "IPv6 p50 $v6 ms, $(wc -l <"$peer6")/20 replies" \
+	eval 'ge $v6 49 && le $v6 $((50 + 2 * SLACK)) && [ $(wc -l <"$peer6") -eq 20 ]'
 t_check delay_fq_installed "qdiscs while held: $held" eval 'echo "$held" | grep -q "^qdisc fq 7475: root"'
 wait "$tugpid"
 rc=$?
@@ -129,6 +136,22 @@ n=$(wc -l <"$peer") fast=$(awk '$1 < 25' "$peer" | wc -l)
 # 5 sigma of a binomial share of 300 at 30 %: 40 packets.
 echo "  reorder 30%: $fast of $n replies undelayed ($(awk -v a="$fast" -v n="$n" 'BEGIN { printf "%.1f", 100 * a / n }') %)"
 t_check reorder_share "$fast of $n undelayed" eval '[ $n -ge 295 ] && [ $fast -ge 50 ] && [ $fast -le 130 ]'
+
+# --- a multiqueue device: the kernel's mq and its per-queue children come
+# back exactly (veth has no queue of its own; ifb with 4 queues gets mq) ---
+if ip -n "$A" link add tqifb numtxqueues 4 type ifb 2>/dev/null && ip -n "$A" link set tqifb up; then
+	mq_before=$(tc -n "$A" qdisc show dev tqifb)
+	out="$T_TMP/out-mq"
+	"$TUG" net delay --netns "$A" --dev tqifb --peer 10.200.7.7 --delay 10ms --for 1s --json >"$out" 2>&1
+	rc=$?
+	mq_after=$(tc -n "$A" qdisc show dev tqifb)
+	echo "  ifb with 4 queues, before: $(echo "$mq_before" | awk '{ print $2 }' | sort | uniq -c | tr -s ' \n' ' ')"
+	t_check mq_default_restored "rc=$rc $(grep -v '^{' "$out"); before: $mq_before; after: $mq_after" \
+		eval '[ $rc -eq 0 ] && grep -q "\"applied\"" "$out" && echo "$mq_before" | grep -q "^qdisc mq 0: root" && [ "$mq_after" = "$mq_before" ]'
+	ip -n "$A" link del tqifb
+else
+	t_skip mq_default_restored "no ifb device in this kernel (CONFIG_IFB)"
+fi
 
 # --- SIGKILL: the link dies with tug, the guardian removes fq ---
 out="$T_TMP/out-kill"

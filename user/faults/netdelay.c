@@ -254,7 +254,7 @@ static int netdelay_parse(struct fault *f, int argc, char **argv)
 	static const char dur_form[] = "a duration like 100ms, 2s or 500us";
 	struct netdelay_priv *p = f->priv;
 	bool have_delay = false;
-	char buf[32];
+	char jbuf[32], dbuf[32];
 	int opt, err;
 
 	nettc_init(&p->t);
@@ -303,8 +303,8 @@ static int netdelay_parse(struct fault *f, int argc, char **argv)
 	if (p->jitter_ns > p->delay_ns) {
 		log_error("--jitter: %s is more than --delay %s; the delay is uniform in "
 			  "[delay - jitter, delay + jitter], so give a jitter up to the delay",
-			  format_duration(p->jitter_ns, buf, sizeof(buf)),
-			  format_duration(p->delay_ns, (char[32]){ 0 }, 32));
+			  format_duration(p->jitter_ns, jbuf, sizeof(jbuf)),
+			  format_duration(p->delay_ns, dbuf, sizeof(dbuf)));
 		return -EINVAL;
 	}
 	p->t.in = false;
@@ -582,12 +582,23 @@ const struct fault_ops net_delay_ops = {
 		 "                         (up to --delay; packets whose times cross are reordered)\n"
 		 "  --reorder P            share of packets, 0..100, sent at once: they overtake\n"
 		 "                         the delayed ones (like netem's reorder)\n"
-		 NETTC_USAGE
-		 "                         net delay acts on packets sent (--dir out only): fq\n"
-		 "                         holds each until its departure time. tug installs fq\n"
-		 "                         (handle 7475:) over the kernel's default root qdisc and\n"
-		 "                         removes it at the end; a root qdisc someone configured\n"
-		 "                         is refused. Needs the fq qdisc (sch_fq): 'tug doctor'.\n"
+		 /* The engine's selection, in a delay's words (NETTC_USAGE speaks of drops). */
+		 "  --peer CIDR[,CIDR...]  peers whose packets wait (IPv4 or IPv6; repeatable)\n"
+		 "  --peers-file FILE      one CIDR a line, for thousands of peers\n"
+		 "  --dev IFACE[,IFACE]    interfaces (default: every one that routes to the peers)\n"
+		 "  --netns NAME           act inside this network namespace (tug enters it itself)\n"
+		 "  --dir out              the only direction a delay acts on: packets this host\n"
+		 "                         sends (to delay what a peer sends, run it on the peer)\n"
+		 "  --port N               only packets with N as source or destination port\n"
+		 "  --proto tcp|udp        only this protocol\n"
+		 "  --include-control      also delay the SSH session that started tug\n"
+		 "                         (spared by default, from SSH_CONNECTION)\n"
+		 "  --backend auto|tcx|clsact  tcx links (kernel >= 6.6) die with tug; clsact\n"
+		 "                         filters are removed by a guardian (default auto)\n"
+		 "\nfq (sch_fq) holds each packet until its departure time: tug installs it, as\n"
+		 "handle 7475:, over the kernel's default root qdisc and removes it at the end\n"
+		 "(the guardian or 'tug recover' after a crash); a root qdisc someone configured\n"
+		 "is refused. 'tug doctor' says whether this kernel has fq.\n"
 		 "\nExamples:\n"
 		 "  tug net delay --peer 10.200.0.3 --delay 100ms --for 60s\n"
 		 "  tug net delay --peer 10.200.0.0/24 --delay 50ms --jitter 10ms --reorder 25 --for 2m\n"
