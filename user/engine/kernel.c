@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <linux/pkt_sched.h>
 #include <netlink/netlink.h>
+#include <netlink/attr.h>
 #include <netlink/route/qdisc.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -121,6 +122,7 @@ static int try_qdisc_in_scratch_netns(const char *kind)
 {
 	struct rtnl_qdisc *q = NULL;
 	struct nl_sock *sk = NULL;
+	struct nl_msg *msg = NULL;
 	int err;
 
 	if (unshare(CLONE_NEWNET))
@@ -138,11 +140,22 @@ static int try_qdisc_in_scratch_netns(const char *kind)
 	}
 	rtnl_tc_set_ifindex(TC_CAST(q), 1);
 	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-	rtnl_tc_set_kind(TC_CAST(q), kind);
-	err = rtnl_qdisc_add(sk, q, NLM_F_CREATE);
-	/* libnl folds the kernel's "kind unknown" ENOENT into NLE_OBJ_NOTFOUND. */
-	err = !err ? 0 : err == -NLE_OBJ_NOTFOUND ? ENOENT : err == -NLE_PERM ? EPERM : EINVAL;
+	/* The kind by hand: libnl's own module for it would want (or assert
+	 * on) that kind's options. */
+	if (rtnl_qdisc_build_add_request(q, NLM_F_CREATE, &msg) ||
+	    nla_put_string(msg, TCA_KIND, kind)) {
+		err = ENOMEM;
+		goto cleanup;
+	}
+	err = nl_send_sync(sk, msg);
+	msg = NULL;
+	/* The kernel looks the kind up before it reads any option: ENOENT
+	 * (libnl's NLE_OBJ_NOTFOUND) means no such qdisc; EINVAL means one
+	 * that wants options (tbf), so the kind exists. */
+	err = !err || err == -NLE_INVAL ? 0 : err == -NLE_OBJ_NOTFOUND ? ENOENT :
+	      err == -NLE_PERM ? EPERM : EIO;
 cleanup:
+	nlmsg_free(msg);
 	rtnl_qdisc_put(q);
 	nl_socket_free(sk);
 	return err;
@@ -160,6 +173,18 @@ int kernel_probe_qdisc(const char *kind)
 	if (waitpid(pid, &status, 0) < 0)
 		return -errno;
 	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+}
+
+int kernel_has_qdisc(const char *kind, const char *module)
+{
+	switch (kernel_module_state(module)) {
+	case KMOD_ABSENT:
+		return -ENOENT;
+	case KMOD_UNKNOWN:
+		return kernel_probe_qdisc(kind);
+	default:
+		return 0;
+	}
 }
 
 /* Does a modules.builtin / modules.dep line name NAME.ko (any compression)? */

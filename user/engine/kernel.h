@@ -34,6 +34,11 @@ bool kernel_has_tcx(void);
  * and nothing of the host changes: 0, -ENOENT (the kernel has no such
  * qdisc), or another -errno (EPERM: not allowed to try). */
 int kernel_probe_qdisc(const char *kind);
+/* The same answer without loading anything where the module lists tell
+ * (built in, loaded, on disk, absent); the probe only where they are
+ * missing (no /lib/modules for this kernel). For reports; a fault that is
+ * about to use the qdisc probes. */
+int kernel_has_qdisc(const char *kind, const char *module);
 /* kprobes and bpf_override_return (CONFIG_BPF_KPROBE_OVERRIDE). */
 bool kernel_has_kprobe_override(void);
 /* SECCOMP_RET_USER_NOTIF in /proc/sys/kernel/seccomp/actions_avail. */

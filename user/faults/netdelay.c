@@ -548,7 +548,7 @@ static const char *netdelay_backend(char *why, size_t len)
 {
 	char tc[160];
 	const char *b = nettc_backend(tc, sizeof(tc));
-	int err = kernel_probe_qdisc("fq");
+	int err = kernel_has_qdisc("fq", "sch_fq");
 
 	if (err == -ENOENT) {
 		snprintf(why, len, "%s", no_fq);
