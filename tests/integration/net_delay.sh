@@ -94,6 +94,7 @@ p2=$!
 rtts 10.200.0.2 100 0.02 >"$peer"
 wait "$p1" "$p2"
 held=$(qdiscs)
+st=$("$TUG" status --json)
 p50=$(awk -v a="$(pct "$peer" 50)" -v b="$b50" 'BEGIN { print a - b }')
 p99=$(awk -v a="$(pct "$peer" 99)" -v b="$b50" 'BEGIN { print a - b }')
 o50=$(pct "$other" 50)
@@ -108,6 +109,7 @@ v6=$(pct "$peer6" 50)
 echo "  IPv6 peer in the same fault: p50 $v6 ms"
 t_check delay_ipv6 "IPv6 p50 $v6 ms, $(wc -l <"$peer6")/20 replies" \
 	eval 'ge $(pct "$peer6" 0) 50 && le $v6 $((50 + 2 * SLACK)) && [ $(wc -l <"$peer6") -eq 20 ]'
+t_check delay_status_counters "status: $st" eval 'echo "$st" | grep -q "\"delayed\":[1-9]"'
 t_check delay_fq_installed "qdiscs while held: $held" eval 'echo "$held" | grep -q "^qdisc fq 7475: root"'
 wait "$tugpid"
 rc=$?

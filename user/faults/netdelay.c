@@ -470,10 +470,14 @@ static int netdelay_apply(struct fault *f)
 }
 
 /* The packets already stamped leave at their time: wait for fq to send
- * them rather than drop them with the qdisc. */
+ * them rather than drop them with the qdisc. At most NETDELAY_DRAIN_MAX: the
+ * guardian ends a revert that runs 5 s past the deadline. */
+#define NETDELAY_DRAIN_MAX (2 * NSEC_PER_SEC)
+
 static void drain(struct netdelay_priv *p)
 {
-	uint64_t until = now_boot_ns() + p->delay_ns + p->jitter_ns + 100 * NSEC_PER_MSEC;
+	uint64_t wait = p->delay_ns + p->jitter_ns + 100 * NSEC_PER_MSEC;
+	uint64_t until = now_boot_ns() + (wait < NETDELAY_DRAIN_MAX ? wait : NETDELAY_DRAIN_MAX);
 	struct nl_sock *sk = NULL;
 	int orig = -1;
 
