@@ -104,7 +104,7 @@ static int root_qdisc_get(struct nl_sock *sk, int ifindex, struct root_qdisc *re
 		if (rtnl_tc_get_ifindex(q) != ifindex || parent == TC_H_INGRESS)
 			continue;	/* ingress and clsact are not on the transmit path */
 		if (parent == TC_H_ROOT) {
-			snprintf(ret->kind, sizeof(ret->kind), "%s", rtnl_tc_get_kind(q));
+			snprintf(ret->kind, sizeof(ret->kind), "%s", rtnl_tc_get_kind(q) ? rtnl_tc_get_kind(q) : "?");
 			ret->handle = rtnl_tc_get_handle(q);
 			ret->qlen = rtnl_tc_get_stat(q, RTNL_TC_QLEN);
 		}
