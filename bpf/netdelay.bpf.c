@@ -7,6 +7,10 @@
  * machinery does the waiting. Only the chosen peers' packets are stamped;
  * everything else leaves fq as soon as it arrives.
  *
+ * With --qdisc netem the program stamps nothing: it steers the chosen
+ * packets into the prio band that holds tug's netem (which frees a TCP
+ * socket's send budget while it holds them; fq cannot).
+ *
  * Jitter is uniform in [delay - jitter, delay + jitter] (netem's default
  * distribution); like netem's, it reorders packets whose times cross. With
  * --reorder a share of the chosen packets is sent at once and overtakes the
@@ -21,6 +25,10 @@
 const volatile __u64 delay_ns = 0;
 const volatile __u64 jitter_ns = 0;
 const volatile __u64 reorder_threshold = 0;	/* TUG_SHARE_ALL scale; 0 = none */
+/* --qdisc netem: the prio class whose netem holds the chosen packets, named
+ * by skb->priority (prio reads a priority with its own major as a class);
+ * 0: departure times for fq. */
+const volatile __u32 classid = 0;
 
 static __always_inline __u64 random_u64(void)
 {
@@ -47,6 +55,11 @@ int tug_netdelay_egress(struct __sk_buff *skb)
 	}
 	if (reorder_threshold && nettc_sample(reorder_threshold)) {
 		nettc_count(NETDELAY_REORDERED);
+		return TUG_TC_NEXT;
+	}
+	if (classid) {
+		skb->priority = classid;
+		nettc_count(NETDELAY_DELAYED);
 		return TUG_TC_NEXT;
 	}
 	now = bpf_ktime_get_ns();

@@ -32,6 +32,7 @@
 struct cfg {
 	uint64_t delay_ns, jitter_ns, reorder_threshold, deadline_boot_ns;
 	uint16_t port;
+	uint32_t classid;
 };
 
 static struct netdelay_bpf *load(const struct cfg *c, const char *peer)
@@ -45,6 +46,7 @@ static struct netdelay_bpf *load(const struct cfg *c, const char *peer)
 	s->rodata->jitter_ns = c->jitter_ns;
 	s->rodata->reorder_threshold = c->reorder_threshold;
 	s->rodata->port = c->port;
+	s->rodata->classid = c->classid;
 	s->bss->deadline_boot_ns = c->deadline_boot_ns;
 	bpf_map__set_max_entries(s->maps.peers4, 4);
 	bpf_map__set_max_entries(s->maps.peers6, 4);
@@ -86,10 +88,12 @@ static uint64_t now_mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-/* The departure time the program leaves in skb->tstamp (0xdead on error). */
-static uint64_t stamp(struct netdelay_bpf *s, const struct pkt *p, uint64_t tstamp_in)
+/* The departure time the program leaves in skb->tstamp (0xdead on error),
+ * and its skb->priority in *ret_priority when asked. */
+static uint64_t stamp_prio(struct netdelay_bpf *s, const struct pkt *p, uint64_t tstamp_in,
+			   uint32_t *ret_priority)
 {
-	struct __sk_buff in = { .tstamp = tstamp_in }, out = { 0 };
+	struct __sk_buff in = { .tstamp = tstamp_in, .priority = 6 }, out = { 0 };
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data, .data_size_in = p->len,
 		    .ctx_in = &in, .ctx_size_in = sizeof(in), .ctx_out = &out,
 		    .ctx_size_out = sizeof(out));
@@ -97,7 +101,14 @@ static uint64_t stamp(struct netdelay_bpf *s, const struct pkt *p, uint64_t tsta
 	if (bpf_prog_test_run_opts(bpf_program__fd(s->progs.tug_netdelay_egress), &o) ||
 	    o.retval != NEXT)
 		return 0xdead;
+	if (ret_priority)
+		*ret_priority = out.priority;
 	return out.tstamp;
+}
+
+static uint64_t stamp(struct netdelay_bpf *s, const struct pkt *p, uint64_t tstamp_in)
+{
+	return stamp_prio(s, p, tstamp_in, NULL);
 }
 
 static uint64_t counter(struct netdelay_bpf *s, int slot)
@@ -221,6 +232,23 @@ static void reorder_share(void)
 	netdelay_bpf__destroy(s);
 }
 
+/* --qdisc netem: the chosen packets are steered into netem's prio band
+ * (7475:4) and keep their time; the others keep their priority. */
+static void netem_class_steering(void)
+{
+	LOAD(s, "10.200.0.2", .delay_ns = 50 * MS, .classid = 0x74750004);
+	struct pkt to_peer = udp("10.200.0.1", "10.200.0.2", 40000, 53);
+	struct pkt other = udp("10.200.0.1", "10.200.0.3", 40000, 53);
+	uint32_t prio_peer = 0, prio_other = 0;
+
+	CHECK_EQ(stamp_prio(s, &to_peer, 0, &prio_peer), 0);
+	CHECK_EQ(prio_peer, 0x74750004);
+	CHECK_EQ(stamp_prio(s, &other, 0, &prio_other), 0);
+	CHECK_EQ(prio_other, 6);
+	CHECK_EQ(counter(s, NETDELAY_DELAYED), 1);
+	netdelay_bpf__destroy(s);
+}
+
 /* The probe net delay and doctor rely on: a qdisc this kernel has (htb is
  * everywhere tug runs) is found, an unknown kind is -ENOENT, and neither
  * leaves anything on this namespace's loopback. */
@@ -247,6 +275,7 @@ int main(void)
 	RUN(port_and_deadline_spare);
 	RUN(jitter_is_uniform);
 	RUN(reorder_share);
+	RUN(netem_class_steering);
 	RUN(qdisc_probe);
 	return t_exit();
 }

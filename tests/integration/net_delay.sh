@@ -65,6 +65,12 @@ if "$TUG" doctor --json | grep '"check":"qdisc_fq"' | grep -q '"ok":false'; then
 	t_check refuses_without_fq "rc=$rc: $(cat "$err")" \
 		eval '[ $rc -eq 2 ] && grep -q "no fq qdisc in this kernel (sch_fq" "$err" && [ -n "$why" ]'
 	t_check no_fq_nothing_changed "qdiscs now: $(qdiscs), links $(links_now)" unchanged
+	if "$TUG" doctor --json | grep '"check":"qdisc_netem"' | grep -q '"ok":false'; then
+		"$TUG" net delay --netns "$A" --peer 10.200.0.2 --delay 50ms --qdisc netem --for 2s 2>"$err"
+		rc=$?
+		t_check refuses_without_netem "rc=$rc: $(cat "$err")" \
+			eval '[ $rc -eq 2 ] && grep -q -- "--qdisc netem: no netem or prio qdisc" "$err" && unchanged'
+	fi
 	t_skip net_delay_effect "no fq on this kernel: tug doctor says: $why"
 	exit 0
 fi
@@ -143,12 +149,15 @@ n=$(wc -l <"$peer") fast=$(awk '$1 < 25' "$peer" | wc -l)
 echo "  reorder 30%: $fast of $n replies undelayed ($(awk -v a="$fast" -v n="$n" 'BEGIN { printf "%.1f", 100 * a / n }') %)"
 t_check reorder_share "$fast of $n undelayed" eval '[ $n -ge 295 ] && [ $fast -ge 50 ] && [ $fast -le 130 ]'
 
-# --- TCP: each request/response waits once; a bulk transfer completes, at
-# the rate TCP Small Queues leaves it (a delayed packet still counts against
-# its socket's budget while fq holds it: about two small segments a delay;
-# README). Measured, and only completion asserted for the bulk part. ---
+# --- TCP: each request/response waits once; a bulk transfer completes. With
+# fq, at the rate TCP Small Queues leaves it (a delayed packet still counts
+# against its socket's budget while fq holds it: about two small segments a
+# delay; README), so only completion is asserted; netem frees that budget,
+# and its bulk rate must be well above fq's. ---
 PY=/usr/bin/python3
-if [ -x "$PY" ]; then
+# tcp_run ARGS...: one fault with ARGS, the probe through it; sets tcp_*.
+tcp_run() {
+	local out="$T_TMP/out-tcp" tcp
 	t_bg srvpid ip netns exec "$B" "$PY" -c '
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -163,8 +172,7 @@ while True:
     n += len(b)
 c.sendall(str(n).encode()); c.close()'
 	sleep 0.3
-	out="$T_TMP/out-tcp"
-	start "$out" --delay 50ms --proto tcp --for 60s
+	start "$out" --delay 50ms --proto tcp --for 60s "$@"
 	tcp=$(ip netns exec "$A" "$PY" -c '
 import socket, time
 t0 = time.monotonic(); c = socket.create_connection(("10.200.0.2", 5001), timeout=30)
@@ -181,12 +189,47 @@ print("%.1f %.1f %.1f %d %.0f" % ((t1 - t0) * 1000, min(rpc), max(rpc), n, n / 1
 	wait "$tugpid"
 	kill "$srvpid" 2>/dev/null
 	wait "$srvpid" 2>/dev/null
-	read -r conn_ms rpc_min rpc_max got kbs <<<"$tcp"
-	echo "  TCP, delayed 50ms: connect $conn_ms ms; 10 request/responses of 100 B: $rpc_min..$rpc_max ms; 512 KiB bulk at $kbs KiB/s ($got bytes)"
-	t_check delay_tcp "python: $tcp" \
-		eval 'ge "$conn_ms" 50 && ge "$rpc_min" 50 && le "$rpc_max" $((50 + 4 * SLACK)) && [ "$got" = $((512 << 10)) ]'
+	tcp_raw=$tcp
+	read -r tcp_conn tcp_rpc_min tcp_rpc_max tcp_got tcp_kbs <<<"$tcp"
+	echo "  TCP, delayed 50ms ($*): connect $tcp_conn ms; 10 request/responses of 100 B: $tcp_rpc_min..$tcp_rpc_max ms; 512 KiB bulk at $tcp_kbs KiB/s ($tcp_got bytes)"
+}
+tcp_ok() {
+	ge "$tcp_conn" 50 && ge "$tcp_rpc_min" 50 && le "$tcp_rpc_max" $((50 + 4 * SLACK)) &&
+		[ "$tcp_got" = $((512 << 10)) ]
+}
+if [ -x "$PY" ]; then
+	tcp_run --qdisc fq
+	fq_kbs=$tcp_kbs
+	t_check delay_tcp "python: $tcp_raw" tcp_ok
 else
 	t_skip delay_tcp "no /usr/bin/python3 for the TCP probe"
+fi
+
+# --- --qdisc netem: the same delay from a netem in a prio band only the
+# chosen packets reach; the neighbour untouched, the root back as before ---
+if "$TUG" doctor --json | grep '"check":"qdisc_netem"' | grep -q '"ok":true'; then
+	out="$T_TMP/out-netem"
+	start "$out" --delay 50ms --qdisc netem --for 30s
+	rtts 10.200.0.3 30 0.02 >"$other" &
+	p1=$!
+	rtts 10.200.0.2 60 0.02 >"$peer"
+	wait "$p1"
+	held=$(qdiscs)
+	kill -TERM "$tugpid"
+	wait "$tugpid"
+	n50=$(pct "$peer" 50) o50=$(pct "$other" 50)
+	echo "  --qdisc netem, delay 50ms: peer p50 $n50 ms (shortest $(pct "$peer" 0)), neighbour p50 $o50 ms"
+	t_check netem_delay "peer p50 $n50, shortest $(pct "$peer" 0), neighbour $o50; while held: $held" \
+		eval 'ge $(pct "$peer" 0) 50 && le $n50 $((50 + 2 * SLACK)) && le $o50 $((2 + SLACK)) &&
+			echo "$held" | grep -q "^qdisc prio 7475: root" && echo "$held" | grep -q "^qdisc netem 7476: parent 7475:4"'
+	t_check netem_restored "qdiscs after: $(qdiscs) (before: $before)" unchanged
+	if [ -x "$PY" ]; then
+		tcp_run --qdisc netem
+		t_check netem_tcp_bulk "python: $tcp_raw; fq's bulk rate $fq_kbs KiB/s" \
+			eval 'tcp_ok && ge "$tcp_kbs" $((4 * fq_kbs))'
+	fi
+else
+	t_skip netem_delay "no netem on this kernel: tug doctor says: $("$TUG" doctor | grep qdisc_netem)"
 fi
 
 # --- a multiqueue device: the kernel's mq and its per-queue children come

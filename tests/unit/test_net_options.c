@@ -114,6 +114,10 @@ static void delay_options(void)
 	       "--dir", "both");
 	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2", "--delay", "10ms",
 	       "--percent", "5");
+	EXPECT(&net_delay_ops, 0, "delay", "--peer", "10.200.0.2", "--delay", "10ms",
+	       "--qdisc", "netem");
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2", "--delay", "10ms",
+	       "--qdisc", "htb");
 	EXPECT(&net_delay_ops, 1, "delay", "--help");
 }
 

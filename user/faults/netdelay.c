@@ -28,6 +28,8 @@
 #include <netlink/netlink.h>
 #include <netlink/attr.h>
 #include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/netem.h>
+#include <netlink/route/qdisc/prio.h>
 
 #include "fault.h"
 #include "json.h"
@@ -39,12 +41,24 @@
 #include "nettc.h"
 #include "parse.h"
 
-/* tug's fq, recognisable in `tc qdisc show` and by recover. */
+/* tug's root qdisc (fq, or the prio above netem), recognisable in `tc
+ * qdisc show` and by recover. */
 #define NETDELAY_FQ_MAJOR 0x7475U
 #define NETDELAY_FQ_HANDLE TC_H_MAKE(NETDELAY_FQ_MAJOR << 16, 0)
 /* Per flow and in all: the packets a delay holds at once (fq's defaults,
  * 100 a flow, would drop a 1000 packet/s flow delayed by 100 ms). */
 #define NETDELAY_FQ_LIMIT 10000U
+/* --qdisc netem: prio's three usual bands (its default priomap) carry the
+ * rest; the fourth, which only the program's chosen packets reach (their
+ * skb->priority names it), holds netem. */
+#define NETDELAY_PRIO_BANDS 4
+#define NETDELAY_NETEM_CLASS TC_H_MAKE(NETDELAY_FQ_MAJOR << 16, NETDELAY_PRIO_BANDS)
+#define NETDELAY_NETEM_HANDLE TC_H_MAKE((NETDELAY_FQ_MAJOR + 1) << 16, 0)
+
+enum netdelay_qdisc { NETDELAY_FQ, NETDELAY_NETEM };
+static const char *const qdisc_names[] = { "fq", "netem" };
+/* The kind of tug's root qdisc for each. */
+static const char *const root_kinds[] = { "fq", "prio" };
 
 static const char *const counter_names[NETDELAY_COUNTER_MAX] = {
 	[NETDELAY_DELAYED] = "delayed",
@@ -57,6 +71,7 @@ struct netdelay_priv {
 	struct nettc t;
 	uint64_t delay_ns, jitter_ns;
 	double reorder;		/* percent */
+	enum netdelay_qdisc qdisc;
 	struct netdelay_bpf *skel;
 	bool installed[NETTC_MAX_DEVS];
 };
@@ -117,7 +132,8 @@ static int root_qdisc_get(struct nl_sock *sk, int ifindex, struct root_qdisc *re
 
 static bool is_ours(const struct root_qdisc *r)
 {
-	return !strcmp(r->kind, "fq") && r->handle == NETDELAY_FQ_HANDLE;
+	return (!strcmp(r->kind, root_kinds[NETDELAY_FQ]) || !strcmp(r->kind, root_kinds[NETDELAY_NETEM])) &&
+	       r->handle == NETDELAY_FQ_HANDLE;
 }
 
 static int fq_install(struct nl_sock *sk, int ifindex, uint64_t horizon_us)
@@ -165,9 +181,52 @@ cleanup:
 	return err;
 }
 
-/* Delete the root qdisc if it is tug's fq; the kernel then attaches its
- * default again. 0 also when it is gone or not ours (then logged). */
-static int fq_remove(struct nl_sock *sk, int ifindex, const char *dev, const char *was)
+/* prio at the root, netem in its fourth band. netem orphans what it holds
+ * (a TCP socket's budget is not spent while its packets wait). */
+static int netem_install(struct nl_sock *sk, int ifindex, uint64_t delay_ns, uint64_t jitter_ns)
+{
+	static uint8_t priomap[TC_PRIO_MAX + 1] = { 1, 2, 2, 2, 1, 2, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1 };
+	struct rtnl_qdisc *prio = rtnl_qdisc_alloc(), *netem = rtnl_qdisc_alloc();
+	int err;
+
+	if (!prio || !netem) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	rtnl_tc_set_ifindex(TC_CAST(prio), ifindex);
+	rtnl_tc_set_parent(TC_CAST(prio), TC_H_ROOT);
+	rtnl_tc_set_handle(TC_CAST(prio), NETDELAY_FQ_HANDLE);
+	rtnl_tc_set_kind(TC_CAST(prio), "prio");
+	rtnl_qdisc_prio_set_bands(prio, NETDELAY_PRIO_BANDS);
+	rtnl_qdisc_prio_set_priomap(prio, priomap, sizeof(priomap));
+	/* EXCL: as for fq, never over a root someone configured meanwhile. */
+	err = rtnl_qdisc_add(sk, prio, NLM_F_CREATE | NLM_F_EXCL);
+	if (err) {
+		err = err == -NLE_EXIST ? -EEXIST : err == -NLE_OBJ_NOTFOUND ? -EOPNOTSUPP : -EIO;
+		goto cleanup;
+	}
+	rtnl_tc_set_ifindex(TC_CAST(netem), ifindex);
+	rtnl_tc_set_parent(TC_CAST(netem), NETDELAY_NETEM_CLASS);
+	rtnl_tc_set_handle(TC_CAST(netem), NETDELAY_NETEM_HANDLE);
+	rtnl_tc_set_kind(TC_CAST(netem), "netem");
+	rtnl_netem_set_delay(netem, delay_ns / 1000);
+	if (jitter_ns)
+		rtnl_netem_set_jitter(netem, jitter_ns / 1000);
+	rtnl_netem_set_limit(netem, NETDELAY_FQ_LIMIT);
+	err = rtnl_qdisc_add(sk, netem, NLM_F_CREATE | NLM_F_EXCL);
+	if (err)
+		err = err == -NLE_OBJ_NOTFOUND ? -EOPNOTSUPP : -EIO;
+	/* A prio without its netem is removed by the caller with the rest. */
+cleanup:
+	rtnl_qdisc_put(prio);
+	rtnl_qdisc_put(netem);
+	return err;
+}
+
+/* Delete the root qdisc if it is tug's (fq, or prio and the netem below it);
+ * the kernel then attaches its default again. 0 also when it is gone or not
+ * ours (then logged). */
+static int qdisc_remove(struct nl_sock *sk, int ifindex, const char *dev, const char *was)
 {
 	struct rtnl_qdisc *q = NULL;
 	struct root_qdisc r;
@@ -178,7 +237,7 @@ static int fq_remove(struct nl_sock *sk, int ifindex, const char *dev, const cha
 		return err;
 	if (!is_ours(&r)) {
 		if (strcmp(r.kind, "none") && strcmp(r.kind, was))
-			log_warn("%s: the root qdisc is %s %x: now, not tug's fq %x:; left alone",
+			log_warn("%s: the root qdisc is %s %x: now, not tug's %x:; left alone",
 				 dev, r.kind, r.handle >> 16, NETDELAY_FQ_MAJOR);
 		return 0;
 	}
@@ -198,8 +257,8 @@ static int fq_remove(struct nl_sock *sk, int ifindex, const char *dev, const cha
 	return 0;
 }
 
-/* Revert and recover: every device of the entry whose root is tug's fq. */
-static int fq_remove_all(json_object *state)
+/* Revert and recover: every device of the entry whose root is tug's. */
+static int qdiscs_remove_all(json_object *state)
 {
 	json_object *arr = json_get(state, "qdiscs");
 	struct nl_sock *sk = NULL;
@@ -215,7 +274,7 @@ static int fq_remove_all(json_object *state)
 	err = nl_open(&sk);
 	for (size_t i = 0; !err && i < json_object_array_length(arr); i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
-		int r = fq_remove(sk, json_get_int(o, "ifindex", 0), json_get_str(o, "dev", "?"),
+		int r = qdisc_remove(sk, json_get_int(o, "ifindex", 0), json_get_str(o, "dev", "?"),
 				  json_get_str(o, "was", "none"));
 
 		if (r)
@@ -242,12 +301,13 @@ static int parse_dir_out_only(const char *arg)
 
 static int netdelay_parse(struct fault *f, int argc, char **argv)
 {
-	enum { OPT_DELAY = NETTC_OPT_VERB, OPT_JITTER, OPT_REORDER };
+	enum { OPT_DELAY = NETTC_OPT_VERB, OPT_JITTER, OPT_REORDER, OPT_QDISC };
 	static const struct option opts[] = {
 		NETTC_OPTIONS,
 		{ "delay", required_argument, NULL, OPT_DELAY },
 		{ "jitter", required_argument, NULL, OPT_JITTER },
 		{ "reorder", required_argument, NULL, OPT_REORDER },
+		{ "qdisc", required_argument, NULL, OPT_QDISC },
 		FAULT_COMMON_OPTIONS,
 		{},
 	};
@@ -288,6 +348,14 @@ static int netdelay_parse(struct fault *f, int argc, char **argv)
 				return fault_bad_option("--reorder", optarg,
 							"a percentage 0..100 of packets sent undelayed, like 25");
 			break;
+		case OPT_QDISC:
+			if (!strcmp(optarg, "fq"))
+				p->qdisc = NETDELAY_FQ;
+			else if (!strcmp(optarg, "netem"))
+				p->qdisc = NETDELAY_NETEM;
+			else
+				return fault_bad_option("--qdisc", optarg, "fq or netem");
+			break;
 		default:
 			err = fault_parse_common(f, opt, optarg);
 			if (err)
@@ -314,6 +382,7 @@ static int netdelay_parse(struct fault *f, int argc, char **argv)
 	json_object_object_add(f->params, "delay_us", json_object_new_int64(p->delay_ns / 1000));
 	json_object_object_add(f->params, "jitter_us", json_object_new_int64(p->jitter_ns / 1000));
 	json_object_object_add(f->params, "reorder", json_object_new_double(p->reorder));
+	json_object_object_add(f->params, "qdisc", json_object_new_string(qdisc_names[p->qdisc]));
 	return 0;
 }
 
@@ -344,15 +413,16 @@ static int check_root_qdiscs(struct fault *f, struct netdelay_priv *p)
 			goto cleanup;
 		}
 		if (is_ours(&r)) {
-			log_error("--dev: %s already has tug's fq %x: as its root qdisc, left by a tug "
-				  "that died; run 'tug recover', then try again", d->name, NETDELAY_FQ_MAJOR);
+			log_error("--dev: %s already has tug's %s %x: as its root qdisc, left by a tug "
+				  "that died; run 'tug recover', then try again", d->name, r.kind,
+				  NETDELAY_FQ_MAJOR);
 			err = -EBUSY;
 			goto cleanup;
 		}
 		if (r.configured) {
 			log_error("--dev: %s's root qdisc is %s %x: ('tc qdisc show dev %s'), configured "
 				  "by someone, not the kernel's default; net delay needs the root for "
-				  "its fq and does not take over another's qdiscs. Delay on another "
+				  "its qdisc and does not take over another's qdiscs. Delay on another "
 				  "device, or remove that qdisc first", d->name, r.kind, r.handle >> 16,
 				  d->name);
 			err = -EBUSY;
@@ -387,13 +457,25 @@ static int netdelay_prepare(struct fault *f)
 		err = check_root_qdiscs(f, p);
 	if (err)
 		return err;
-	err = kernel_probe_qdisc("fq");
-	if (err == -ENOENT) {
-		log_error("net delay: %s. 'tug doctor' says what this kernel has", no_fq);
-		return -EOPNOTSUPP;
+	if (p->qdisc == NETDELAY_NETEM) {
+		err = kernel_probe_qdisc("netem");
+		if (!err)
+			err = kernel_probe_qdisc("prio");
+		if (err == -ENOENT) {
+			log_error("--qdisc netem: no netem or prio qdisc in this kernel (sch_netem, "
+				  "sch_prio); use --qdisc fq, or see 'tug doctor'");
+			return -EOPNOTSUPP;
+		}
+	} else {
+		err = kernel_probe_qdisc("fq");
+		if (err == -ENOENT) {
+			log_error("net delay: %s. 'tug doctor' says what this kernel has", no_fq);
+			return -EOPNOTSUPP;
+		}
 	}
 	if (err)
-		return log_errno(err, "net delay: cannot tell whether this kernel has fq");
+		return log_errno(err, "net delay: cannot tell whether this kernel has %s",
+				 qdisc_names[p->qdisc]);
 	/* The fq qdisc outlives tug: the guardian removes it. */
 	f->needs_guardian = true;
 	return 0;
@@ -411,6 +493,7 @@ static int netdelay_load(struct netdelay_priv *p, uint64_t deadline_boot_ns, str
 	skel->rodata->delay_ns = p->delay_ns;
 	skel->rodata->jitter_ns = p->jitter_ns;
 	skel->rodata->reorder_threshold = p->reorder > 0 ? nettc_threshold(p->reorder) : 0;
+	skel->rodata->classid = p->qdisc == NETDELAY_NETEM ? NETDELAY_NETEM_CLASS : 0;
 	skel->bss->deadline_boot_ns = deadline_boot_ns;
 	err = nettc_configure(&p->t, skel->obj);
 	if (!err)
@@ -425,7 +508,7 @@ static int netdelay_load(struct netdelay_priv *p, uint64_t deadline_boot_ns, str
 	return 0;
 }
 
-static int install_fqs(struct netdelay_priv *p)
+static int install_qdiscs(struct netdelay_priv *p)
 {
 	uint64_t horizon_us = (p->delay_ns + p->jitter_ns) / 1000 + 10 * 1000000ULL;
 	struct nl_sock *sk = NULL;
@@ -436,14 +519,16 @@ static int install_fqs(struct netdelay_priv *p)
 		return err;
 	err = nl_open(&sk);
 	for (size_t i = 0; !err && i < p->t.ndevs; i++) {
-		err = fq_install(sk, p->t.devs[i].ifindex, horizon_us);
+		err = p->qdisc == NETDELAY_NETEM ?
+			netem_install(sk, p->t.devs[i].ifindex, p->delay_ns, p->jitter_ns) :
+			fq_install(sk, p->t.devs[i].ifindex, horizon_us);
+		p->installed[i] = !err;
 		if (err == -EEXIST)
 			log_error("%s: a root qdisc was configured since tug looked; not replaced",
 				  p->t.devs[i].name);
 		else if (err)
-			log_errno(err, "%s: cannot install the fq qdisc", p->t.devs[i].name);
-		else
-			p->installed[i] = true;
+			log_errno(err, "%s: cannot install the %s qdisc", p->t.devs[i].name,
+				  qdisc_names[p->qdisc]);
 	}
 	nl_socket_free(sk);
 	netns_leave(orig);
@@ -459,13 +544,13 @@ static int netdelay_apply(struct fault *f)
 	if (err)
 		return log_errno(err, "loading the delay classifier"), err;
 	f->kernel_deadline = &p->skel->bss->deadline_boot_ns;
-	/* fq first: a stamp on a device without it would not wait. The
-	 * journal already names the qdiscs (prepare). */
-	err = install_fqs(p);
+	/* The qdisc first: a stamp (or a class) on a device without it would
+	 * not wait. The journal already names the qdiscs (prepare). */
+	err = install_qdiscs(p);
 	if (!err)
 		err = nettc_attach(f, &p->t, -1, bpf_program__fd(p->skel->progs.tug_netdelay_egress));
 	if (err)
-		fq_remove_all(f->state);
+		qdiscs_remove_all(f->state);
 	return err;
 }
 
@@ -510,9 +595,9 @@ static int netdelay_revert(struct fault *f)
 
 	nettc_detach(&p->t);
 	drain(p);
-	err = fq_remove_all(f->state);
+	err = qdiscs_remove_all(f->state);
 	if (err)
-		log_errno(err, "removing tug's fq qdisc");
+		log_errno(err, "removing tug's %s qdisc", qdisc_names[p->qdisc]);
 	memset(p->installed, 0, sizeof(p->installed));
 	return err;
 }
@@ -520,7 +605,7 @@ static int netdelay_revert(struct fault *f)
 static int netdelay_recover(json_object *entry)
 {
 	int err = nettc_recover(entry);
-	int err2 = fq_remove_all(json_get(entry, "state"));
+	int err2 = qdiscs_remove_all(json_get(entry, "state"));
 
 	return err ? err : err2;
 }
@@ -542,9 +627,9 @@ static void netdelay_describe(struct fault *f, char *buf, size_t len)
 
 	if (p->reorder > 0)
 		snprintf(r, sizeof(r), ", %g %% undelayed", p->reorder);
-	snprintf(extra, sizeof(extra), ", +%s%s%s%s (fq %x:)", format_duration(p->delay_ns, d, sizeof(d)),
+	snprintf(extra, sizeof(extra), ", +%s%s%s%s (%s %x:)", format_duration(p->delay_ns, d, sizeof(d)),
 		 p->jitter_ns ? " +-" : "", p->jitter_ns ? format_duration(p->jitter_ns, j, sizeof(j)) : "",
-		 r, NETDELAY_FQ_MAJOR);
+		 r, p->qdisc == NETDELAY_NETEM ? "netem under prio" : "fq", NETDELAY_FQ_MAJOR);
 	nettc_describe(&p->t, extra, buf, len);
 }
 
@@ -599,10 +684,15 @@ const struct fault_ops net_delay_ops = {
 		 "                         (spared by default, from SSH_CONNECTION)\n"
 		 "  --backend auto|tcx|clsact  tcx links (kernel >= 6.6) die with tug; clsact\n"
 		 "                         filters are removed by a guardian (default auto)\n"
-		 "\nfq (sch_fq) holds each packet until its departure time: tug installs it, as\n"
-		 "handle 7475:, over the kernel's default root qdisc and removes it at the end\n"
-		 "(the guardian or 'tug recover' after a crash); a root qdisc someone configured\n"
-		 "is refused. 'tug doctor' says whether this kernel has fq.\n"
+		 "  --qdisc fq|netem       what holds the packets (default fq): fq releases each\n"
+		 "                         at the departure time the program stamps; netem, in a\n"
+		 "                         prio band only the chosen packets reach, frees their\n"
+		 "                         sockets' send budget while they wait: use it for bulk\n"
+		 "                         TCP from this host (with fq it crawls, README)\n"
+		 "\ntug installs its qdisc (handle 7475:) over the kernel's default root qdisc\n"
+		 "and removes it at the end (the guardian or 'tug recover' after a crash); a\n"
+		 "root qdisc someone configured is refused. 'tug doctor' says whether this\n"
+		 "kernel has fq and netem.\n"
 		 "\nExamples:\n"
 		 "  tug net delay --peer 10.200.0.3 --delay 100ms --for 60s\n"
 		 "  tug net delay --peer 10.200.0.0/24 --delay 50ms --jitter 10ms --reorder 25 --for 2m\n"
