@@ -55,8 +55,10 @@
 #define NETDELAY_NETEM_CLASS TC_H_MAKE(NETDELAY_FQ_MAJOR << 16, NETDELAY_PRIO_BANDS)
 #define NETDELAY_NETEM_HANDLE TC_H_MAKE((NETDELAY_FQ_MAJOR + 1) << 16, 0)
 
-enum netdelay_qdisc { NETDELAY_FQ, NETDELAY_NETEM };
-static const char *const qdisc_names[] = { "fq", "netem" };
+/* auto: fq where the kernel has it (departure times: nothing is queued
+ * twice, no qdisc tree), else netem. */
+enum netdelay_qdisc { NETDELAY_FQ, NETDELAY_NETEM, NETDELAY_AUTO };
+static const char *const qdisc_names[] = { "fq", "netem", "auto" };
 /* The kind of tug's root qdisc for each. */
 static const char *const root_kinds[] = { "fq", "prio" };
 
@@ -318,6 +320,7 @@ static int netdelay_parse(struct fault *f, int argc, char **argv)
 	int opt, err;
 
 	nettc_init(&p->t);
+	p->qdisc = NETDELAY_AUTO;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt == NETTC_OPT_DIR) {
 			err = parse_dir_out_only(optarg);
@@ -353,8 +356,10 @@ static int netdelay_parse(struct fault *f, int argc, char **argv)
 				p->qdisc = NETDELAY_FQ;
 			else if (!strcmp(optarg, "netem"))
 				p->qdisc = NETDELAY_NETEM;
+			else if (!strcmp(optarg, "auto"))
+				p->qdisc = NETDELAY_AUTO;
 			else
-				return fault_bad_option("--qdisc", optarg, "fq or netem");
+				return fault_bad_option("--qdisc", optarg, "auto, fq or netem");
 			break;
 		default:
 			err = fault_parse_common(f, opt, optarg);
@@ -447,36 +452,44 @@ static const char no_fq[] =
 	"no fq qdisc in this kernel (sch_fq, CONFIG_NET_SCH_FQ) to hold delayed packets; "
 	"Debian, Ubuntu, Fedora and RHEL kernels >= 5.7 have it (a module)";
 
+static int probe_netem(void)
+{
+	int err = kernel_probe_qdisc("netem");
+
+	return err ? err : kernel_probe_qdisc("prio");
+}
+
 static int netdelay_prepare(struct fault *f)
 {
 	struct netdelay_priv *p = f->priv;
-	int err;
+	int err, fq, netem;
 
 	err = nettc_prepare(f, &p->t);
 	if (!err)
 		err = check_root_qdiscs(f, p);
 	if (err)
 		return err;
-	if (p->qdisc == NETDELAY_NETEM) {
-		err = kernel_probe_qdisc("netem");
-		if (!err)
-			err = kernel_probe_qdisc("prio");
-		if (err == -ENOENT) {
-			log_error("--qdisc netem: no netem or prio qdisc in this kernel (sch_netem, "
-				  "sch_prio); use --qdisc fq, or see 'tug doctor'");
-			return -EOPNOTSUPP;
-		}
-	} else {
-		err = kernel_probe_qdisc("fq");
-		if (err == -ENOENT) {
-			log_error("net delay: %s. 'tug doctor' says what this kernel has", no_fq);
-			return -EOPNOTSUPP;
-		}
+	fq = p->qdisc == NETDELAY_NETEM ? -ENOENT : kernel_probe_qdisc("fq");
+	netem = p->qdisc == NETDELAY_FQ || !fq ? -ENOENT : probe_netem();
+	if (p->qdisc == NETDELAY_AUTO)
+		p->qdisc = !fq || netem ? NETDELAY_FQ : NETDELAY_NETEM;
+	err = p->qdisc == NETDELAY_FQ ? fq : netem;
+	if (err == -ENOENT && p->qdisc == NETDELAY_FQ) {
+		log_error("net delay: %s%s. 'tug doctor' says what this kernel has", no_fq,
+			  json_get(f->params, "qdisc") && strcmp(json_get_str(f->params, "qdisc", ""), "fq") ?
+			  ", nor netem and prio (sch_netem, sch_prio) for --qdisc netem" : "");
+		return -EOPNOTSUPP;
+	}
+	if (err == -ENOENT) {
+		log_error("--qdisc netem: no netem or prio qdisc in this kernel (sch_netem, "
+			  "sch_prio); use --qdisc fq, or see 'tug doctor'");
+		return -EOPNOTSUPP;
 	}
 	if (err)
 		return log_errno(err, "net delay: cannot tell whether this kernel has %s",
 				 qdisc_names[p->qdisc]);
-	/* The fq qdisc outlives tug: the guardian removes it. */
+	json_object_object_add(f->state, "qdisc", json_object_new_string(qdisc_names[p->qdisc]));
+	/* The qdisc outlives tug: the guardian removes it. */
 	f->needs_guardian = true;
 	return 0;
 }
@@ -637,19 +650,20 @@ static const char *netdelay_backend(char *why, size_t len)
 {
 	char tc[160];
 	const char *b = nettc_backend(tc, sizeof(tc));
-	int err = kernel_has_qdisc("fq", "sch_fq");
+	bool tcx = !strcmp(b, "tcx");
+	int fq = kernel_has_qdisc("fq", "sch_fq");
 
-	if (err == -ENOENT) {
-		snprintf(why, len, "%s", no_fq);
-		return NULL;
+	if (!fq) {
+		snprintf(why, len, "departure times from a tc program, held by fq (--qdisc netem "
+			 "for bulk TCP from this host); %s", tc);
+		return tcx ? "tcx+fq" : "clsact+fq";
 	}
-	if (err) {
-		snprintf(why, len, "fq unknown (%s); %s", strerror(-err), tc);
-		return NULL;
+	if (kernel_has_qdisc("netem", "sch_netem") == 0 && kernel_has_qdisc("prio", "sch_prio") == 0) {
+		snprintf(why, len, "no fq: the chosen packets steered into a netem class; %s", tc);
+		return tcx ? "tcx+netem" : "clsact+netem";
 	}
-	snprintf(why, len, "departure times from a tc program, held by fq; %s; fq removed at "
-		 "revert or by the guardian", tc);
-	return !strcmp(b, "tcx") ? "tcx+fq" : "clsact+fq";
+	snprintf(why, len, "%s; nor netem", no_fq);
+	return NULL;
 }
 
 static void netdelay_destroy(struct fault *f)
@@ -684,7 +698,8 @@ const struct fault_ops net_delay_ops = {
 		 "                         (spared by default, from SSH_CONNECTION)\n"
 		 "  --backend auto|tcx|clsact  tcx links (kernel >= 6.6) die with tug; clsact\n"
 		 "                         filters are removed by a guardian (default auto)\n"
-		 "  --qdisc fq|netem       what holds the packets (default fq): fq releases each\n"
+		 "  --qdisc auto|fq|netem  what holds the packets (auto: fq where the kernel has\n"
+		 "                         it, else netem): fq releases each\n"
 		 "                         at the departure time the program stamps; netem, in a\n"
 		 "                         prio band only the chosen packets reach, frees their\n"
 		 "                         sockets' send budget while they wait: use it for bulk\n"
