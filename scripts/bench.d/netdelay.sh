@@ -71,9 +71,9 @@ run() {	# TOOL REP: one fault of 1.5 s with both probers running
 	local p2=$!
 	sleep 0.5
 	t_cmd=$(now_ms)
-	if [ "$tool" = tug ]; then
+	if [ "$tool" != netem ]; then
 		"$TUG" net delay --netns "$A" --peer 10.200.0.2 --delay "${DELAY_MS}ms" \
-			--for "${HOLD_MS}ms" --json >"$out" 2>&1
+			--qdisc "${tool#tug}" --for "${HOLD_MS}ms" --json >"$out" 2>&1
 		t_set=$(field "$out" applied ts_ms) t_heal=$(field "$out" applied deadline_ms)
 		t_done=$(field "$out" reverted ts_ms)
 	else
@@ -97,9 +97,56 @@ run() {	# TOOL REP: one fault of 1.5 s with both probers running
 
 "$TUG" net delay --netns "$A" --peer 10.200.0.2 --delay 1ms --for 1ms >/dev/null 2>&1 || true	# warm caches
 base_peer=$(probe 10.200.0.2 "$tmp/base" && window "$tmp/base" 0 9999999999999)
+TOOLS="tugfq tugnetem netem"
 for i in $(seq "$REPS"); do
-	for tool in tug netem; do run "$tool" "$i"; done
+	for tool in $TOOLS; do run "$tool" "$i"; done
 done
+
+# bulk TOOL: KiB/s of one 512 KiB TCP transfer from A to the targeted peer
+# while the delay holds.
+PY=/usr/bin/python3
+bulk() {
+	local tool=$1 srv tugp kbs
+	ip netns exec "$B" "$PY" -c '
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.200.0.2", 5001)); s.listen(1); c, _ = s.accept(); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    n += len(b)
+c.sendall(str(n).encode())' &
+	srv=$!
+	if [ "$tool" = netem ]; then
+		tc -n "$A" qdisc add dev va root netem delay "${DELAY_MS}ms"
+	else
+		"$TUG" net delay --netns "$A" --peer 10.200.0.2 --delay "${DELAY_MS}ms" \
+			--qdisc "${tool#tug}" --for 60s --json >"$tmp/bulk-$tool" 2>&1 &
+		tugp=$!
+		for _ in $(seq 300); do grep -q '"applied"' "$tmp/bulk-$tool" && break; sleep 0.02; done
+	fi
+	sleep 0.3
+	kbs=$(ip netns exec "$A" "$PY" -c '
+import socket, time
+c = socket.create_connection(("10.200.0.2", 5001), timeout=60); t = time.monotonic()
+c.sendall(b"x" * (512 << 10)); c.shutdown(socket.SHUT_WR); n = int(c.recv(64))
+print("%.0f" % (n / 1024 / (time.monotonic() - t)))' 2>/dev/null || echo n/a)
+	if [ "$tool" = netem ]; then
+		tc -n "$A" qdisc del dev va root
+	else
+		kill -INT "$tugp"
+		wait "$tugp" || true
+	fi
+	kill "$srv" 2>/dev/null || true
+	wait "$srv" 2>/dev/null || true
+	echo "$kbs"
+}
+declare -A bulk_kbs
+if [ -x "$PY" ]; then
+	for tool in $TOOLS; do bulk_kbs[$tool]=$(bulk "$tool"); log "$tool bulk ${bulk_kbs[$tool]} KiB/s"; done
+else
+	for tool in $TOOLS; do bulk_kbs[$tool]=n/a; done
+fi
 med() { for i in $(seq "$REPS"); do echo "${r[$1,$i,$2]}"; done | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 added() { awk -v a="$1" -v b="$base_peer" 'BEGIN { printf "%+.2f", a - b }'; }
@@ -111,22 +158,36 @@ cat <<EOF
 Machine: $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(date -u +%Y-%m-%d).
 Command: \`scripts/bench netdelay\` (scripts/bench.d/netdelay.sh; REPS=$REPS, medians). A veth pair between
 two namespaces; ICMP probes every 5 ms from A to the targeted peer 10.200.0.2 and to 10.200.0.3 on
-the same link. tug: \`tug net delay --peer 10.200.0.2 --delay ${DELAY_MS}ms --for ${HOLD_MS}ms\` ($tugbackend);
+the same link. tug: \`tug net delay --peer 10.200.0.2 --delay ${DELAY_MS}ms --for ${HOLD_MS}ms --qdisc fq|netem\` ($tugbackend);
 netem: \`tc qdisc add dev va root netem delay ${DELAY_MS}ms\`, ${HOLD_MS} ms, \`tc qdisc del dev va root\`.
 Round trip without a fault: $base_peer ms.
 
-| | tug | netem | tug / netem |
-|---|---:|---:|---:|
-| targeted peer, round trip while held (ms) | $(med tug peer) ($(added "$(med tug peer)")) | $(med netem peer) ($(added "$(med netem peer)")) | $(ratio "$(med tug peer)" "$(med netem peer)") |
-| untargeted address, same link (ms) | $(med tug other) ($(added "$(med tug other)")) | $(med netem other) ($(added "$(med netem other)")) | $(ratio "$(med tug other)" "$(med netem other)") |
-| command -> in place (ms) | $(med tug setup) | $(med netem setup) | $(ratio "$(med tug setup)" "$(med netem setup)") |
-| command -> first delayed probe (ms) | $(med tug onset) | $(med netem onset) | $(ratio "$(med tug onset)" "$(med netem onset)") |
-| deadline / \`tc qdisc del\` -> first undelayed probe (ms) | $(med tug heal) | $(med netem heal) | $(ratio "$(med tug heal)" "$(med netem heal)") |
-| deadline / \`tc qdisc del\` -> qdisc gone (ms) | $(med tug teardown) | $(med netem teardown) | $(ratio "$(med tug teardown)" "$(med netem teardown)") |
-| probes lost, both addresses, a run | $(med tug lost) | $(med netem lost) | |
+| | tug (fq) | tug (\`--qdisc netem\`) | netem on the device | tug fq / netem | tug netem / netem |
+|---|---:|---:|---:|---:|---:|
+EOF
+row() {	# LABEL FIELD [added]
+	local a b c
+	a=$(med tugfq "$2") b=$(med tugnetem "$2") c=$(med netem "$2")
+	if [ "${3:-}" = added ]; then
+		echo "| $1 | $a ($(added "$a")) | $b ($(added "$b")) | $c ($(added "$c")) | $(ratio "$a" "$c") | $(ratio "$b" "$c") |"
+	else
+		echo "| $1 | $a | $b | $c | $(ratio "$a" "$c") | $(ratio "$b" "$c") |"
+	fi
+}
+row "targeted peer, round trip while held (ms)" peer added
+row "untargeted address, same link (ms)" other added
+row "command -> in place (ms)" setup
+row "command -> first delayed probe (ms)" onset
+row "deadline / \`tc qdisc del\` -> first undelayed probe (ms)" heal
+row "deadline / \`tc qdisc del\` -> qdisc gone (ms)" teardown
+row "probes lost, both addresses, a run" lost
+echo "| bulk TCP to the peer, 512 KiB (KiB/s) | ${bulk_kbs[tugfq]} | ${bulk_kbs[tugnetem]} | ${bulk_kbs[netem]} | $(ratio "${bulk_kbs[tugfq]}" "${bulk_kbs[netem]}") | $(ratio "${bulk_kbs[tugnetem]}" "${bulk_kbs[netem]}") |"
+cat <<EOF
 
 netem on the root delays every packet the device sends: the untargeted address pays the full
-delay too. tug stamps only the chosen peer's packets; fq sends the rest at once. At the end tug
+delay too. tug stamps (fq) or steers (netem class) only the chosen peer's packets; the rest
+leave at once. Bulk TCP from this host: fq's held packets still count against the socket's
+TCP Small Queues budget, netem frees it (README). At the end tug
 detaches its program first (no new packet is delayed: the heal), then waits for the packets
 already stamped to leave before deleting fq, so its teardown includes up to one delay;
 deleting netem drops what it still holds. tug's setup includes starting the process, loading
