@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tug net delay: added latency for exactly the chosen peers, by earliest
- * departure time. The egress tc program (bpf/netdelay.bpf.c, on the shared
- * tc engine nettc) stamps the chosen packets with the time they may leave;
- * an fq qdisc on the device's root holds each one until then. Untargeted
- * packets carry no stamp and leave fq at once.
+ * tug net delay: added latency for exactly the chosen peers. The egress tc
+ * program (bpf/netdelay.bpf.c, on the shared tc engine nettc) marks the
+ * chosen packets and a qdisc tug installs at the device's root holds them:
+ * - fq: the program stamps the time each may leave (earliest departure
+ *   time) and fq releases it then; untargeted packets carry no stamp and
+ *   leave at once;
+ * - netem (--qdisc netem, or where the kernel has no fq): a prio root whose
+ *   fourth band holds netem; the program names that band in skb->priority.
+ *   netem frees a TCP socket's send budget while it holds the packets, which
+ *   fq does not (TCP Small Queues: bulk TCP from this host crawls with fq).
  *
  * The program dies with tug (tcx) or is removed by the guardian (clsact),
- * like a partition's. The fq qdisc outlives the process: tug installs it
- * only over the kernel's own default root qdisc (handle 0:, which the
- * kernel re-attaches when the root is deleted), under its own handle
- * (7475:, "tu"), journals that before it is created, and deletes only a
- * root fq with that handle: at revert, from the guardian after a crash, and
- * in `tug recover`. A root qdisc someone configured is refused, not taken
+ * like a partition's. The qdisc outlives the process: tug installs it only
+ * over the kernel's own default root qdisc (handle 0:, which the kernel
+ * re-attaches when the root is deleted), under its own handle (7475:,
+ * "tu"), journals that before it is created, and deletes only a root fq or
+ * prio with that handle: at revert, from the guardian after a crash, and in
+ * `tug recover`. A root qdisc someone configured is refused, not taken
  * over: restoring another's qdisc tree (classes, filters, statistics) by
  * copy is not exact, and the refusal changes nothing.
  */
@@ -43,8 +48,8 @@
 
 /* tug's root qdisc (fq, or the prio above netem), recognisable in `tc
  * qdisc show` and by recover. */
-#define NETDELAY_FQ_MAJOR 0x7475U
-#define NETDELAY_FQ_HANDLE TC_H_MAKE(NETDELAY_FQ_MAJOR << 16, 0)
+#define NETDELAY_MAJOR 0x7475U
+#define NETDELAY_ROOT_HANDLE TC_H_MAKE(NETDELAY_MAJOR << 16, 0)
 /* Per flow and in all: the packets a delay holds at once (fq's defaults,
  * 100 a flow, would drop a 1000 packet/s flow delayed by 100 ms). */
 #define NETDELAY_FQ_LIMIT 10000U
@@ -52,8 +57,8 @@
  * rest; the fourth, which only the program's chosen packets reach (their
  * skb->priority names it), holds netem. */
 #define NETDELAY_PRIO_BANDS 4
-#define NETDELAY_NETEM_CLASS TC_H_MAKE(NETDELAY_FQ_MAJOR << 16, NETDELAY_PRIO_BANDS)
-#define NETDELAY_NETEM_HANDLE TC_H_MAKE((NETDELAY_FQ_MAJOR + 1) << 16, 0)
+#define NETDELAY_NETEM_CLASS TC_H_MAKE(NETDELAY_MAJOR << 16, NETDELAY_PRIO_BANDS)
+#define NETDELAY_NETEM_HANDLE TC_H_MAKE((NETDELAY_MAJOR + 1) << 16, 0)
 
 /* auto: fq where the kernel has it (departure times: nothing is queued
  * twice, no qdisc tree), else netem. */
@@ -135,7 +140,7 @@ static int root_qdisc_get(struct nl_sock *sk, int ifindex, struct root_qdisc *re
 static bool is_ours(const struct root_qdisc *r)
 {
 	return (!strcmp(r->kind, root_kinds[NETDELAY_FQ]) || !strcmp(r->kind, root_kinds[NETDELAY_NETEM])) &&
-	       r->handle == NETDELAY_FQ_HANDLE;
+	       r->handle == NETDELAY_ROOT_HANDLE;
 }
 
 static int fq_install(struct nl_sock *sk, int ifindex, uint64_t horizon_us)
@@ -149,7 +154,7 @@ static int fq_install(struct nl_sock *sk, int ifindex, uint64_t horizon_us)
 		return -ENOMEM;
 	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
 	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-	rtnl_tc_set_handle(TC_CAST(q), NETDELAY_FQ_HANDLE);
+	rtnl_tc_set_handle(TC_CAST(q), NETDELAY_ROOT_HANDLE);
 	rtnl_tc_set_kind(TC_CAST(q), "fq");
 	/* EXCL: should someone configure a root qdisc after prepare looked,
 	 * the kernel refuses rather than replace it. */
@@ -197,7 +202,7 @@ static int netem_install(struct nl_sock *sk, int ifindex, uint64_t delay_ns, uin
 	}
 	rtnl_tc_set_ifindex(TC_CAST(prio), ifindex);
 	rtnl_tc_set_parent(TC_CAST(prio), TC_H_ROOT);
-	rtnl_tc_set_handle(TC_CAST(prio), NETDELAY_FQ_HANDLE);
+	rtnl_tc_set_handle(TC_CAST(prio), NETDELAY_ROOT_HANDLE);
 	rtnl_tc_set_kind(TC_CAST(prio), "prio");
 	rtnl_qdisc_prio_set_bands(prio, NETDELAY_PRIO_BANDS);
 	rtnl_qdisc_prio_set_priomap(prio, priomap, sizeof(priomap));
@@ -240,7 +245,7 @@ static int qdisc_remove(struct nl_sock *sk, int ifindex, const char *dev, const 
 	if (!is_ours(&r)) {
 		if (strcmp(r.kind, "none") && strcmp(r.kind, was))
 			log_warn("%s: the root qdisc is %s %x: now, not tug's %x:; left alone",
-				 dev, r.kind, r.handle >> 16, NETDELAY_FQ_MAJOR);
+				 dev, r.kind, r.handle >> 16, NETDELAY_MAJOR);
 		return 0;
 	}
 	q = rtnl_qdisc_alloc();
@@ -248,13 +253,13 @@ static int qdisc_remove(struct nl_sock *sk, int ifindex, const char *dev, const 
 		return -ENOMEM;
 	rtnl_tc_set_ifindex(TC_CAST(q), ifindex);
 	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
-	rtnl_tc_set_handle(TC_CAST(q), NETDELAY_FQ_HANDLE);
+	rtnl_tc_set_handle(TC_CAST(q), NETDELAY_ROOT_HANDLE);
 	err = rtnl_qdisc_delete(sk, q);
 	rtnl_qdisc_put(q);
 	if (err && err != -NLE_OBJ_NOTFOUND && err != -NLE_NODEV)
 		return -EIO;
 	if (root_qdisc_get(sk, ifindex, &r) == 0 && strcmp(r.kind, was) && strcmp(was, "none"))
-		log_warn("%s: the kernel attached %s after tug's fq, not %s as before "
+		log_warn("%s: the kernel attached %s after tug's qdisc, not %s as before "
 			 "(net.core.default_qdisc changed meanwhile?)", dev, r.kind, was);
 	return 0;
 }
@@ -420,7 +425,7 @@ static int check_root_qdiscs(struct fault *f, struct netdelay_priv *p)
 		if (is_ours(&r)) {
 			log_error("--dev: %s already has tug's %s %x: as its root qdisc, left by a tug "
 				  "that died; run 'tug recover', then try again", d->name, r.kind,
-				  NETDELAY_FQ_MAJOR);
+				  NETDELAY_MAJOR);
 			err = -EBUSY;
 			goto cleanup;
 		}
@@ -436,7 +441,7 @@ static int check_root_qdiscs(struct fault *f, struct netdelay_priv *p)
 		o = json_object_new_object();
 		json_object_object_add(o, "ifindex", json_object_new_int(d->ifindex));
 		json_object_object_add(o, "dev", json_object_new_string(d->name));
-		json_object_object_add(o, "handle", json_object_new_int64(NETDELAY_FQ_HANDLE));
+		json_object_object_add(o, "handle", json_object_new_int64(NETDELAY_ROOT_HANDLE));
 		json_object_object_add(o, "was", json_object_new_string(r.kind));
 		json_object_array_add(arr, o);
 		fault_add_knob(f, "root qdisc of %s%s%s", d->name, *p->t.netns ? " in netns " : "",
@@ -642,7 +647,7 @@ static void netdelay_describe(struct fault *f, char *buf, size_t len)
 		snprintf(r, sizeof(r), ", %g %% undelayed", p->reorder);
 	snprintf(extra, sizeof(extra), ", +%s%s%s%s (%s %x:)", format_duration(p->delay_ns, d, sizeof(d)),
 		 p->jitter_ns ? " +-" : "", p->jitter_ns ? format_duration(p->jitter_ns, j, sizeof(j)) : "",
-		 r, p->qdisc == NETDELAY_NETEM ? "netem under prio" : "fq", NETDELAY_FQ_MAJOR);
+		 r, p->qdisc == NETDELAY_NETEM ? "netem under prio" : "fq", NETDELAY_MAJOR);
 	nettc_describe(&p->t, extra, buf, len);
 }
 
