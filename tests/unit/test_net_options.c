@@ -13,6 +13,7 @@
 extern const struct fault_ops net_partition_ops, net_loss_ops;
 extern const struct fault_ops net_corrupt_ops, net_duplicate_ops, net_bandwidth_ops;
 extern const struct fault_ops net_reset_ops;
+extern const struct fault_ops net_delay_ops;
 
 
 static void partition_accepts(void)
@@ -169,6 +170,42 @@ static void reset_options(void)
 	EXPECT(&net_reset_ops, 1, "reset", "--help");
 }
 
+static void delay_options(void)
+{
+	const char *a[] = { "delay", "--peer", "10.200.0.2", "--delay", "100ms", "--jitter", "10ms",
+			    "--reorder", "25", "--port", "5432", NULL };
+	struct parsed p = parse(&net_delay_ops, a);
+
+	CHECK_EQ(p.err, 0);
+	CHECK_EQ(json_get_int(p.f.params, "delay_us", 0), 100000);
+	CHECK_EQ(json_get_int(p.f.params, "jitter_us", 0), 10000);
+	CHECK(json_object_get_double(json_get(p.f.params, "reorder")) == 25);
+	/* Egress only, whatever the engine's default. */
+	CHECK_STR(json_get_str(p.f.params, "dir", NULL), "out");
+	done(&p);
+	EXPECT(&net_delay_ops, 0, "delay", "--peer", "10.200.0.2", "--delay", "1s", "--dir", "out");
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2");	/* --delay required */
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--delay", "10ms");		/* --peer required */
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2", "--delay", "0ms");
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2", "--delay", "10");
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2", "--delay", "31s");
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2", "--delay", "10ms",
+	       "--jitter", "11ms");
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2", "--delay", "10ms",
+	       "--reorder", "120");
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2", "--delay", "10ms",
+	       "--dir", "in");
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2", "--delay", "10ms",
+	       "--dir", "both");
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2", "--delay", "10ms",
+	       "--percent", "5");
+	EXPECT(&net_delay_ops, 0, "delay", "--peer", "10.200.0.2", "--delay", "10ms",
+	       "--qdisc", "netem");
+	EXPECT(&net_delay_ops, -EINVAL, "delay", "--peer", "10.200.0.2", "--delay", "10ms",
+	       "--qdisc", "htb");
+	EXPECT(&net_delay_ops, 1, "delay", "--help");
+}
+
 int main(void)
 {
 	/* getopt's own complaints would clutter the test output. */
@@ -181,5 +218,6 @@ int main(void)
 	RUN(shape_percent);
 	RUN(bandwidth_rate);
 	RUN(reset_options);
+	RUN(delay_options);
 	return t_exit();
 }

@@ -1,9 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <linux/pkt_sched.h>
+#include <netlink/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/route/qdisc.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -108,6 +114,77 @@ int kernel_probe_tcx(void)
 bool kernel_has_tcx(void)
 {
 	return kernel_probe_tcx() == 0;
+}
+
+/* In a child, in a network namespace of its own that dies with it: the
+ * host's devices are never touched. Loopback is ifindex 1 there too. */
+static int try_qdisc_in_scratch_netns(const char *kind)
+{
+	struct rtnl_qdisc *q = NULL;
+	struct nl_sock *sk = NULL;
+	struct nl_msg *msg = NULL;
+	int err;
+
+	if (unshare(CLONE_NEWNET))
+		return errno;
+	sk = nl_socket_alloc();
+	q = rtnl_qdisc_alloc();
+	if (!sk || !q) {
+		err = ENOMEM;
+		goto cleanup;
+	}
+	err = nl_connect(sk, NETLINK_ROUTE);
+	if (err) {
+		err = EIO;
+		goto cleanup;
+	}
+	rtnl_tc_set_ifindex(TC_CAST(q), 1);
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+	/* The kind by hand: libnl's own module for it would want (or assert
+	 * on) that kind's options. */
+	if (rtnl_qdisc_build_add_request(q, NLM_F_CREATE, &msg) ||
+	    nla_put_string(msg, TCA_KIND, kind)) {
+		err = ENOMEM;
+		goto cleanup;
+	}
+	err = nl_send_sync(sk, msg);
+	msg = NULL;
+	/* The kernel looks the kind up before it reads any option: ENOENT
+	 * (libnl's NLE_OBJ_NOTFOUND) means no such qdisc; EINVAL means one
+	 * that wants options (tbf), so the kind exists. */
+	err = !err || err == -NLE_INVAL ? 0 : err == -NLE_OBJ_NOTFOUND ? ENOENT :
+	      err == -NLE_PERM ? EPERM : EIO;
+cleanup:
+	nlmsg_free(msg);
+	rtnl_qdisc_put(q);
+	nl_socket_free(sk);
+	return err;
+}
+
+int kernel_probe_qdisc(const char *kind)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(try_qdisc_in_scratch_netns(kind));
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+}
+
+int kernel_has_qdisc(const char *kind, const char *module)
+{
+	switch (kernel_module_state(module)) {
+	case KMOD_ABSENT:
+		return -ENOENT;
+	case KMOD_UNKNOWN:
+		return kernel_probe_qdisc(kind);
+	default:
+		return 0;
+	}
 }
 
 /* Does a modules.builtin / modules.dep line name NAME.ko (any compression)? */

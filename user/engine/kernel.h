@@ -29,6 +29,16 @@ bool kernel_btf_has_struct(const char *name, const char *module);
 int kernel_btf_tp_args(const char *tp, int *ret_nargs, bool *ret_first_is_ptr);
 /* tcx (kernel >= 6.6): a read-only query of the tcx attach type. */
 bool kernel_has_tcx(void);
+/* Can a qdisc of this kind ("fq", "netem") be created? Tried on loopback in
+ * a scratch network namespace, so the kernel loads the module if it has one
+ * and nothing of the host changes: 0, -ENOENT (the kernel has no such
+ * qdisc), or another -errno (EPERM: not allowed to try). */
+int kernel_probe_qdisc(const char *kind);
+/* The same answer without loading anything where the module lists tell
+ * (built in, loaded, on disk, absent); the probe only where they are
+ * missing (no /lib/modules for this kernel). For reports; a fault that is
+ * about to use the qdisc probes. */
+int kernel_has_qdisc(const char *kind, const char *module);
 /* kprobes and bpf_override_return (CONFIG_BPF_KPROBE_OVERRIDE). */
 bool kernel_has_kprobe_override(void);
 /* SECCOMP_RET_USER_NOTIF in /proc/sys/kernel/seccomp/actions_avail. */

@@ -17,6 +17,7 @@ extern const struct fault_ops net_corrupt_ops;
 extern const struct fault_ops net_duplicate_ops;
 extern const struct fault_ops net_bandwidth_ops;
 extern const struct fault_ops net_reset_ops;
+extern const struct fault_ops net_delay_ops;
 extern const struct fault_ops net_refuse_ops;
 extern const struct fault_ops net_dns_fail_ops;
 extern const struct fault_ops disk_fill_ops;
@@ -37,6 +38,7 @@ const struct fault_ops *const fault_table[] = {
 	&net_duplicate_ops,
 	&net_bandwidth_ops,
 	&net_reset_ops,
+	&net_delay_ops,
 #ifndef TUG_NODE
 	&pg_exhaust_ops,
 #endif
