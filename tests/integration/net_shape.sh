@@ -196,12 +196,15 @@ echo "  bandwidth on clsact: $held filters held; removed by the guardian ${gone:
 t_check sigkill_clsact_guardian_removes "held $held, removed after ${gone:-never} ms" \
 	eval "[ $held -ge 2 ] && [ -n '$gone' ] && [ ${gone:-9999} -lt 1000 ]"
 
-# doctor names each verb's backend.
+# doctor names each verb's backend: the engine's, as for a partition (tcx,
+# or clsact on kernels before 6.6).
 "$TUG" doctor --json >"$T_TMP/doctor"
-t_check doctor_reports_shape_backends "doctor: $(grep '"fault":"net ' "$T_TMP/doctor")" \
-	eval "grep -q '\"fault\":\"net corrupt\",\"backend\":\"tc' '$T_TMP/doctor' &&
-	      grep -q '\"fault\":\"net duplicate\",\"backend\":\"tc' '$T_TMP/doctor' &&
-	      grep -q '\"fault\":\"net bandwidth\",\"backend\":\"tc' '$T_TMP/doctor'"
+pb=$(sed -n 's/.*"fault":"net partition","backend":"\([^"]*\)".*/\1/p' "$T_TMP/doctor")
+t_check doctor_reports_shape_backends "partition's backend '$pb'; doctor: $(grep '"fault":"net ' "$T_TMP/doctor")" \
+	eval "[ '$pb' = tcx ] || [ '$pb' = clsact ] &&
+	      grep -q '\"fault\":\"net corrupt\",\"backend\":\"$pb\"' '$T_TMP/doctor' &&
+	      grep -q '\"fault\":\"net duplicate\",\"backend\":\"$pb\"' '$T_TMP/doctor' &&
+	      grep -q '\"fault\":\"net bandwidth\",\"backend\":\"$pb\"' '$T_TMP/doctor'"
 
 # --- bad input: exit 2, nothing applied ---
 "$TUG" net bandwidth --netns "$A" --peer 10.200.0.2 --rate 10mbps --for 1s >/dev/null 2>"$T_TMP/bad"
