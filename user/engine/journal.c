@@ -244,14 +244,13 @@ int journal_sweep(void)
 
 int journal_lock(void)
 {
-	char path[4200];
 	int fd, err;
 
 	err = mkdir_p(journal_run_dir(), 0700);
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "%s/lock", journal_run_dir());
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* The directory itself is the lock: no lock file is left behind. */
+	fd = open(journal_run_dir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	while (flock(fd, LOCK_EX)) {
