@@ -38,6 +38,7 @@
 	X(SIGNALLED, "signalled")	/* the outage begins: pid, signal */ \
 	X(RESTART_REQUESTED, "restart-requested") /* ... or here */	\
 	X(EXITED, "exited")		/* the old process is gone (pidfd) */ \
+	X(STATE, "state")		/* the manager's state changed: state */ \
 	X(RESTARTED, "restarted")	/* a new process: new_pid, restarts */ \
 	X(HEALTHY, "healthy")		/* the outage ends: it serves again */ \
 	X(RESTART_CMD, "restart-cmd")					\

@@ -534,7 +534,7 @@ struct svc_now {
 				 * clocks move between two reads, this does not */
 	int64_t restarts;	/* -1: the manager keeps no count */
 	bool up;
-	char state[32];
+	char state[72];		/* systemctl's words: "activating (auto-restart)" */
 };
 
 #define MAX_VICTIMS PLAN_MAX_PIDS
@@ -577,7 +577,7 @@ static int query(struct proc_opts *o, const struct victim *old, int nold, struct
 		s.start_real_ns = u.main_start_mono_us ?
 			mono_to_real_ns(u.main_start_mono_us * 1000) : 0;
 		s.start_id = u.main_start_mono_us;
-		snprintf(s.state, sizeof(s.state), "%s", u.active);
+		snprintf(s.state, sizeof(s.state), "%s (%s)", u.active, u.sub);
 		break;
 	}
 	case T_PIDFILE: {
@@ -846,6 +846,8 @@ struct recovery {
 	uint64_t healthy_ms;	/* event -> first successful probe answered */
 	unsigned probes;
 	uint64_t t0_real;	/* the kill (or restart request), realtime ns */
+	char state[72];		/* the manager's last state seen */
+	int64_t auto_restart_ms;	/* event -> systemd's "auto-restart" seen; -1: never */
 };
 
 /*
@@ -867,6 +869,7 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 
 	memset(r, 0, sizeof(*r));
 	r->t0_real = t0_real;
+	r->auto_restart_ms = -1;
 	if (probe && (err = http_init())) {
 		log_errno(err, "--probe: cannot load libcurl (%s)", HTTP_LIBCURL);
 		probe = false;
@@ -891,7 +894,21 @@ static void watch_recovery(struct proc_opts *o, const struct action_out *out,
 		if (!r->back) {
 			struct svc_now s;
 
-			if (!query(o, v, n, &s) && s.up && s.pid > 0 &&
+			err = query(o, v, n, &s);
+			/* What an operator's `systemctl status` shows on the way
+			 * back ("activating (auto-restart)"), each change once. */
+			if (!err && strcmp(s.state, r->state)) {
+				json_object *x = json_object_new_object();
+				int64_t after = (now - t0_mono) / NSEC_PER_MSEC;
+
+				snprintf(r->state, sizeof(r->state), "%s", s.state);
+				if (r->auto_restart_ms < 0 && strstr(s.state, "(auto-restart)"))
+					r->auto_restart_ms = after;
+				json_object_object_add(x, "state", json_object_new_string(s.state));
+				json_object_object_add(x, "after_ms", json_object_new_int64(after));
+				action_emit(out, EV_STATE, x);
+			}
+			if (!err && s.up && s.pid > 0 &&
 			    (s.pid != before->pid || s.start_id != before->start_id)) {
 				json_object *x = json_object_new_object();
 				uint64_t at = s.start_real_ns > t0_real ? s.start_real_ns : t0_real;
@@ -973,6 +990,8 @@ static int verdict(struct proc_opts *o, const struct action_out *out, const stru
 			json_object_object_add(x, "restarts_before",
 					       json_object_new_int64(before->restarts));
 	}
+	if (r->auto_restart_ms >= 0)
+		json_object_object_add(x, "auto_restart_ms", json_object_new_int64(r->auto_restart_ms));
 	if (r->healthy)
 		json_object_object_add(x, "to_healthy_ms", json_object_new_int64(r->healthy_ms));
 	if (!pass)
