@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The seven experiments of MISSION.md end to end against the lab, with short
-# windows: the suite (examples/federation/suite.yaml) passes, every result
+# windows: the suite (examples/federation-runit/suite.yaml) passes, every result
 # lands in the lab's PostgreSQL and the report directory; a broken variant
 # (the gateway's supervisor told not to restart it: `sv once`) fails the
 # kill experiment for the right reason; after `tug lab down` nothing of the
@@ -15,11 +15,11 @@ if [ -f /run/tug/lab ] && [ -e /run/netns/tuglab-db ]; then
 	exit 0
 fi
 
-export TUG_LAB_DIR="$T_TMP/lab"
+export TUG_LAB_DIR="$T_TMP/lab" TUG_LAB_KIND=runit	# the systemd lab: lab_systemd.sh and make demo
 chmod 711 "$T_TMP"	# the lab's postgres user must reach its data directory
 t_at_exit "'$TUG' lab down >/dev/null 2>&1"
 L=$TUG_LAB_DIR
-EX=$TUG_TOP/examples/federation
+EX=$TUG_TOP/examples/federation-runit
 R=$T_TMP/reports
 DB="host=10.200.0.10 dbname=tug user=tug passfile=$L/pgpass"
 

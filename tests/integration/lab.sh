@@ -5,7 +5,7 @@
 # link or file. Also after an up that was killed half way.
 . "$(dirname "$0")/../lib.sh"
 
-export TUG_LAB_DIR="$T_TMP/lab"
+export TUG_LAB_DIR="$T_TMP/lab" TUG_LAB_KIND=runit	# the systemd lab: lab_systemd.sh and make demo
 chmod 711 "$T_TMP"	# the lab's postgres user must reach its data directory
 t_at_exit "'$TUG' lab down"
 L=$TUG_LAB_DIR
