@@ -233,7 +233,7 @@ DEB_STAGE := $(OUT)/deb
 deb: $(OUT)/tug $(OUT)/tug-full
 	$(call msg,DEB,$(OUT)/tug_$(VERSION)_$(DEB_ARCH).deb)
 	$(Q)rm -rf $(DEB_STAGE)
-	$(Q)$(MAKE) --no-print-directory -s install DESTDIR=$(CURDIR)/$(DEB_STAGE)/debian/tug \
+	$(Q)$(MAKE) --no-print-directory $(if $(Q),-s) install DESTDIR=$(CURDIR)/$(DEB_STAGE)/debian/tug \
 		PREFIX=/usr SYSTEMD_UNIT_DIR=/lib/systemd/system
 	$(Q)DEB_VERSION='$(VERSION)' DEB_COMMIT='$(COMMIT)' DEB_MAINTAINER='$(DEB_MAINTAINER)' CC='$(CC)' \
 		scripts/deb/build $(DEB_STAGE) $(OUT)/tug_$(VERSION)_$(DEB_ARCH).deb

@@ -101,3 +101,31 @@ echo "  tug run --help: rc=$rc, executed: $execs"
 t_check deb_run_help_via_tug_full "rc=$rc, executed $execs: $(head -3 "$T_TMP/run-help")" \
 	bash -c "[ $rc -eq 0 ] && grep -q '^usage: tug run' '$T_TMP/run-help' &&
 		[ '$execs' = '$x/usr/sbin/tug $x/usr/sbin/tug-full' ]"
+
+# The maintainer scripts, for real, in a root of its own: dpkg --root with
+# chrootless scripts sets DPKG_ROOT, which deb-systemd-helper honours, so the
+# unit is enabled in that root and nothing of this host's is touched (the
+# log too is the root's). Its libraries are this host's: --force-depends.
+if command -v deb-systemd-helper >/dev/null; then
+	r="$T_TMP/root"
+	link=etc/systemd/system/multi-user.target.wants/tug-recover.service
+	host_link_before=$(ls -l "/$link" 2>&1)
+	mkdir -p "$r/var/lib/dpkg/info" "$r/var/lib/dpkg/updates" && touch "$r/var/lib/dpkg/status"
+	dpkgr() { dpkg --root="$r" --log="$T_TMP/dpkg.log" --force-script-chrootless "$@" >>"$T_TMP/dpkg.out" 2>&1; }
+	dpkgr --force-depends -i "$deb"
+	rc=$?
+	enabled=$(readlink "$r/$link")
+	inst_ver=$("$r/usr/sbin/tug" --version 2>&1)
+	echo "  dpkg --root -i: rc=$rc, $link -> $enabled, installed tug: $inst_ver"
+	t_check deb_install_enables_recover "rc=$rc, link '$enabled': $(tail -5 "$T_TMP/dpkg.out")" \
+		[ "$rc" -eq 0 -a "$enabled" = /lib/systemd/system/tug-recover.service -a "$inst_ver" = "$ver" ]
+	dpkgr -P tug
+	rc=$?
+	left=$(cd "$r" && find . -path ./var/lib/dpkg -prune -o ! -type d -print | xargs)
+	echo "  dpkg --root -P: rc=$rc, left (files, links): ${left:-none}"
+	t_check deb_purge_leaves_nothing "rc=$rc, left: $left" [ "$rc" -eq 0 -a -z "$left" ]
+	t_check deb_host_untouched "/$link was '$host_link_before', is '$(ls -l "/$link" 2>&1)'" \
+		[ "$host_link_before" = "$(ls -l "/$link" 2>&1)" ]
+else
+	t_skip deb_install_enables_recover "no deb-systemd-helper (init-system-helpers) on this host"
+fi
