@@ -2,8 +2,11 @@
 # make deb: the package holds exactly the files make install installs (with
 # Debian's paths) plus Debian's changelog, declares the package of every
 # library its binaries link or dlopen, and the tug it carries runs from
-# wherever it is unpacked, with the tug-full beside it. Nothing is installed
-# on this host: the package is read with dpkg-deb and unpacked under $T_TMP.
+# wherever it is unpacked, with the tug-full beside it; apt would pull its
+# dependencies on an empty system, and its maintainer scripts enable
+# tug-recover and undo that on purge. Nothing is installed on this host:
+# the package is read with dpkg-deb, apt only simulates, dpkg installs into
+# a root under $T_TMP.
 . "$(dirname "$0")/../lib.sh"
 
 want_ver=$(sed -n 's/^VERSION := //p' "$TUG_TOP/Makefile")
@@ -102,6 +105,23 @@ t_check deb_run_help_via_tug_full "rc=$rc, executed $execs: $(head -3 "$T_TMP/ru
 	bash -c "[ $rc -eq 0 ] && grep -q '^usage: tug run' '$T_TMP/run-help' &&
 		[ '$execs' = '$x/usr/sbin/tug $x/usr/sbin/tug-full' ]"
 
+# What apt-get install ./tug_*.deb would do on a machine with nothing
+# installed (an empty dpkg status, apt's caches not written): it must find
+# every package Depends names in the archive and install tug with them.
+if [ -n "$(apt-cache policy libc6 2>/dev/null | sed -n 's/^ *Candidate: //p' | grep -v none)" ]; then
+	: >"$T_TMP/empty-status"
+	apt-get -s -o Dir::State::status="$T_TMP/empty-status" -o Dir::Cache::pkgcache= \
+		-o Dir::Cache::srcpkgcache= -o Debug::NoLocking=1 install "$deb" >"$T_TMP/apt-sim" 2>&1
+	rc=$?
+	inst=$(awk '$1 == "Inst" { print $2 }' "$T_TMP/apt-sim" | sort -u)
+	unpulled=$(comm -23 <(echo "$declared") <(echo "$inst") | xargs)
+	echo "  apt-get -s install ./$(basename "$deb") on an empty system: rc=$rc, $(echo "$inst" | grep -c .) packages, Depends not pulled: ${unpulled:-none}"
+	t_check deb_apt_pulls_depends "rc=$rc, not pulled: $unpulled: $(tail -5 "$T_TMP/apt-sim")" \
+		bash -c "[ $rc -eq 0 ] && [ -z '$unpulled' ] && grep -qx tug <<<'$inst'"
+else
+	t_skip deb_apt_pulls_depends "apt has no package lists here (apt-get update)"
+fi
+
 # The maintainer scripts, for real, in a root of its own: dpkg --root with
 # chrootless scripts sets DPKG_ROOT, which deb-systemd-helper honours, so the
 # unit is enabled in that root and nothing of this host's is touched (the
@@ -121,7 +141,7 @@ if command -v deb-systemd-helper >/dev/null; then
 		[ "$rc" -eq 0 -a "$enabled" = /lib/systemd/system/tug-recover.service -a "$inst_ver" = "$ver" ]
 	dpkgr -P tug
 	rc=$?
-	left=$(cd "$r" && find . -path ./var/lib/dpkg -prune -o ! -type d -print | xargs)
+	left=$(cd "$r" && find . -path ./var/lib/dpkg -prune -o ! -type d -printf '%p ')
 	echo "  dpkg --root -P: rc=$rc, left (files, links): ${left:-none}"
 	t_check deb_purge_leaves_nothing "rc=$rc, left: $left" [ "$rc" -eq 0 -a -z "$left" ]
 	t_check deb_host_untouched "/$link was '$host_link_before', is '$(ls -l "/$link" 2>&1)'" \
