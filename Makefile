@@ -13,11 +13,14 @@
 #   make bench        benchmarks, tables written to docs/BENCHMARKS.md
 #   make demo         the main job (see README.md)
 #   make install      honours PREFIX and DESTDIR
+#   make deb          build/tug_VERSION_ARCH.deb: what make install installs,
+#                     with its run-time dependencies computed (scripts/deb)
 #   V=1               show the commands
 
 PREFIX ?= /usr/local
 DESTDIR ?=
 SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+DOC_DIR ?= $(PREFIX)/share/doc/tug
 SAN ?=
 
 CC ?= cc
@@ -99,7 +102,7 @@ endif
 .DELETE_ON_ERROR:
 # The BPF objects and skeletons are kept; an object the build lost is remade.
 .SECONDARY: $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS)) $(SKELS)
-.PHONY: all clean check check-vm unit-tests bench demo demo-repeat install deps torture
+.PHONY: all clean check check-vm unit-tests bench demo demo-repeat install deb deps torture
 
 all: $(OUT)/tug $(OUT)/tug-full $(UNIT_BINS) $(BPFT_BINS) $(TOOL_BINS)
 
@@ -204,18 +207,36 @@ demo-repeat:
 deps:
 	$(Q)scripts/install-deps
 
+# The one list of installed files (make deb packages what this installs).
 # tug-recover.service runs 'tug recover' at boot; on a live systemd host
 # (no DESTDIR) it is enabled too.
 install: $(OUT)/tug $(OUT)/tug-full
 	install -D -m 0755 $(OUT)/tug $(DESTDIR)$(PREFIX)/sbin/tug
 	install -D -m 0755 $(OUT)/tug-full $(DESTDIR)$(PREFIX)/sbin/tug-full
 	install -D -m 0755 scripts/lab $(DESTDIR)$(PREFIX)/share/tug/lab
+	install -D -m 0644 README.md $(DESTDIR)$(DOC_DIR)/README.md
+	install -D -m 0644 scripts/deb/copyright $(DESTDIR)$(DOC_DIR)/copyright
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
-	sed 's|@SBINDIR@|$(PREFIX)/sbin|' scripts/systemd/tug-recover.service \
+	sed -e 's|@SBINDIR@|$(PREFIX)/sbin|' -e 's|@DOCDIR@|$(DOC_DIR)|' scripts/systemd/tug-recover.service \
 		> $(DESTDIR)$(SYSTEMD_UNIT_DIR)/tug-recover.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/tug-recover.service
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 		systemctl daemon-reload && systemctl enable tug-recover.service; fi
+
+# A Debian package of the normal build, for installing tug on a fleet
+# (apt-get install ./build/tug_*.deb pulls the dependencies). Installed with
+# Debian's paths into a staging tree; scripts/deb/build computes Depends and
+# writes the package.
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_MAINTAINER ?= tug developers <tug@localhost>
+DEB_STAGE := $(OUT)/deb
+deb: $(OUT)/tug $(OUT)/tug-full
+	$(call msg,DEB,$(OUT)/tug_$(VERSION)_$(DEB_ARCH).deb)
+	$(Q)rm -rf $(DEB_STAGE)
+	$(Q)$(MAKE) --no-print-directory $(if $(Q),-s) install DESTDIR=$(CURDIR)/$(DEB_STAGE)/debian/tug \
+		PREFIX=/usr SYSTEMD_UNIT_DIR=/lib/systemd/system
+	$(Q)DEB_VERSION='$(VERSION)' DEB_COMMIT='$(COMMIT)' DEB_MAINTAINER='$(DEB_MAINTAINER)' CC='$(CC)' \
+		scripts/deb/build $(DEB_STAGE) $(OUT)/tug_$(VERSION)_$(DEB_ARCH).deb
 
 clean:
 	rm -rf build build-san build-tsan
