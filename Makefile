@@ -195,13 +195,13 @@ bench: all
 # and libraries the build looks up do not exist until install-deps ran.
 demo:
 	$(Q)scripts/install-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all deb
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug scripts/demo
 
 # The demo N times in a row, one table of verdicts and times (docs/DEMO.md).
 demo-repeat:
 	$(Q)scripts/install-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all deb
 	$(Q)TUG=$(CURDIR)/$(OUT)/tug N=$(or $(N),10) DEMO_REPEAT_DOC=$(DEMO_REPEAT_DOC) scripts/demo-repeat
 
 deps:
@@ -214,6 +214,9 @@ install: $(OUT)/tug $(OUT)/tug-full
 	install -D -m 0755 $(OUT)/tug $(DESTDIR)$(PREFIX)/sbin/tug
 	install -D -m 0755 $(OUT)/tug-full $(DESTDIR)$(PREFIX)/sbin/tug-full
 	install -D -m 0755 scripts/lab $(DESTDIR)$(PREFIX)/share/tug/lab
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/tug/lab.d scripts/lab.d/runit.sh scripts/lab.d/systemd.sh scripts/lab.d/gateway.py
+	install -D -m 0755 -t $(DESTDIR)$(PREFIX)/share/tug/lab.d scripts/lab.d/batch-job scripts/lab.d/worker.py scripts/lab.d/vllm-standin.py
+	install -D -m 0644 scripts/lib/debroot.sh $(DESTDIR)$(PREFIX)/share/tug/lib/debroot.sh
 	install -D -m 0644 README.md $(DESTDIR)$(DOC_DIR)/README.md
 	install -D -m 0644 scripts/deb/copyright $(DESTDIR)$(DOC_DIR)/copyright
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)

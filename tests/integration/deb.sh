@@ -70,7 +70,14 @@ want_files="./lib/systemd/system/tug-recover.service -rw-r--r--
 ./usr/share/doc/tug/README.md -rw-r--r--
 ./usr/share/doc/tug/changelog.gz -rw-r--r--
 ./usr/share/doc/tug/copyright -rw-r--r--
-./usr/share/tug/lab -rwxr-xr-x"
+./usr/share/tug/lab -rwxr-xr-x
+./usr/share/tug/lab.d/batch-job -rwxr-xr-x
+./usr/share/tug/lab.d/gateway.py -rw-r--r--
+./usr/share/tug/lab.d/runit.sh -rw-r--r--
+./usr/share/tug/lab.d/systemd.sh -rw-r--r--
+./usr/share/tug/lab.d/vllm-standin.py -rwxr-xr-x
+./usr/share/tug/lab.d/worker.py -rwxr-xr-x
+./usr/share/tug/lib/debroot.sh -rw-r--r--"
 files=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { print $6, $1 }' | sort)
 owners=$(dpkg-deb -c "$deb" | awk '{ print $2 }' | sort -u | xargs)
 t_check deb_file_list "got:
