@@ -344,3 +344,24 @@ t_cgroup_rm() {
 # (t_in_cgroup DIR CMD... is defined above, with the socket-fault helpers.
 # In the foreground only: with t_bg, use
 # t_bg VAR sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' DIR CMD...)
+
+# What a lab in $L left behind (namespaces, bridge, cgroups, mounts, its
+# directory, machines, and the given pids still running in a lab cgroup).
+t_lab_leftovers() {	# PID...: what of the lab ($L) remains; empty when nothing does
+	ip netns list | grep -o 'tuglab-[a-z]*' | tr '\n' ' '
+	ip link show tuglab0 >/dev/null 2>&1 && printf 'bridge '
+	find /sys/fs/cgroup -maxdepth 3 -name tuglab 2>/dev/null | tr '\n' ' '
+	mount | grep -q "$L" && printf 'mounts '
+	# A machine still running (a zombie awaiting its reaper has ended).
+	for p in $(pgrep -x systemd-nspawn); do
+		[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" = Z ] || { printf 'nspawn '; break; }
+	done
+	[ -e "$L" ] && printf 'state-dir '
+	# A pid is left if it still runs (not a zombie awaiting its reaper) in
+	# a lab cgroup: a reused pid elsewhere is not the lab's.
+	for p in "$@"; do
+		grep -q tuglab "/proc/$p/cgroup" 2>/dev/null &&
+			[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" != Z ] && printf 'pid:%s ' "$p"
+	done
+	return 0
+}

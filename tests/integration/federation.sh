@@ -23,20 +23,6 @@ EX=$TUG_TOP/examples/federation-runit
 R=$T_TMP/reports
 DB="host=10.200.0.10 dbname=tug user=tug passfile=$L/pgpass"
 
-leftovers() {	# prints what of the lab remains; empty when nothing does
-	ip netns list | grep -o 'tuglab-[a-z]*' | tr '\n' ' '
-	ip link show tuglab0 >/dev/null 2>&1 && printf 'bridge '
-	find /sys/fs/cgroup -maxdepth 3 -name tuglab 2>/dev/null | tr '\n' ' '
-	mount | grep -q "$L" && printf 'mounts '
-	[ -e "$L" ] && printf 'state-dir '
-	# A pid is left if it still runs (not a zombie awaiting its reaper) in
-	# a lab cgroup: a reused pid elsewhere is not the lab's.
-	for p in "$@"; do
-		grep -q tuglab "/proc/$p/cgroup" 2>/dev/null &&
-			[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" != Z ] && printf 'pid:%s ' "$p"
-	done
-	return 0
-}
 
 "$TUG" lab up >"$T_TMP/up" 2>&1 || { t_fail federation_lab_up "$(cat "$T_TMP/up")"; exit 1; }
 
@@ -97,5 +83,5 @@ t_check federation_broken_rollback_restores "gateway not healthy after the rollb
 # --- down: nothing of the lab remains ---
 all_pids=$(cat /sys/fs/cgroup/memory/tuglab/*/cgroup.procs 2>/dev/null | tr '\n' ' ')
 "$TUG" lab down >/dev/null 2>&1
-left=$(leftovers $all_pids)
+left=$(t_lab_leftovers $all_pids)
 t_check federation_lab_down_leaves_nothing "left: $left" [ -z "$left" ]

@@ -10,20 +10,6 @@ chmod 711 "$T_TMP"	# the lab's postgres user must reach its data directory
 t_at_exit "'$TUG' lab down"
 L=$TUG_LAB_DIR
 
-leftovers() {	# prints what of the lab remains; empty when nothing does
-	ip netns list | grep -o 'tuglab-[a-z]*' | tr '\n' ' '
-	ip link show tuglab0 >/dev/null 2>&1 && printf 'bridge '
-	find /sys/fs/cgroup -maxdepth 3 -name tuglab 2>/dev/null | tr '\n' ' '
-	mount | grep -q "$L" && printf 'mounts '
-	[ -e "$L" ] && printf 'state-dir '
-	# A pid is left if it still runs (not a zombie awaiting its reaper) in
-	# a lab cgroup: a reused pid elsewhere is not the lab's.
-	for p in "$@"; do
-		grep -q tuglab "/proc/$p/cgroup" 2>/dev/null &&
-			[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" != Z ] && printf 'pid:%s ' "$p"
-	done
-	return 0
-}
 
 t0=$(now_ms)
 "$TUG" lab up >"$T_TMP/up" 2>&1
@@ -83,7 +69,7 @@ echo "  second lab up took $(($(now_ms) - t0)) ms"
 
 all_pids=$(cat /sys/fs/cgroup/memory/tuglab/*/cgroup.procs 2>/dev/null | tr '\n' ' ')
 "$TUG" lab down >/dev/null 2>&1
-left=$(leftovers $all_pids)
+left=$(t_lab_leftovers $all_pids)
 t_check lab_down_leaves_nothing "left: $left" [ -z "$left" ]
 
 # An up killed half way, then down: still nothing left.
@@ -93,5 +79,5 @@ sleep 2
 kill -9 "$up" 2>/dev/null
 wait "$up" 2>/dev/null
 "$TUG" lab down >/dev/null 2>&1
-left=$(leftovers)
+left=$(t_lab_leftovers)
 t_check lab_down_after_half_up "left: $left" [ -z "$left" ]
