@@ -206,6 +206,7 @@ static void probe_alert(struct prober *pr, struct probe_result *res)
 	struct http_get g = { 0 };
 	char why[160], with[120] = "";
 	size_t off = 0;
+	bool detect;
 	long status;
 	int err;
 
@@ -213,10 +214,16 @@ static void probe_alert(struct prober *pr, struct probe_result *res)
 		snprintf(res->detail, sizeof(res->detail), "out of memory");
 		return;
 	}
+	detect = pr->alert_source == ALERT_SOURCE_DETECT;
 	status = alerts_get(pr, &g, res);
 	src = pr->alert_source == ALERT_SOURCE_PROMETHEUS ? "Prometheus" : "Alertmanager";
 	if (!status)
 		goto out;
+	if (status == 404 && detect) {
+		snprintf(res->detail, sizeof(res->detail), "status 404 for both Alertmanager's "
+			 "/api/v2/alerts and Prometheus's /api/v1/alerts: is the url the server's base?");
+		goto out;
+	}
 	if (status != 200) {
 		snprintf(res->detail, sizeof(res->detail), "%s answered status %ld", src, status);
 		goto out;
