@@ -60,6 +60,8 @@ t_bg prom_pid in_ns "$PROM" --config.file="$W/prometheus.yml" --storage.tsdb.pat
 printf '{"alerts": [' >"$W/junk/api/v2/alerts"
 printf '{"status":"success","data":{"alerts":[{"labels":{"alertname":7},"state":"firing"}]}}' \
 	>"$W/junk/api/v1/alerts"
+mkdir -p "$W/junk/big/api/v2"
+head -c 2000000 /dev/zero | tr '\0' ' ' >"$W/junk/big/api/v2/alerts"	# 2 MB, over the 1 MiB cap
 t_bg junk_pid in_ns sh -c "cd '$W/junk' && exec /usr/bin/python3 -m http.server --bind 127.0.0.1 8081" \
 	>/dev/null 2>&1
 
@@ -143,6 +145,7 @@ t_check alert_firing_seen_via_prometheus "prom fires: $(grep 'prom fires' "$W/ou
 t_check alert_resolved_seen_via_both "am ${am_back:-never} ms, prom ${prom_back:-never} ms after the restart" \
 	bash -c "[ -n '$am_back' ] && [ -n '$prom_back' ] && [ '$am_back' -ge 0 ] && [ '$prom_back' -ge 0 ]"
 detail=$(py "$rep" "first('am fires', False)['detail']")
+echo "  Alertmanager said: $detail"
 t_check alert_detail_names_what_fired "detail: $detail" \
 	bash -c "[[ '$detail' =~ ^TargetDown\ firing\ since\ [0-9]{2}:[0-9]{2}:[0-9]{2}\ \(.*job=target ]]"
 detail=$(py "$rep" "first('prom fires', False)['detail']")
@@ -185,6 +188,7 @@ steady-state:
   - { name: junk am, type: alert, url: "$JUNK_URL", source: alertmanager, alert: TargetDown, state: inactive }
   - { name: junk prom, type: alert, url: "$JUNK_URL", source: prometheus, alert: TargetDown, state: inactive }
   - { name: junk detect, type: alert, url: "$JUNK_URL/nothing-here", alert: TargetDown, state: inactive }
+  - { name: junk big, type: alert, url: "$JUNK_URL/big", source: alertmanager, alert: TargetDown, state: inactive }
 method: [ { pause: 100ms } ]
 EOF
 run_tug junk "$W/junk.yaml"
@@ -192,7 +196,7 @@ rc=$?
 rep=$T_TMP/report-junk/report.json
 echo "  junk: $(py "$rep" "'; '.join(e['probe'] + ': ' + e['detail'] for e in ev)")"
 t_check alert_junk_fails_clearly "rc=$rc: $(grep -E 'junk' "$W/out-junk" | head -4)" \
-	pyq "$rep" "$rc == 1 and first('junk am', False)['detail'] == 'Alertmanager: the response is not JSON' and first('junk prom', False)['detail'] == \"Prometheus: alert 0: 'labels' is not a map of strings\" and first('junk detect', False)['detail'].startswith('status 404 for both') and not any(e['ok'] for e in ev)"
+	pyq "$rep" "$rc == 1 and first('junk am', False)['detail'] == 'Alertmanager: the response is not JSON' and first('junk prom', False)['detail'] == \"Prometheus: alert 0: 'labels' is not a map of strings\" and first('junk detect', False)['detail'].startswith('status 404 for both') and first('junk big', False)['detail'] == 'the response is larger than 1024 KiB' and not any(e['ok'] for e in ev)"
 
 # 4. bad alert probes are refused at load, nothing run.
 cat >"$W/bad.yaml" <<EOF
