@@ -104,6 +104,8 @@ nodes: [ { name: here, host: local } ]
 steady-state:
   - { name: am quiet, type: alert, url: "$AM_URL", alert: TargetDown, state: inactive }
   - { name: prom quiet, type: alert, url: "$PROM_URL", alert: TargetDown, state: inactive }
+  # the query probe shares the URL building: a trailing slash, a query to escape
+  - { name: prom up, type: prometheus, url: "$PROM_URL/", query: 'up{job="target"}', expect: "== 1" }
 method:
   - { name: kill target, node: here, action: "date +%s%3N >$W/killed_ms; kill \$\$(cat $W/target.pid)" }
   # back once Alertmanager lists the alert (at most 20 s), whatever tug saw
@@ -155,6 +157,8 @@ t_check alert_label_mismatch_never_matches "$(py "$rep" "[e['detail'] for e in e
 	pyq "$rep" "len([e for e in ev if e['probe'] == 'other job quiet']) > 5 and all(e['ok'] and e['detail'] == 'no TargetDown alert firing with job=other' for e in ev if e['probe'] == 'other job quiet')"
 t_check alert_post_check_cleared "$(py "$rep" "[e['detail'] for e in ev if e['phase'] == 'post-checks']")" \
 	pyq "$rep" "[e['detail'] for e in ev if e['phase'] == 'post-checks'] == ['no TargetDown alert firing with job=target']"
+t_check prometheus_query_probe "$(py "$rep" "first('prom up', True) or first('prom up', False)")" \
+	pyq "$rep" "first('prom up', True)['detail'] == 'up{job=\"target\"} = 1'"
 t_check alert_time_to_detect_in_report "time_to_detect_ms=$(py "$rep" "r.get('time_to_detect_ms')")" \
 	pyq "$rep" "r.get('time_to_detect_ms') is not None and r['time_to_detect_ms'] >= 0"
 
