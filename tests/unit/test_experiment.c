@@ -134,7 +134,7 @@ static const char alert_yaml[] =
 	"expect-during:\n  - {name: fires, type: alert, url: 'http://p:9090', source: prometheus, alert: GatewayDown,\n"
 	"     labels: {job: gateway, code: 500}, state: inactive, must: fail, within: 30s}\n"
 	"recovery:\n  within: 1m\n  probes: [{name: p, type: alert, url: 'http://p:9090', alert: A, source: prometheus, state: pending}]\n"
-	"post-checks:\n  - {name: cleared, type: alert, url: 'http://am:9093', alert: GatewayDown, source: alertmanager}\n";
+	"post-checks:\n  - {name: cleared, type: alert, url: 'https://am:9093', alert: GatewayDown, source: alertmanager, ca-file: /etc/ca.pem}\n";
 
 static void test_alert_probe(void)
 {
@@ -159,6 +159,7 @@ static void test_alert_probe(void)
 	CHECK_EQ(e->recovery[0].alert_state, ALERT_PENDING);
 	CHECK_EQ(e->post[0].source, ALERT_SOURCE_ALERTMANAGER);
 	CHECK_EQ(e->post[0].alert_state, ALERT_FIRING);	/* the default */
+	CHECK_STR(e->post[0].ca_file, "/etc/ca.pem");
 	CHECK_STR(probe_type_name(PROBE_ALERT), "alert");
 	experiment_free(e);
 }

@@ -654,6 +654,7 @@ static int parse_alert(struct ctx *c, struct xnode *m, const char *what, struct 
 	err = get_str(c, m, "url", true, what, &p->url) ?: err;
 	err = check_http_url(c, m, what, p->url) ?: err;
 	err = get_str(c, m, "alert", true, what, &p->alert) ?: err;
+	err = get_str(c, m, "ca-file", false, what, &p->ca_file) ?: err;
 	err = get_choice(c, m, "source", what, sources, "alertmanager or prometheus", &src) ?: err;
 	err = get_choice(c, m, "state", what, (const char *const[]){ alert_state_name(ALERT_FIRING),
 				 alert_state_name(ALERT_INACTIVE), alert_state_name(ALERT_PENDING), NULL },
@@ -704,7 +705,7 @@ static int parse_probe(struct ctx *c, struct xnode *m, bool during, struct exp_p
 	static const char *const sql[] = { "conninfo", "query", "expect", NULL };
 	static const char *const cmd[] = { "node", "run", "exit-code", "output-contains", NULL };
 	static const char *const prom[] = { "url", "query", "expect", NULL };
-	static const char *const alert[] = { "url", "alert", "labels", "state", "source", NULL };
+	static const char *const alert[] = { "url", "alert", "labels", "state", "source", "ca-file", NULL };
 	static const struct { const char *name; enum probe_type t; const char *const *keys; } types[] = {
 		{ "http", PROBE_HTTP, http }, { "tcp", PROBE_TCP, tcp }, { "sql", PROBE_SQL, sql },
 		{ "cmd", PROBE_CMD, cmd }, { "prometheus", PROBE_PROMETHEUS, prom },

@@ -27,7 +27,8 @@
  *          retries, ... the type's own keys }
  *
  *   alert: { url: http://am:9093, alert: GatewayDown, labels: { job: gw },
- *            state: firing|inactive|pending, source: alertmanager|prometheus }
+ *            state: firing|inactive|pending, source: alertmanager|prometheus,
+ *            ca-file: FILE }
  *   passes while the state holds: firing (a matching alert fires), inactive
  *   (none fires), pending (Prometheus only). Without source, an answer of
  *   404 to Alertmanager's /api/v2/alerts means Prometheus.
