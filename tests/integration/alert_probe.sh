@@ -60,7 +60,10 @@ t_bg prom_pid in_ns "$PROM" --config.file="$W/prometheus.yml" --storage.tsdb.pat
 printf '{"alerts": [' >"$W/junk/api/v2/alerts"
 printf '{"status":"success","data":{"alerts":[{"labels":{"alertname":7},"state":"firing"}]}}' \
 	>"$W/junk/api/v1/alerts"
-mkdir -p "$W/junk/big/api/v2"
+mkdir -p "$W/junk/big/api/v2" "$W/junk/esc/api/v1"
+# A well-formed answer whose label would retitle the operator's terminal.
+printf '{"status":"success","data":{"alerts":[{"labels":{"alertname":"TargetDown","job":"\\u001b]0;pwned\\u0007"},"state":"firing"}]}}' \
+	>"$W/junk/esc/api/v1/alerts"
 head -c 2000000 /dev/zero | tr '\0' ' ' >"$W/junk/big/api/v2/alerts"	# 2 MB, over the 1 MiB cap
 t_bg junk_pid in_ns sh -c "cd '$W/junk' && exec /usr/bin/python3 -m http.server --bind 127.0.0.1 8081" \
 	>/dev/null 2>&1
@@ -193,14 +196,18 @@ steady-state:
   - { name: junk prom, type: alert, url: "$JUNK_URL", source: prometheus, alert: TargetDown, state: inactive }
   - { name: junk detect, type: alert, url: "$JUNK_URL/nothing-here", alert: TargetDown, state: inactive }
   - { name: junk big, type: alert, url: "$JUNK_URL/big", source: alertmanager, alert: TargetDown, state: inactive }
+  - { name: junk escape, type: alert, url: "$JUNK_URL/esc", source: prometheus, alert: TargetDown, state: inactive }
 method: [ { pause: 100ms } ]
 EOF
 run_tug junk "$W/junk.yaml"
 rc=$?
 rep=$T_TMP/report-junk/report.json
-echo "  junk: $(py "$rep" "'; '.join(e['probe'] + ': ' + e['detail'] for e in ev)")"
+echo "  junk: $(py "$rep" "'; '.join(e['probe'] + ': ' + e['detail'] for e in ev)" | cat -v)"
 t_check alert_junk_fails_clearly "rc=$rc: $(grep -E 'junk' "$W/out-junk" | head -4)" \
 	pyq "$rep" "$rc == 1 and first('junk am', False)['detail'] == 'Alertmanager: the response is not JSON' and first('junk prom', False)['detail'] == \"Prometheus: alert 0: 'labels' is not a map of strings\" and first('junk detect', False)['detail'].startswith('status 404 for both') and first('junk big', False)['detail'] == 'the response is larger than 1024 KiB' and not any(e['ok'] for e in ev)"
+
+t_check alert_server_text_inert_on_terminal "$(grep 'junk escape' "$W/out-junk" | od -c | head -3)" \
+	bash -c "grep -q 'junk escape: FAIL (TargetDown firing (job=?\]0;pwned?))' '$W/out-junk' && ! grep -q \$'\\x1b' '$W/out-junk'"
 
 # 4. bad alert probes are refused at load, nothing run.
 cat >"$W/bad.yaml" <<EOF
