@@ -58,16 +58,25 @@ static const char good_yaml[] =
 	"rollbacks:\n"
 	"  - { action: 'rm -f /tmp/x$$', node: gw }\n";
 
-static void test_good_yaml(void)
+/* text parsed without an error (each one printed), or NULL. */
+static struct experiment *parse_good(const char *name, const char *text, size_t len,
+				     const struct exp_var *vars, size_t nvars)
 {
-	struct exp_var vars[] = { { "bound", "5s", false } };
 	struct experiment *e = NULL;
 	struct exp_errors errs;
-	int err = experiment_parse("good.yaml", good_yaml, sizeof(good_yaml) - 1, vars, 1, &e, &errs);
+	int err = experiment_parse(name, text, len, vars, nvars, &e, &errs);
 
 	for (size_t i = 0; i < errs.n; i++)
 		printf("  %s\n", errs.msg[i]);
 	CHECK_EQ(err, 0);
+	return err ? NULL : e;
+}
+
+static void test_good_yaml(void)
+{
+	struct exp_var vars[] = { { "bound", "5s", false } };
+	struct experiment *e = parse_good("good.yaml", good_yaml, sizeof(good_yaml) - 1, vars, 1);
+
 	if (!e)
 		return;
 	CHECK_STR(e->title, "Kill the gateway");
@@ -119,15 +128,46 @@ static const char good_json[] =
 	"  \"rollbacks\": [{\"action\": \"echo \\\"done\\\" \\/\", \"node\": \"n\"}]\n"
 	"}\n";
 
+static const char alert_yaml[] =
+	"title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	"steady-state:\n  - {name: quiet, type: alert, url: 'http://am:9093', alert: GatewayDown, state: inactive}\n"
+	"expect-during:\n  - {name: fires, type: alert, url: 'http://p:9090', source: prometheus, alert: GatewayDown,\n"
+	"     labels: {job: gateway, code: 500}, state: inactive, must: fail, within: 30s}\n"
+	"recovery:\n  within: 1m\n  probes: [{name: p, type: alert, url: 'http://p:9090', alert: A, source: prometheus, state: pending}]\n"
+	"post-checks:\n  - {name: cleared, type: alert, url: 'https://am:9093', alert: GatewayDown, source: alertmanager, ca-file: /etc/ca.pem}\n";
+
+static void test_alert_probe(void)
+{
+	struct experiment *e = parse_good("alert.yaml", alert_yaml, sizeof(alert_yaml) - 1, NULL, 0);
+
+	if (!e)
+		return;
+	CHECK_EQ(e->steady[0].type, PROBE_ALERT);
+	CHECK_STR(e->steady[0].alert, "GatewayDown");
+	CHECK_EQ(e->steady[0].source, ALERT_SOURCE_DETECT);
+	CHECK_EQ(e->steady[0].alert_state, ALERT_INACTIVE);
+	CHECK_EQ(e->steady[0].nlabels, 0);
+	CHECK_EQ(e->during[0].source, ALERT_SOURCE_PROMETHEUS);
+	CHECK(e->during[0].must_fail);
+	CHECK_EQ(e->during[0].nlabels, 2);
+	if (e->during[0].nlabels == 2) {
+		CHECK_STR(e->during[0].label_keys[0], "job");
+		CHECK_STR(e->during[0].label_vals[0], "gateway");
+		CHECK_STR(e->during[0].label_keys[1], "code");
+		CHECK_STR(e->during[0].label_vals[1], "500");	/* a number is a label's text */
+	}
+	CHECK_EQ(e->recovery[0].alert_state, ALERT_PENDING);
+	CHECK_EQ(e->post[0].source, ALERT_SOURCE_ALERTMANAGER);
+	CHECK_EQ(e->post[0].alert_state, ALERT_FIRING);	/* the default */
+	CHECK_STR(e->post[0].ca_file, "/etc/ca.pem");
+	CHECK_STR(probe_type_name(PROBE_ALERT), "alert");
+	experiment_free(e);
+}
+
 static void test_good_json(void)
 {
-	struct experiment *e = NULL;
-	struct exp_errors errs;
-	int err = experiment_parse("x.json", good_json, sizeof(good_json) - 1, NULL, 0, &e, &errs);
+	struct experiment *e = parse_good("x.json", good_json, sizeof(good_json) - 1, NULL, 0);
 
-	for (size_t i = 0; i < errs.n; i++)
-		printf("  %s\n", errs.msg[i]);
-	CHECK_EQ(err, 0);
 	if (!e)
 		return;
 	CHECK_EQ(e->risk, RISK_HIGH);
@@ -175,6 +215,28 @@ static const struct {
 	  "unknown key 'url'" },
 	{ "http url", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
 	  "post-checks:\n  - {name: p, type: http, url: ftp://x}\n", ":6:", "http://" },
+	{ "alert url", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: alert, url: 'file:///x', alert: A}\n", ":6:", "http://" },
+	{ "alert name", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: alert, url: 'http://x'}\n", ":6:5:", "needs 'alert'" },
+	{ "alert labels list", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: alert, url: 'http://x', alert: A, labels: [job]}\n", ":6:",
+	  "mapping of label names to values" },
+	{ "alert label value", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: alert, url: 'http://x', alert: A, labels: {job: {a: b}}}\n",
+	  ":6:", "the value of 'job' must be a string" },
+	{ "alert label name", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: alert, url: 'http://x', alert: A, labels: {a-b: c}}\n",
+	  ":6:", "'a-b' is not a label name" },
+	{ "alert state", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: alert, url: 'http://x', alert: A, state: resolved}\n",
+	  ":6:", "expected firing, inactive or pending" },
+	{ "alert pending on alertmanager", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\n"
+	  "method: [{pause: 1s}]\npost-checks:\n  - {name: p, type: alert, url: 'http://x', alert: A, "
+	  "state: pending, source: alertmanager}\n", ":6:", "'source: prometheus'" },
+	{ "alert source", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
+	  "post-checks:\n  - {name: p, type: alert, url: 'http://x', alert: A, source: grafana}\n",
+	  ":6:", "expected alertmanager or prometheus" },
 	{ "sql password", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod: [{pause: 1s}]\n"
 	  "post-checks:\n  - {name: p, type: sql, conninfo: 'password=x', query: q}\n", ":6:", "no password" },
 	/* An escape sequence for the operator's terminal, in a title or a --var. */
@@ -389,6 +451,7 @@ int main(void)
 {
 	RUN(test_good_yaml);
 	RUN(test_good_json);
+	RUN(test_alert_probe);
 	RUN(test_malformed);
 	RUN(test_var_override_unknown);
 	RUN(test_expect_matches);

@@ -85,11 +85,61 @@ static void node_lines(void)
 	CHECK(node_line_parse(BODY("{\"a\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}")) == NULL);
 }
 
+static void alerts(void)
+{
+	static char *const keys[] = { "job" }, *const vals[] = { "gw" };
+	struct alert_want w = { .name = "GatewayDown", .state = "firing", .keys = keys, .vals = vals,
+				.nlabels = 1 };
+	struct alert_seen seen;
+	char why[160] = "";
+	const char *am =
+		"[{\"labels\":{\"alertname\":\"GatewayDown\",\"job\":\"db\"},\"status\":{\"state\":\"active\"}},"
+		" {\"labels\":{\"alertname\":\"GatewayDown\",\"job\":\"gw\",\"instance\":\"i:1\"},"
+		"  \"startsAt\":\"2026-12-01T12:01:02.5Z\",\"status\":{\"state\":\"active\"}},"
+		" {\"labels\":{\"alertname\":\"GatewayDown\",\"job\":\"gw\"},\"status\":{\"state\":\"suppressed\"}}]";
+	const char *prom =
+		"{\"status\":\"success\",\"data\":{\"alerts\":[{\"labels\":{\"alertname\":\"GatewayDown\","
+		"\"job\":\"gw\"},\"state\":\"pending\",\"activeAt\":\"2026-12-01T12:01:02Z\"}]}}";
+
+	CHECK_EQ(probe_alert_find(am, strlen(am), false, &w, &seen, why, sizeof(why)), 0);
+	CHECK_EQ(seen.count, 1);	/* not the other job's, not the suppressed one */
+	CHECK_STR(seen.since, "12:01:02");
+	CHECK(strstr(seen.labels, "instance=i:1") && strstr(seen.labels, "job=gw") &&
+	      !strstr(seen.labels, "alertname"));
+	/* The server filtered by name? Matched here all the same. */
+	w.name = "DatabaseDown";
+	CHECK_EQ(probe_alert_find(am, strlen(am), false, &w, &seen, why, sizeof(why)), -ENOENT);
+	w.name = "GatewayDown";
+	CHECK_EQ(probe_alert_find(prom, strlen(prom), true, &w, &seen, why, sizeof(why)), -ENOENT);
+	w.state = "pending";
+	CHECK_EQ(probe_alert_find(prom, strlen(prom), true, &w, &seen, why, sizeof(why)), 0);
+	CHECK_STR(seen.since, "12:01:02");
+	/* An Alertmanager body is not a Prometheus one, nor the other way. */
+	CHECK_EQ(probe_alert_find(am, strlen(am), true, &w, &seen, why, sizeof(why)), -EBADMSG);
+	CHECK_EQ(probe_alert_find(prom, strlen(prom), false, &w, &seen, why, sizeof(why)), -EBADMSG);
+	CHECK_EQ(probe_alert_find(BODY("[{\"labels\":{\"alertname\":7},\"status\":{\"state\":\"active\"}}]"),
+				  false, &w, &seen, why, sizeof(why)), -EBADMSG);
+	CHECK_STR(why, "alert 0: 'labels' is not a map of strings");
+	CHECK_EQ(probe_alert_find(BODY("[{\"labels\":{\"alertname\":\"GatewayDown\"}}]"), false, &w, &seen,
+				  why, sizeof(why)), -EBADMSG);
+	CHECK_STR(why, "alert 0 has no 'status.state'");
+	CHECK_EQ(probe_alert_find(BODY("[{\"labels\":"), false, &w, &seen, why, sizeof(why)), -EBADMSG);
+	CHECK_STR(why, "the response is not JSON");
+	CHECK_EQ(probe_alert_find(BODY("[]"), false, &w, &seen, why, sizeof(why)), -ENOENT);
+	/* A stamp that is not RFC 3339 is left out, not printed. */
+	w.state = "firing";
+	CHECK_EQ(probe_alert_find(BODY("[{\"labels\":{\"alertname\":\"GatewayDown\",\"job\":\"gw\"},"
+				       "\"startsAt\":\"\\u001b[31m\",\"status\":{\"state\":\"active\"}}]"),
+				  false, &w, &seen, why, sizeof(why)), 0);
+	CHECK_STR(seen.since, "");
+}
+
 int main(void)
 {
 	RUN(prometheus_values);
 	RUN(prometheus_hostile_shapes);
 	RUN(json_fields);
 	RUN(node_lines);
+	RUN(alerts);
 	return t_exit();
 }

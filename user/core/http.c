@@ -58,8 +58,10 @@ static size_t body_write(char *data, size_t size, size_t n, void *arg)
 
 	if (!g->want_body)
 		return len;
-	if (g->body_len + len > HTTP_BODY_MAX)
-		return 0;	/* curl reports a write error: the body is too large */
+	if (g->body_len + len > HTTP_BODY_MAX) {
+		g->too_large = true;
+		return 0;	/* curl reports a write error */
+	}
 	nb = realloc(g->body, g->body_len + len + 1);
 	if (!nb)
 		return 0;
@@ -78,6 +80,7 @@ int http_get(CURL **curl, struct http_get *g)
 	CURL *c;
 
 	g->status = 0;
+	g->too_large = false;
 	g->why[0] = '\0';
 	if (http_init()) {
 		snprintf(g->why, sizeof(g->why), "libcurl (%s) could not be loaded", HTTP_LIBCURL);
@@ -103,6 +106,10 @@ int http_get(CURL **curl, struct http_get *g)
 	rc = lc.easy_perform(c);
 	lc.easy_getinfo(c, CURLINFO_TOTAL_TIME_T, &total);
 	g->latency_ns = (uint64_t)total * 1000;
+	if (rc == CURLE_WRITE_ERROR && g->too_large) {
+		snprintf(g->why, sizeof(g->why), "the response is larger than %d KiB", HTTP_BODY_MAX / 1024);
+		return 0;
+	}
 	if (rc != CURLE_OK) {
 		snprintf(g->why, sizeof(g->why), "%s", lc.easy_strerror(rc));
 		return 0;

@@ -31,6 +31,7 @@ struct http_get {
 	uint64_t latency_ns;
 	char *body;		/* NUL-terminated, with want_body */
 	size_t body_len;
+	bool too_large;		/* the body went past HTTP_BODY_MAX */
 	char why[256];
 };
 

@@ -608,6 +608,93 @@ static int parse_nodes(struct ctx *c, struct xnode *x)
 	return err;
 }
 
+static int check_http_url(struct ctx *c, struct xnode *m, const char *what, const char *url)
+{
+	if (url && strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+		return fail(c, map_get(m, "url"), "%s: 'url' must start with http:// or https://", what);
+	return 0;
+}
+
+/* m[key] one of names (NULL-terminated), its index in *ret; absent: untouched. */
+static int get_choice(struct ctx *c, struct xnode *m, const char *key, const char *what,
+		      const char *const *names, const char *expected, int *ret)
+{
+	struct xnode *x = map_get(m, key);
+
+	if (!x)
+		return 0;
+	for (int i = 0; x->kind == X_SCALAR && names[i]; i++)
+		if (!strcmp(x->str, names[i])) {
+			*ret = i;
+			return 0;
+		}
+	return fail(c, x, "'%s' of %s: expected %s, found '%s'", key, what, expected,
+		    x->kind == X_SCALAR ? x->str : kind_name(x));
+}
+
+/* Prometheus label names: [a-zA-Z_][a-zA-Z0-9_]*. */
+static bool label_name_ok(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+		      *s == '_'))
+			return false;
+	return true;
+}
+
+static int parse_alert(struct ctx *c, struct xnode *m, const char *what, struct exp_probe *p)
+{
+	static const char *const sources[] = { "alertmanager", "prometheus", NULL };
+	struct xnode *l = map_get(m, "labels");
+	int src = -1, st = ALERT_FIRING, err = 0;
+	size_t k;
+
+	err = get_str(c, m, "url", true, what, &p->url) ?: err;
+	err = check_http_url(c, m, what, p->url) ?: err;
+	err = get_str(c, m, "alert", true, what, &p->alert) ?: err;
+	err = get_str(c, m, "ca-file", false, what, &p->ca_file) ?: err;
+	err = get_choice(c, m, "source", what, sources, "alertmanager or prometheus", &src) ?: err;
+	err = get_choice(c, m, "state", what, (const char *const[]){ alert_state_name(ALERT_FIRING),
+				 alert_state_name(ALERT_INACTIVE), alert_state_name(ALERT_PENDING), NULL },
+			 "firing, inactive or pending", &st) ?: err;
+	p->source = src < 0 ? ALERT_SOURCE_DETECT : ALERT_SOURCE_ALERTMANAGER + src;
+	p->alert_state = st;
+	/* The name goes into Alertmanager's filter="..." matcher. */
+	if (p->alert && strpbrk(p->alert, "\"\\"))
+		err = fail(c, map_get(m, "alert"), "%s: 'alert' is an alert name; found a quote or "
+			   "backslash in '%s'", what, p->alert);
+	if (p->alert_state == ALERT_PENDING && p->source != ALERT_SOURCE_PROMETHEUS)
+		err = fail(c, map_get(m, "state"), "%s: 'state: pending' is Prometheus's; add "
+			   "'source: prometheus' (Alertmanager sees firing alerts only)", what);
+	if (!l)
+		return err;
+	if (l->kind != X_MAP)
+		return fail(c, l, "'labels' of %s: expected a mapping of label names to values "
+			    "({job: gateway}), found %s", what, kind_name(l));
+	p->label_keys = calloc(l->n + 1, sizeof(char *));
+	p->label_vals = calloc(l->n + 1, sizeof(char *));
+	if (!p->label_keys || !p->label_vals)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		if (!label_name_ok(l->k[i]->str))
+			err = fail(c, l->k[i], "'labels' of %s: '%s' is not a label name "
+				   "([a-zA-Z_][a-zA-Z0-9_]*)", what, l->k[i]->str);
+		if (l->v[i]->kind != X_SCALAR) {
+			err = fail(c, l->v[i], "'labels' of %s: the value of '%s' must be a string, "
+				   "found %s", what, l->k[i]->str, kind_name(l->v[i]));
+			continue;
+		}
+		k = p->nlabels++;
+		p->label_keys[k] = strdup(l->k[i]->str);
+		p->label_vals[k] = strdup(l->v[i]->str);
+		if (!p->label_keys[k] || !p->label_vals[k])
+			return -ENOMEM;
+	}
+	return err;
+}
+
 static int parse_probe(struct ctx *c, struct xnode *m, bool during, struct exp_probe *p)
 {
 	static const char *const common[] = { "name", "type", "interval", "timeout", "retries",
@@ -618,9 +705,11 @@ static int parse_probe(struct ctx *c, struct xnode *m, bool during, struct exp_p
 	static const char *const sql[] = { "conninfo", "query", "expect", NULL };
 	static const char *const cmd[] = { "node", "run", "exit-code", "output-contains", NULL };
 	static const char *const prom[] = { "url", "query", "expect", NULL };
+	static const char *const alert[] = { "url", "alert", "labels", "state", "source", "ca-file", NULL };
 	static const struct { const char *name; enum probe_type t; const char *const *keys; } types[] = {
 		{ "http", PROBE_HTTP, http }, { "tcp", PROBE_TCP, tcp }, { "sql", PROBE_SQL, sql },
 		{ "cmd", PROBE_CMD, cmd }, { "prometheus", PROBE_PROMETHEUS, prom },
+		{ "alert", PROBE_ALERT, alert },
 	};
 	const char *const *tkeys = NULL;
 	const char *keys[24];
@@ -641,14 +730,14 @@ static int parse_probe(struct ctx *c, struct xnode *m, bool during, struct exp_p
 	snprintf(what, sizeof(what), "probe '%s'", p->name ? p->name : "?");
 	t = map_get(m, "type");
 	if (!t)
-		return fail(c, m, "%s needs 'type': http, tcp, sql, cmd or prometheus", what);
+		return fail(c, m, "%s needs 'type': http, tcp, sql, cmd, prometheus or alert", what);
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (t->kind == X_SCALAR && !strcmp(t->str, types[i].name)) {
 			p->type = types[i].t;
 			tkeys = types[i].keys;
 		}
 	if (!tkeys)
-		return fail(c, t, "%s: 'type' must be http, tcp, sql, cmd or prometheus, found '%s'",
+		return fail(c, t, "%s: 'type' must be http, tcp, sql, cmd, prometheus or alert, found '%s'",
 			    what, t->kind == X_SCALAR ? t->str : kind_name(t));
 	for (const char *const *k = common; *k; k++)
 		keys[nk++] = *k;
@@ -688,8 +777,7 @@ static int parse_probe(struct ctx *c, struct xnode *m, bool during, struct exp_p
 		err = get_str(c, m, "expect", false, what, &p->expect) ?: err;
 		err = get_str(c, m, "ca-file", false, what, &p->ca_file) ?: err;
 		err = get_duration(c, m, "max-latency", true, what, &p->max_latency_ns) ?: err;
-		if (p->url && strncmp(p->url, "http://", 7) && strncmp(p->url, "https://", 8))
-			err = fail(c, map_get(m, "url"), "%s: 'url' must start with http:// or https://", what);
+		err = check_http_url(c, m, what, p->url) ?: err;
 		if (!!p->json_field != !!p->expect)
 			err = fail(c, m, "%s: 'json-field' and 'expect' go together", what);
 		break;
@@ -725,6 +813,9 @@ static int parse_probe(struct ctx *c, struct xnode *m, bool during, struct exp_p
 		err = get_str(c, m, "url", true, what, &p->url) ?: err;
 		err = get_str(c, m, "query", true, what, &p->query) ?: err;
 		err = get_str(c, m, "expect", true, what, &p->expect) ?: err;
+		break;
+	case PROBE_ALERT:
+		err = parse_alert(c, m, what, p) ?: err;
 		break;
 	}
 	return err;
@@ -1190,6 +1281,17 @@ int experiment_load(const char *path, const struct exp_var *vars, size_t nvars,
 	return err;
 }
 
+/* Keys and values side by side, n of each. */
+static void pairs_free(char **keys, char **vals, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(keys[i]);
+		free(vals[i]);
+	}
+	free(keys);
+	free(vals);
+}
+
 static void probes_free(struct exp_probe *p, size_t n)
 {
 	for (size_t i = 0; p && i < n; i++) {
@@ -1204,6 +1306,8 @@ static void probes_free(struct exp_probe *p, size_t n)
 		free(p[i].expect);
 		free(p[i].run);
 		free(p[i].output_contains);
+		free(p[i].alert);
+		pairs_free(p[i].label_keys, p[i].label_vals, p[i].nlabels);
 	}
 	free(p);
 }
@@ -1216,12 +1320,7 @@ static void steps_free(struct exp_step *s, size_t n)
 		free(s[i].args);
 		free(s[i].name);
 		free(s[i].run);
-		for (size_t j = 0; j < s[i].nexpect; j++) {
-			free(s[i].expect_keys[j]);
-			free(s[i].expect_vals[j]);
-		}
-		free(s[i].expect_keys);
-		free(s[i].expect_vals);
+		pairs_free(s[i].expect_keys, s[i].expect_vals, s[i].nexpect);
 	}
 	free(s);
 }
@@ -1263,9 +1362,16 @@ const char *risk_name(enum risk r)
 
 const char *probe_type_name(enum probe_type t)
 {
-	static const char *const names[] = { "http", "tcp", "sql", "cmd", "prometheus" };
+	static const char *const names[] = { "http", "tcp", "sql", "cmd", "prometheus", "alert" };
 
-	return t <= PROBE_PROMETHEUS ? names[t] : "?";
+	return t <= PROBE_ALERT ? names[t] : "?";
+}
+
+const char *alert_state_name(enum alert_state s)
+{
+	static const char *const names[] = { "firing", "inactive", "pending" };
+
+	return s <= ALERT_PENDING ? names[s] : "?";
 }
 
 bool expect_matches(const char *expect, const char *got)

@@ -23,8 +23,15 @@
  *   post-checks: [PROBE...]
  *   rollbacks: [ACTION...]          # always run, also after a failure or Ctrl-C
  *
- * PROBE: { name, type: http|tcp|sql|cmd|prometheus, interval, timeout,
+ * PROBE: { name, type: http|tcp|sql|cmd|prometheus|alert, interval, timeout,
  *          retries, ... the type's own keys }
+ *
+ *   alert: { url: http://am:9093, alert: GatewayDown, labels: { job: gw },
+ *            state: firing|inactive|pending, source: alertmanager|prometheus,
+ *            ca-file: FILE }
+ *   passes while the state holds: firing (a matching alert fires), inactive
+ *   (none fires), pending (Prometheus only). Without source, an answer of
+ *   404 to Alertmanager's /api/v2/alerts means Prometheus.
  *
  * A fault step's `expect` checks what the node reported once the step is
  * over: each key names a counter of its "reverted" event or a field of
@@ -52,7 +59,11 @@
 
 enum risk { RISK_LOW, RISK_MEDIUM, RISK_HIGH };
 
-enum probe_type { PROBE_HTTP, PROBE_TCP, PROBE_SQL, PROBE_CMD, PROBE_PROMETHEUS };
+enum probe_type { PROBE_HTTP, PROBE_TCP, PROBE_SQL, PROBE_CMD, PROBE_PROMETHEUS, PROBE_ALERT };
+
+/* Where an alert probe asks: found out from the first answer, or given. */
+enum alert_source { ALERT_SOURCE_DETECT, ALERT_SOURCE_ALERTMANAGER, ALERT_SOURCE_PROMETHEUS };
+enum alert_state { ALERT_FIRING, ALERT_INACTIVE, ALERT_PENDING };
 
 struct exp_node {
 	char *name;
@@ -73,7 +84,7 @@ struct exp_probe {
 	uint64_t interval_ns;	/* between attempts while polling */
 	uint64_t timeout_ns;	/* one attempt */
 	unsigned retries;	/* extra attempts before a one-shot probe fails */
-	/* http, prometheus */
+	/* http, prometheus, alert */
 	char *url;
 	long status;		/* http: expected status; 0 = any 2xx */
 	char *body_contains;
@@ -89,6 +100,12 @@ struct exp_probe {
 	char *query;
 	/* sql, prometheus, http json_field: "ok", "== 0", "> 0.5" */
 	char *expect;
+	/* alert */
+	char *alert;
+	char **label_keys, **label_vals;
+	size_t nlabels;
+	enum alert_source source;
+	enum alert_state alert_state;
 	/* cmd */
 	int node;
 	char *run;
@@ -190,6 +207,7 @@ void suite_free(struct suite *s);
 
 const char *risk_name(enum risk r);
 const char *probe_type_name(enum probe_type t);
+const char *alert_state_name(enum alert_state s);
 
 /* "ok" (equal strings), "== 0", "!= 1", ">= 2.5", "< 10": does got match? */
 bool expect_matches(const char *expect, const char *got);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@
 void prober_init(struct prober *pr, const struct experiment *e, const struct exp_probe *p,
 		 bool accept_new)
 {
-	*pr = (struct prober){ .p = p, .e = e, .accept_new = accept_new };
+	*pr = (struct prober){ .p = p, .e = e, .accept_new = accept_new, .alert_source = p->source };
 }
 
 void prober_cleanup(struct prober *pr)
@@ -96,6 +97,26 @@ out:
 	http_get_free(&g);
 }
 
+/* base (trailing slashes dropped) followed by the formatted rest, newly
+ * allocated, or NULL. */
+static char *api_url(const char *base, const char *fmt, ...)
+{
+	size_t n = strlen(base);
+	char *rest = NULL, *url = NULL;
+	va_list ap;
+
+	while (n && base[n - 1] == '/')
+		n--;
+	va_start(ap, fmt);
+	if (vasprintf(&rest, fmt, ap) < 0)
+		rest = NULL;
+	va_end(ap);
+	if (rest && asprintf(&url, "%.*s%s", (int)n, base, rest) < 0)
+		url = NULL;
+	free(rest);
+	return url;
+}
+
 static void probe_prometheus(struct prober *pr, struct probe_result *res)
 {
 	const struct exp_probe *p = pr->p;
@@ -105,20 +126,11 @@ static void probe_prometheus(struct prober *pr, struct probe_result *res)
 	int err;
 
 	if (!pr->curl && !(pr->curl = curl_easy_init()))
-		return;
+		goto nomem;
 	q = curl_easy_escape(pr->curl, p->query, 0);
-	if (!q || asprintf(&url, "%s%s/api/v1/query?query=%s", p->url,
-			   p->url[strlen(p->url) - 1] == '/' ? "" : "", q) < 0) {
-		url = NULL;
-		goto out;
-	}
-	if (url && p->url[strlen(p->url) - 1] == '/') {
-		/* "http://h:9090/" + "api/..." : drop the doubled slash */
-		char *s = strstr(url, "//api/");
-
-		if (s)
-			memmove(s, s + 1, strlen(s));
-	}
+	url = q ? api_url(p->url, "/api/v1/query?query=%s", q) : NULL;
+	if (!url)
+		goto nomem;
 	status = probe_get(pr, url, &g, res);
 	if (!status)
 		goto out;
@@ -134,9 +146,105 @@ static void probe_prometheus(struct prober *pr, struct probe_result *res)
 	res->ok = expect_matches(p->expect, val);
 	snprintf(res->detail, sizeof(res->detail), "%s = %s%s%s", p->query, val,
 		 res->ok ? "" : ", expected ", res->ok ? "" : p->expect);
+	goto out;
+nomem:
+	snprintf(res->detail, sizeof(res->detail), "out of memory");
 out:
 	curl_free(q);
 	free(url);
+	http_get_free(&g);
+}
+
+/* GET the alerts of the probe's source into g; detects the source on the
+ * first answer: Prometheus answers 404 to Alertmanager's path. */
+static long alerts_get(struct prober *pr, struct http_get *g, struct probe_result *res)
+{
+	const struct exp_probe *p = pr->p;
+	char *m = NULL, *f = NULL, *url = NULL;
+	long status = 0;
+
+	if (pr->alert_source == ALERT_SOURCE_PROMETHEUS) {
+		url = api_url(p->url, "/api/v1/alerts");
+	} else {
+		/* The server's filter only narrows the answer; labels are matched here. */
+		if (asprintf(&m, "alertname=\"%s\"", p->alert) < 0)
+			m = NULL;
+		f = m ? curl_easy_escape(pr->curl, m, 0) : NULL;
+		url = f ? api_url(p->url, "/api/v2/alerts?active=true&silenced=false&inhibited=false"
+				  "&filter=%s", f) : NULL;
+	}
+	if (!url) {
+		snprintf(res->detail, sizeof(res->detail), "out of memory");
+		goto out;
+	}
+	status = probe_get(pr, url, g, res);
+	if (pr->alert_source == ALERT_SOURCE_DETECT && status) {
+		pr->alert_source = status == 404 ? ALERT_SOURCE_PROMETHEUS : ALERT_SOURCE_ALERTMANAGER;
+		if (status == 404) {
+			http_get_free(g);
+			*g = (struct http_get){ 0 };
+			status = alerts_get(pr, g, res);
+		}
+	}
+out:
+	free(m);
+	curl_free(f);
+	free(url);
+	return status;
+}
+
+static void probe_alert(struct prober *pr, struct probe_result *res)
+{
+	static const char *const look_for[] = {
+		[ALERT_FIRING] = "firing", [ALERT_INACTIVE] = "firing", [ALERT_PENDING] = "pending",
+	};
+	const struct exp_probe *p = pr->p;
+	struct alert_want w = { .name = p->alert, .state = look_for[p->alert_state], .keys = p->label_keys,
+				.vals = p->label_vals, .nlabels = p->nlabels };
+	const char *src;
+	struct alert_seen seen;
+	struct http_get g = { 0 };
+	char why[160], with[120] = "";
+	size_t off = 0;
+	bool detect;
+	long status;
+	int err;
+
+	if (!pr->curl && !(pr->curl = curl_easy_init())) {
+		snprintf(res->detail, sizeof(res->detail), "out of memory");
+		return;
+	}
+	detect = pr->alert_source == ALERT_SOURCE_DETECT;
+	status = alerts_get(pr, &g, res);
+	src = pr->alert_source == ALERT_SOURCE_PROMETHEUS ? "Prometheus" : "Alertmanager";
+	if (!status)
+		goto out;
+	if (status == 404 && detect) {
+		snprintf(res->detail, sizeof(res->detail), "status 404 for both Alertmanager's "
+			 "/api/v2/alerts and Prometheus's /api/v1/alerts: is the url the server's base?");
+		goto out;
+	}
+	if (status != 200) {
+		snprintf(res->detail, sizeof(res->detail), "%s answered status %ld", src, status);
+		goto out;
+	}
+	err = probe_alert_find(g.body ? g.body : "", g.body_len, pr->alert_source == ALERT_SOURCE_PROMETHEUS,
+			       &w, &seen, why, sizeof(why));
+	if (err == -EBADMSG) {
+		snprintf(res->detail, sizeof(res->detail), "%s: %s", src, why);
+		goto out;
+	}
+	for (size_t i = 0; i < p->nlabels && off < sizeof(with); i++)
+		off += snprintf(with + off, sizeof(with) - off, "%s%s=%s", i ? ", " : " with ",
+				p->label_keys[i], p->label_vals[i]);
+	res->ok = (err == 0) == (p->alert_state != ALERT_INACTIVE);
+	if (err)
+		snprintf(res->detail, sizeof(res->detail), "no %s alert %s%s", p->alert, w.state, with);
+	else
+		snprintf(res->detail, sizeof(res->detail), "%s %s%s%s (%s)%s", p->alert, w.state,
+			 *seen.since ? " since " : "", seen.since, seen.labels,
+			 seen.count > 1 ? ", and others" : "");
+out:
 	http_get_free(&g);
 }
 
@@ -276,6 +384,9 @@ void probe_once(struct prober *pr, struct probe_result *res)
 		break;
 	case PROBE_PROMETHEUS:
 		probe_prometheus(pr, res);
+		break;
+	case PROBE_ALERT:
+		probe_alert(pr, res);
 		break;
 	}
 	res->ts_ns = now_realtime_ns();

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Health probes: http and prometheus (libcurl, TLS always verified), tcp
+ * Health probes: http, prometheus and alert (libcurl, TLS always verified), tcp
  * (connect), sql (libpq), cmd (a command on a node). One attempt gives one
  * result; the caller decides how often and how long to poll.
  */
@@ -28,6 +28,7 @@ struct prober {
 	bool accept_new;
 	struct node_conn *conn;	/* cmd: opened on first use, reopened after errors */
 	void *curl;
+	enum alert_source alert_source;	/* alert: as given, or as the first answer showed */
 };
 
 void prober_init(struct prober *pr, const struct experiment *e, const struct exp_probe *p,

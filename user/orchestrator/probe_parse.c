@@ -108,3 +108,118 @@ out:
 	json_object_put(root);
 	return err;
 }
+
+/* Every member of o a string, as Prometheus labels are. */
+static bool strings_only(json_object *o)
+{
+	json_object_object_foreach(o, k, v) {
+		(void)k;
+		if (!json_object_is_type(v, json_type_string))
+			return false;
+	}
+	return true;
+}
+
+static bool labels_match(json_object *labels, const struct alert_want *w)
+{
+	json_object *v = member(labels, "alertname", json_type_string);
+
+	if (!v || strcmp(json_object_get_string(v), w->name))
+		return false;
+	for (size_t i = 0; i < w->nlabels; i++) {
+		v = member(labels, w->keys[i], json_type_string);
+		if (!v || strcmp(json_object_get_string(v), w->vals[i]))
+			return false;
+	}
+	return true;
+}
+
+/* The time of day of an RFC 3339 stamp ("2026-12-01T19:02:03.1Z"), or "". */
+static void since_of(json_object *a, const char *key, char *out, size_t n)
+{
+	json_object *t = member(a, key, json_type_string);
+	const char *s = t ? json_object_get_string(t) : "";
+	static const int digits[] = { 11, 12, 14, 15, 17, 18 };
+
+	*out = '\0';
+	if (strlen(s) < 19 || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+		return;
+	for (size_t i = 0; i < sizeof(digits) / sizeof(digits[0]); i++)
+		if (s[digits[i]] < '0' || s[digits[i]] > '9')
+			return;
+	snprintf(out, n, "%.8s", s + 11);
+}
+
+static void labels_text(json_object *labels, char *out, size_t n)
+{
+	size_t off = 0;
+
+	*out = '\0';
+	json_object_object_foreach(labels, k, v) {
+		if (!strcmp(k, "alertname") || off >= n)
+			continue;
+		off += snprintf(out + off, n - off, "%s%s=%s", off ? ", " : "", k, json_object_get_string(v));
+	}
+}
+
+int probe_alert_find(const char *body, size_t len, bool prometheus, const struct alert_want *w,
+		     struct alert_seen *seen, char *why, size_t wlen)
+{
+	json_object *root = parse_body(body, len), *list, *status;
+	int err = -ENOENT;
+	size_t n;
+
+	*seen = (struct alert_seen){ 0 };
+	if (!root) {
+		snprintf(why, wlen, "the response is not JSON");
+		return -EBADMSG;
+	}
+	if (prometheus) {
+		status = member(root, "status", json_type_string);
+		list = member(member(root, "data", json_type_object), "alerts", json_type_array);
+		if (!status || strcmp(json_object_get_string(status), "success") || !list) {
+			snprintf(why, wlen, "not a Prometheus alerts response (status \"success\", data.alerts a list)");
+			err = -EBADMSG;
+			goto out;
+		}
+	} else {
+		list = json_object_is_type(root, json_type_array) ? root : NULL;
+		if (!list) {
+			snprintf(why, wlen, "not an Alertmanager alerts response (a list of alerts)");
+			err = -EBADMSG;
+			goto out;
+		}
+	}
+	n = json_object_array_length(list);
+	for (size_t i = 0; i < n; i++) {
+		json_object *a = json_object_array_get_idx(list, i);
+		json_object *labels = member(a, "labels", json_type_object), *st;
+		const char *state;
+
+		if (!labels || !strings_only(labels)) {
+			snprintf(why, wlen, "alert %zu: 'labels' is not a map of strings", i);
+			err = -EBADMSG;
+			goto out;
+		}
+		st = prometheus ? member(a, "state", json_type_string) :
+			member(member(a, "status", json_type_object), "state", json_type_string);
+		if (!st) {
+			snprintf(why, wlen, "alert %zu has no %s", i, prometheus ? "'state'" : "'status.state'");
+			err = -EBADMSG;
+			goto out;
+		}
+		state = json_object_get_string(st);
+		if (!prometheus && !strcmp(state, "active"))
+			state = "firing";
+		if (strcmp(state, w->state) || !labels_match(labels, w))
+			continue;
+		if (!seen->count++) {
+			since_of(a, prometheus ? "activeAt" : "startsAt", seen->since, sizeof(seen->since));
+			labels_text(labels, seen->labels, sizeof(seen->labels));
+		}
+		err = 0;
+	}
+out:
+	json_object_put(root);
+	return err;
+}

@@ -837,6 +837,11 @@ static void print_probe_plan(const char *what, const struct exp_probe *ps, size_
 			printf(" %s:%u", p->host, p->port);
 		if (p->query)
 			printf(" '%s'", p->query);
+		if (p->alert)
+			printf(" %s %s", p->alert, alert_state_name(p->alert_state));
+		for (size_t k = 0; k < p->nlabels; k++)
+			printf("%s%s=%s%s", k ? ", " : " {", p->label_keys[k], p->label_vals[k],
+			       k + 1 == p->nlabels ? "}" : "");
 		if (p->run)
 			printf(" on %s: %s", e->nodes[p->node].name, p->run);
 		if (p->expect)
