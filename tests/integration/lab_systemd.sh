@@ -114,11 +114,11 @@ run7() {	# report-dir
 shipped=$(ex db -- systemctl show -p Restart --value postgresql@15-main.service)
 run7 "$R/shipped"
 rc=$?
-verdict=$(json_field "$R/shipped/experiment.json" . verdict 2>/dev/null || true)
-reason=$(grep -o '"reason":"[^"]*"' "$R/shipped/experiment.json" 2>/dev/null | head -3 | tr '\n' ' ')
-echo "  as shipped (Restart=$shipped): exit $rc, $reason"
-t_check lab_systemd_pg_unit_as_shipped_fails "Restart=$shipped, exit $rc: $(tail -5 "$R/shipped.out")" \
-	bash -c "[ '$shipped' = no ] && [ $rc -ne 0 ] && grep -q 'Crash PostgreSQL after a fresh backup: FAIL' '$R/shipped.out'"
+result() { grep '"event":"result"' "$1.out" >"$1.result"; cat "$1.result"; }
+echo "  as shipped (Restart=$shipped): exit $rc, $(result "$R/shipped" | grep -o '"reason":"[^"]*"')"
+t_check lab_systemd_pg_unit_as_shipped_fails "Restart=$shipped, exit $rc: $(cat "$R/shipped.result")" \
+	bash -c "[ '$shipped' = no ] && [ $rc -ne 0 ] && grep -q '\"verdict\":\"fail\"' '$R/shipped.result' &&
+		grep -q 'postgresql@15-main.service is failed .*systemd did not restart it' '$R/shipped.result'"
 # The experiment's rollback started the server again (systemctl start).
 t_check lab_systemd_pg_rollback_brought_it_back "$(ex db -- systemctl is-active postgresql@15-main.service)" \
 	bash -c "[ \"\$('$TUG' lab exec db -- systemctl is-active postgresql@15-main.service)\" = active ]"
@@ -127,8 +127,9 @@ ex db -- sh -c 'mkdir -p /etc/systemd/system/postgresql@.service.d &&
 	systemctl daemon-reload'
 run7 "$R/dropin"
 rc=$?
-t_check lab_systemd_pg_with_dropin_passes "exit $rc: $(grep -E 'FAIL|PASS' "$R/dropin.out" | tail -5)" \
-	bash -c "[ $rc -eq 0 ] && grep -q 'Crash PostgreSQL after a fresh backup: PASS' '$R/dropin.out'"
+echo "  with the drop-in: exit $rc, $(result "$R/dropin" | grep -oE '"(verdict|time_to_recover_ms)":[^,]*' | xargs)"
+t_check lab_systemd_pg_with_dropin_passes "exit $rc: $(cat "$R/dropin.result")" \
+	bash -c "[ $rc -eq 0 ] && grep -q '\"verdict\":\"pass\"' '$R/dropin.result'"
 
 # --- down: nothing of the lab remains ---
 all_pids=$(find /sys/fs/cgroup/memory/tuglab -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')

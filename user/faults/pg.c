@@ -780,6 +780,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 	int opt, err, ret = 2, restarts = 0;
 	long missing = -1;
 	bool up = false;
+	char unit[256] = "", why[512];
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -870,6 +871,10 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 		json_object_object_add(x, "pgdata", json_object_new_string(pgdata));
 		json_object_object_add(x, "postmaster_pid", json_object_new_int(pid));
 		json_object_object_add(x, "comm", json_object_new_string(vic.comm));
+		/* Whose restart policy decides what happens next: a systemd
+		 * unit's (postgresql@15-main.service), when one runs it. */
+		if (!access("/run/systemd/system", F_OK) && !systemd_unit_of(pid, unit, sizeof(unit)))
+			json_object_object_add(x, "unit", json_object_new_string(unit));
 		if (table) {
 			json_object_object_add(x, "table", json_object_new_string(table));
 			json_object_object_add(x, "rows", json_object_new_int64(before.n));
@@ -983,9 +988,20 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 					       json_object_new_int64((t_up - t0_mono) / NSEC_PER_MSEC));
 		if (table)
 			json_object_object_add(x, "missing_rows", json_object_new_int64(missing));
-		if (!pass)
-			json_object_object_add(x, "why", json_object_new_string(
-				!up ? "not accepting queries within the bound" : "rows missing after the crash"));
+		if (!pass) {
+			struct unit_state u;
+
+			snprintf(why, sizeof(why), "%s",
+				 !up ? "not accepting queries within the bound" : "rows missing after the crash");
+			/* A fact, not a guess: did the server's manager bring it back? */
+			if (!up && *unit && !systemd_show(unit, &u))
+				snprintf(why, sizeof(why), "not accepting queries within the bound: %s is %s (%s), "
+					 "NRestarts=%" PRId64 ", main pid %d; %s", unit, u.active, u.sub, u.restarts,
+					 u.main_pid, !strcmp(u.active, "active") || !strcmp(u.active, "activating") ?
+					 "systemd restarted it, but it does not answer" :
+					 "systemd did not restart it (its Restart= policy)");
+			json_object_object_add(x, "why", json_object_new_string(why));
+		}
 		action_emit(&out, pass ? EV_PASS : EV_FAIL, x);
 		ret = pass ? EXIT_SUCCESS : EXIT_FAILURE;
 	}

@@ -401,7 +401,7 @@ static const char *systemctl_path(void)
 	return p && *p ? p : "systemctl";
 }
 
-static int systemd_show(const char *unit, struct unit_state *ret)
+int systemd_show(const char *unit, struct unit_state *ret)
 {
 	char *argv[] = { (char *)systemctl_path(), "show",
 			 "--property=MainPID,ControlGroup,NRestarts,ActiveState,SubState,"
@@ -415,6 +415,35 @@ static int systemd_show(const char *unit, struct unit_state *ret)
 	if (r)
 		return -ENOENT;
 	return systemd_parse_show(buf, ret);
+}
+
+int systemd_unit_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64], line[PATH_MAX];
+	int err = -ENOENT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	/* systemd's own hierarchy: the unified one ("0::") or, on a v1 or
+	 * hybrid host, "name=systemd"; the innermost .service is the unit. */
+	while (err && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ':'), *last = NULL, *tok, *save = NULL;
+
+		if (!p || (strncmp(p, "::", 2) && strncmp(p, ":name=systemd:", 14)))
+			continue;
+		p = strchr(p + 1, ':') + 1;
+		p[strcspn(p, "\n")] = 0;
+		for (tok = strtok_r(p, "/", &save); tok; tok = strtok_r(NULL, "/", &save))
+			if (strlen(tok) > 8 && !strcmp(tok + strlen(tok) - 8, ".service"))
+				last = tok;
+		if (last && (size_t)snprintf(buf, len, "%s", last) < len)
+			err = 0;
+	}
+	fclose(f);
+	return err;
 }
 
 /* The unit's cgroup directory: systemd's hierarchy is v2 (unified, or the

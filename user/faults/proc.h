@@ -81,6 +81,11 @@ struct unit_state {
 	char sub[32];			/* SubState */
 	char cgroup[512];		/* ControlGroup, relative to the hierarchy */
 };
+/* systemctl show of a unit: main pid, cgroup, restarts, states. */
+int systemd_show(const char *unit, struct unit_state *ret);
+/* The systemd service (the innermost *.service of systemd's hierarchy in
+ * /proc/PID/cgroup) pid runs in; -ENOENT when none. */
+int systemd_unit_of(pid_t pid, char *buf, size_t len);
 /* Parse `systemctl show -p ...` output ("Key=Value" lines). */
 int systemd_parse_show(const char *text, struct unit_state *ret);
 
