@@ -171,7 +171,7 @@ $(OUT):
 # it installs), then the build looks up the compilers and libraries.
 check:
 	$(Q)scripts/install-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all deb
 	$(Q)$(SAN_ENV) TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/run $(T)
 
 # Debian's own kernels (6.1, 6.12) with systemd, in QEMU guests built from

@@ -27,7 +27,7 @@
 ROOT_REL=bookworm
 ROOT_DIR=${TUG_LAB_ROOT_CACHE:-/var/cache/tug/lab}/$ROOT_REL
 # Bump to rebuild the cached root (a change of its packages or setup).
-ROOT_VERSION=1
+ROOT_VERSION=2
 PGVER=15
 . "$here/lib/debroot.sh"
 
@@ -40,6 +40,8 @@ NODE_PKGS=(
 	# inside a node (apt-get resolves from what is installed)
 	libbpf1 libnl-3-200 libnl-route-3-200 libnl-idiag-3-200 libjson-c5 libseccomp2
 	libpq5 libcurl4 libssh2-1 libyaml-0-2
+	# ... and a sanitizer build's (make check SAN=1 tests its own package)
+	libasan8 libubsan1
 )
 declare -gA UNITS_OF=(
 	[db]="postgresql@$PGVER-main.service"
