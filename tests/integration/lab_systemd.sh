@@ -84,6 +84,27 @@ rc=$?
 t_check lab_systemd_exec_no_command "exit $rc: $(cat "$T_TMP/bad")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'give the command after --' '$T_TMP/bad'"
 
+# --- the runbook's calendar as timers of a node's systemd ---
+ex gw -- sh -c 'umask 077; cat >/root/kill.yaml' <"$TUG_TOP/examples/federation/1-kill-gateway.yaml"
+for preset in weekly monthly quarterly; do
+	ex gw -- tug schedule install /root/kill.yaml --$preset --name "lab-$preset" >"$T_TMP/sched" 2>&1
+	rc=$?
+	cal=$(ex gw -- sh -c "sed -n 's/^OnCalendar=//p' /etc/systemd/system/tug-lab-$preset.timer")
+	next=$(ex gw -- systemd-analyze calendar "$cal" 2>&1 | sed -n 's/^ *Next elapse: //p')
+	active=$(ex gw -- systemctl is-active "tug-lab-$preset.timer")
+	echo "  --$preset: OnCalendar=$cal, next elapse $next, timer $active"
+	case $preset in
+	weekly) want='^Sun [0-9-]+ 03:00:00' ;;
+	monthly) want='^Sun [0-9]{4}-[0-9]{2}-0[1-7] 03:00:00' ;;
+	quarterly) want='^Sun [0-9]{4}-(01|04|07|10)-0[1-7] 03:00:00' ;;
+	esac
+	t_check "lab_systemd_schedule_$preset" "exit $rc ($(cat "$T_TMP/sched")), OnCalendar=$cal, next '$next', timer $active" \
+		bash -c "[ $rc -eq 0 ] && [ '$active' = active ] && grep -qE '$want' <<<'$next'"
+done
+for preset in weekly monthly quarterly; do ex gw -- tug schedule remove "lab-$preset" >/dev/null 2>&1; done
+left=$(ex gw -- sh -c 'ls /etc/systemd/system | grep -c "^tug-lab-"')
+t_check lab_systemd_schedule_removed "$left unit files left" [ "$left" -eq 0 ]
+
 # --- a resource fault inside a node: its own subtree, nothing above ---
 host_cg=/sys/fs/cgroup/memory/tuglab/wk/system.slice/it-triad.service
 [ -d /sys/fs/cgroup/memory/tuglab ] || host_cg=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)/tuglab/wk/system.slice/it-triad.service
