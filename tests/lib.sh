@@ -357,6 +357,8 @@ t_lab_leftovers() {	# PID...: what of the lab ($L) remains; empty when nothing d
 		[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" = Z ] || { printf 'nspawn '; break; }
 	done
 	[ -e "$L" ] && printf 'state-dir '
+	ls /run/systemd/nspawn/propagate 2>/dev/null | grep -q tuglab && printf 'nspawn-propagate '
+	[ -n "$(ls /run/systemd/nspawn/locks 2>/dev/null)" ] && printf 'nspawn-locks '
 	# A pid is left if it still runs (not a zombie awaiting its reaper) in
 	# a lab cgroup: a reused pid elsewhere is not the lab's.
 	for p in "$@"; do

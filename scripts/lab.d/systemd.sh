@@ -432,15 +432,42 @@ kind_summary() {
 	echo "postgresql@$PGVER-main ${ADDR[db]}:5432, llm-gateway http://${ADDR[gw]}:8000/health, vllm :8001, prometheus http://${ADDR[mon]}:9090, alertmanager :9093, workers on ${ADDR[wk]} (systemd machines; tug lab exec NODE -- CMD)"
 }
 
-# Nothing to tell first: the common part kills the machines' processes
-# (their cgroups hold all of them); the loops go with them.
-kind_stop() { :; }
-
-kind_unmount() {
-	local n
+# A clean shutdown first, as a host's would be: SIGTERM makes nspawn send
+# its machine SIGRTMIN+3 (systemd powers off) and remove its lock and
+# propagation directory when it ends. The boot loops go first, so nothing
+# boots again. What is still running after 10 s, the common part kills.
+kind_stop() {
+	local n loop m pids=() left
 	for n in "${NODES[@]}"; do
-		mountpoint -q "$LAB/$n/root" 2>/dev/null && umount "$LAB/$n/root" 2>/dev/null || umount -l "$LAB/$n/root" 2>/dev/null
+		[ -f "$LAB/$n/machine.pid" ] || continue
+		loop=$(cat "$LAB/$n/machine.pid")
+		m=$(pgrep -P "$loop" -x systemd-nspawn || true)
+		kill -KILL "$loop" 2>/dev/null || true
+		[ -n "$m" ] && kill -TERM "$m" 2>/dev/null && pids+=("$m")
 	done
+	for _ in $(seq 100); do
+		left=0
+		for m in "${pids[@]}"; do kill -0 "$m" 2>/dev/null && left=1; done
+		[ "$left" -eq 0 ] && break
+		sleep 0.1
+	done
+	return 0
+}
+
+# What nspawn keeps under /run for a machine it could not end cleanly
+# (killed): the lock of its root directory and its propagation directory.
+NSPAWN_RUN=/run/systemd/nspawn
+kind_unmount() {
+	local n r
+	for n in "${NODES[@]}"; do
+		r="$LAB/$n/root"
+		if mountpoint -q "$r" 2>/dev/null; then
+			rm -f "$NSPAWN_RUN/locks/inode-$(stat -c '%d:%i' "$r")"
+			umount "$r" 2>/dev/null || umount -l "$r" 2>/dev/null
+		fi
+		rm -rf "$NSPAWN_RUN/propagate/tuglab-$n"
+	done
+	rmdir "$NSPAWN_RUN/locks" "$NSPAWN_RUN/propagate" "$NSPAWN_RUN" 2>/dev/null || true
 	return 0
 }
 
