@@ -14,6 +14,7 @@ extern const struct fault_ops net_partition_ops, net_loss_ops;
 extern const struct fault_ops net_corrupt_ops, net_duplicate_ops, net_bandwidth_ops;
 extern const struct fault_ops net_reset_ops;
 extern const struct fault_ops net_delay_ops;
+extern const struct fault_ops node_isolate_ops;
 
 
 static void partition_accepts(void)
@@ -206,6 +207,44 @@ static void delay_options(void)
 	EXPECT(&net_delay_ops, 1, "delay", "--help");
 }
 
+/* node isolate keeps the SSH session's peer on the sshd port, each --keep,
+ * and refuses when it would keep nothing. */
+static void isolate_options(void)
+{
+	const char *a[] = { "isolate", "--keep", "10.200.71.1:22", "--keep", "[fd00:200::1]:2222",
+			    "--keep", "10.200.71.0/24", "--for", "30s", NULL };
+	json_object *keep;
+	struct parsed p;
+
+	unsetenv("SSH_CONNECTION");
+	EXPECT(&node_isolate_ops, -EINVAL, "isolate", "--for", "30s");
+	EXPECT(&node_isolate_ops, -EINVAL, "isolate", "--keep", "10.200.71.300");
+	EXPECT(&node_isolate_ops, -EINVAL, "isolate", "--keep", "10.200.71.1:0");
+	EXPECT(&node_isolate_ops, -EINVAL, "isolate", "--keep", "10.200.71.1", "--peer", "10.200.0.2");
+	EXPECT(&node_isolate_ops, -EINVAL, "isolate", "--keep", "10.200.71.1", "--backend", "nft");
+	EXPECT(&node_isolate_ops, 1, "isolate", "--help");
+	p = parse(&node_isolate_ops, a);
+	CHECK_EQ(p.err, 0);
+	keep = json_get(p.f.params, "keep");
+	CHECK_EQ(json_object_array_length(keep), 3);
+	CHECK_STR(json_object_get_string(json_object_array_get_idx(keep, 1)), "fd00:200::1/128 port 2222");
+	CHECK_STR(json_get_str(p.f.params, "dir", NULL), "both");
+	done(&p);
+
+	setenv("SSH_CONNECTION", "10.200.71.1 40022 10.200.71.2 22", 1);
+	{
+		const char *b[] = { "isolate", "--for", "30s", NULL };
+
+		p = parse(&node_isolate_ops, b);
+		CHECK_EQ(p.err, 0);
+		keep = json_get(p.f.params, "keep");
+		CHECK_EQ(json_object_array_length(keep), 1);
+		CHECK_STR(json_object_get_string(json_object_array_get_idx(keep, 0)), "10.200.71.1/32 port 22");
+		done(&p);
+	}
+	unsetenv("SSH_CONNECTION");
+}
+
 int main(void)
 {
 	/* getopt's own complaints would clutter the test output. */
@@ -219,5 +258,6 @@ int main(void)
 	RUN(bandwidth_rate);
 	RUN(reset_options);
 	RUN(delay_options);
+	RUN(isolate_options);
 	return t_exit();
 }

@@ -21,6 +21,7 @@ extern const struct fault_ops net_delay_ops;
 extern const struct fault_ops net_refuse_ops;
 extern const struct fault_ops net_dns_fail_ops;
 extern const struct fault_ops disk_fill_ops;
+extern const struct fault_ops node_isolate_ops;
 extern const struct fault_ops mem_limit_ops;
 extern const struct fault_ops mem_pressure_ops;
 extern const struct fault_ops cpu_throttle_ops;
@@ -50,6 +51,7 @@ const struct fault_ops *const fault_table[] = {
 	&net_refuse_ops,
 	&net_dns_fail_ops,
 	&disk_fill_ops,
+	&node_isolate_ops,
 	NULL,
 };
 

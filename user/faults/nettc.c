@@ -282,7 +282,7 @@ static int resolve_devs(struct nettc *p)
 
 /* SSH_CONNECTION is "client_ip client_port server_ip server_port": that
  * session is how the operator (or the orchestrator) reaches this node. */
-static void find_control_channel(struct nettc *p)
+void nettc_find_control(struct nettc *p)
 {
 	const char *env = getenv("SSH_CONNECTION");
 	char client[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN];
@@ -327,7 +327,7 @@ int nettc_prepare(struct fault *f, struct nettc *p)
 	f->needs_guardian = p->backend == NETTC_BACKEND_CLSACT;
 
 	if (!p->include_control)
-		find_control_channel(p);
+		nettc_find_control(p);
 
 	devs = json_object_new_array();
 	for (size_t i = 0; i < p->ndevs; i++)

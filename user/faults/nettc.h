@@ -107,6 +107,11 @@ int nettc_parse_done(struct fault *f, struct nettc *t);
  * backend, the control channel; f->state and the fault's knobs. */
 int nettc_prepare(struct fault *f, struct nettc *t);
 
+/* The SSH session that started tug (SSH_CONNECTION) into t->ctl_*;
+ * t->ctl_family stays 0 without one. prepare calls it unless
+ * --include-control. */
+void nettc_find_control(struct nettc *t);
+
 /* The selection's rodata of any skeleton built on bpf/nettc.h. */
 #define NETTC_SET_RODATA(skel, t)                                                    \
 	do {                                                                         \
