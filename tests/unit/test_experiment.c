@@ -271,6 +271,13 @@ static const struct {
 	{ "oneshot held verb", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
 	  "  - fault: mem limit\n    node: a\n    oneshot: true\n", ":7:14:",
 	  "'mem limit' holds a fault until its deadline" },
+	{ "node reboot not high risk", "title: t\nrisk: medium\nnodes: [{name: a, host: local}]\nmethod:\n"
+	  "  - {name: boot, fault: node reboot, node: a, oneshot: true}\n", ":5:5:",
+	  "step 'boot': 'node reboot' takes a whole node away; the experiment must be 'risk: high'" },
+	{ "node isolate not high risk", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
+	  "  - {pause: 1s}\n  - {fault: node isolate, node: a, for: 5s}\n", ":6:5:",
+	  "'node isolate' takes a whole node away; the experiment must be 'risk: high' (a run then "
+	  "needs the council's approvers, --approve NAME --approve NAME2), not 'low'" },
 };
 
 static void test_malformed(void)
@@ -358,6 +365,20 @@ static void test_step_expect(void)
 	CHECK_EQ(experiment_parse("b.yaml", bad, sizeof(bad) - 1, NULL, 0, &e, &errs), -EINVAL);
 	CHECK(errs.n == 2 && strstr(errs.msg[0], "b.yaml:5:") && strstr(errs.msg[0], "'expect'"));
 	CHECK(errs.n == 2 && strstr(errs.msg[1], "b.yaml:6:") && strstr(errs.msg[1], "expect.a"));
+}
+
+/* The node family needs risk: high, and with it the file loads. */
+static void test_node_family_high_risk(void)
+{
+	static const char y[] = "title: t\nrisk: high\nnodes: [{name: a, host: local}]\nmethod:\n"
+				"  - {fault: node isolate, node: a, args: {keep: 10.200.71.1:22}, for: 5s}\n"
+				"  - {fault: node reboot, node: a, oneshot: true}\n";
+	struct experiment *e = NULL;
+	struct exp_errors errs;
+
+	CHECK_EQ(experiment_parse("h.yaml", y, sizeof(y) - 1, NULL, 0, &e, &errs), 0);
+	CHECK(e && e->nmethod == 2 && e->method[1].oneshot);
+	experiment_free(e);
 }
 
 static const char suite_yaml[] =
@@ -456,6 +477,7 @@ int main(void)
 	RUN(test_var_override_unknown);
 	RUN(test_expect_matches);
 	RUN(test_step_expect);
+	RUN(test_node_family_high_risk);
 	RUN(test_suite);
 	RUN(test_optional_vars);
 	RUN(test_vars_quoted_for_the_shell);

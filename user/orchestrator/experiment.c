@@ -1128,6 +1128,18 @@ static int parse_root(struct ctx *c, struct xnode *root)
 	if ((x = map_get(root, "rollbacks")) &&
 	    (r = parse_steps(c, x, "rollbacks", true, &e->rollbacks, &e->nrollbacks)))
 		err = r;
+	for (size_t i = 0; e->risk != RISK_HIGH && i < e->nmethod; i++) {
+		const struct exp_step *s = &e->method[i];
+
+		/* A node rebooted or cut off is the runbook's fifth category:
+		 * only a high-risk run, with its approvers, may do it. */
+		if (s->kind == STEP_FAULT && s->nargs >= 2 && !strcmp(s->args[0], "node"))
+			err = fail_at(c, s->line, s->col,
+				      "step '%s': 'node %s' takes a whole node away; the experiment "
+				      "must be 'risk: high' (a run then needs the council's approvers, "
+				      "--approve NAME --approve NAME2), not '%s'",
+				      s->name ? s->name : "", s->args[1], risk_name(e->risk));
+	}
 	return err;
 }
 
