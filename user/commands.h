@@ -30,6 +30,7 @@ const struct action *action_find(const char *family, const char *verb);
 int cmd_proc_kill(int argc, char **argv, bool json);
 int cmd_proc_restart(int argc, char **argv, bool json);
 int cmd_pg_crash(int argc, char **argv, bool json);
+int cmd_node_reboot(int argc, char **argv, bool json);
 int cmd_watch(int argc, char **argv, bool json);
 
 #endif

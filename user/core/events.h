@@ -45,6 +45,7 @@
 	X(ACCEPTING, "accepting")	/* the outage ends: queries work */ \
 	X(NOT_ACCEPTING, "not-accepting")				\
 	X(VERIFIED, "verified")		/* rows_before, rows_after, missing */ \
+	X(REBOOTING, "rebooting")	/* node reboot: boot_id, in_ms */ \
 	X(PASS, "PASS")			/* an action judged itself */	\
 	X(FAIL, "FAIL")			/* ... and says why */
 
@@ -77,6 +78,8 @@ enum tug_event {
 #define EVF_TO_START "to_start_ms"
 #define EVF_ROWS_BEFORE "rows_before"
 #define EVF_MISSING "missing"
+#define EVF_BOOT_ID "boot_id"
+#define EVF_IN_MS "in_ms"
 
 const char *event_name(enum tug_event e);
 /* EV_UNKNOWN for a name that is not one of ours (or NULL). */

@@ -231,6 +231,13 @@ int cmd_doctor(int argc, char **argv, bool json)
 		check(&r, "seccomp_user_notif", notif, "%s",
 		      notif ? "SECCOMP_RET_USER_NOTIF available" : "not in actions_avail");
 	}
+	{
+		char comm[64];
+		bool sd = host_has_systemd(comm, sizeof(comm));
+
+		check(&r, "systemd", sd, "PID 1 is %s: node reboot %s", comm,
+		      sd ? "asks it (systemctl reboot)" : "refuses (it reboots only through systemd)");
+	}
 	check(&r, "ringbuf", libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1, "BPF ring buffer");
 	check(&r, "cgroup_sock_addr",
 	      libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_CGROUP_SOCK_ADDR, NULL) == 1,

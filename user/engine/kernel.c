@@ -304,3 +304,15 @@ out:
 	libbpf_set_print(old);
 	return err;
 }
+
+bool host_has_systemd(char *comm, size_t len)
+{
+	FILE *f = fopen("/proc/1/comm", "re");
+
+	if (!f || !fgets(comm, len, f))
+		snprintf(comm, len, "unknown");
+	if (f)
+		fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return !access("/run/systemd/system/", F_OK) && !strcmp(comm, "systemd");
+}

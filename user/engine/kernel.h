@@ -7,6 +7,7 @@
 #define TUG_KERNEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* libbpf 1.1's headers predate tcx; the kernel ABI numbers are stable. */
 #define TUG_BPF_TCX_INGRESS 46
@@ -60,5 +61,8 @@ enum kernel_module kernel_module_state(const char *name);
 const char *kernel_module_state_name(enum kernel_module m);
 /* Is word one of the space/comma separated words of a small text file? */
 bool kernel_file_has_word(const char *path, const char *word);
+/* Is the machine booted by systemd (sd_booted()'s test, /run/systemd/system/,
+ * and PID 1 named systemd)? *comm gets PID 1's name either way. */
+bool host_has_systemd(char *comm, size_t len);
 
 #endif

@@ -68,6 +68,7 @@ const struct fault_ops *fault_find(const char *family, const char *verb)
 const struct action action_table[] = {
 	{ "proc", "kill", cmd_proc_kill, "signal exactly one service's processes; measure its restart" },
 	{ "proc", "restart", cmd_proc_restart, "restart a service through its manager; time to healthy" },
+	{ "node", "reboot", cmd_node_reboot, "reboot the node through systemd, once its answer is out" },
 #ifndef TUG_NODE
 	{ "pg", "crash", cmd_pg_crash, "SIGKILL the postmaster; time until queries work again" },
 #endif

@@ -1,31 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
+ * The node family: the whole node at once.
+ *
  * Node isolate: cut every peer of the node but the control channel, until
  * the deadline. The tc engine (nettc.h) does the attach and the revert, with
  * every address as its peers and every non-loopback interface as its
  * devices; this module adds what stays reachable: the SSH session's peer on
  * the local sshd port (SSH_CONNECTION) and each --keep. Without either it
  * refuses, since a node nobody can reach cannot be told to revert.
+ *
+ * Node reboot (a one-shot action): say the boot id, then leave a detached
+ * process to run `systemctl reboot` a moment later, so the answer reaches
+ * the orchestrator before the node goes down. The orchestrator compares the
+ * boot id after it reconnects.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <net/if.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include <bpf/libbpf.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 
 #include "bpfmap.h"
+#include "commands.h"
 #include "fault.h"
 #include "json.h"
+#include "kernel.h"
 #include "log.h"
 #include "netns.h"
 #include "nettc.h"
 #include "isolate.h"
 #include "isolate.skel.h"
 #include "parse.h"
+#include "proc.h"
 
 #define NODE_MAX_KEEPS 64
 
@@ -314,3 +329,137 @@ const struct fault_ops node_isolate_ops = {
 	.backend = nettc_backend,
 	.destroy = node_destroy,
 };
+
+/* ---- node reboot ---- */
+
+#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
+
+static const char reboot_usage[] =
+	"usage: tug node reboot [--in DUR] [--json]\n\n"
+	"Reboot this node through systemd (systemctl reboot). tug first prints the\n"
+	"current boot id and the time, then a detached process (its own session,\n"
+	"no terminal) asks for the reboot --in later, so the answer reaches the\n"
+	"orchestrator before the node goes down. `tug run` then waits until the\n"
+	"node answers SSH with a new boot id. Needs systemd as PID 1.\n"
+	"\nOptions:\n"
+	"  --in DUR      delay before the reboot, 100ms..10m (default 1s; --wait is the same)\n"
+	"  --json        one JSON object per event on stdout\n"
+	"\nExamples:\n"
+	"  tug node reboot\n"
+	"  tug node reboot --in 5s --json\n";
+
+static int read_line_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(buf, len, f))
+		err = -EIO;
+	else
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+	return err;
+}
+
+/* Fork twice: the grandchild has its own session and /dev/null for stdio,
+ * so neither the SSH channel nor tug's exit takes it along. */
+static int spawn_reboot(uint64_t in_ns)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		struct timespec ts = { in_ns / NSEC_PER_SEC, in_ns % NSEC_PER_SEC };
+		int fd;
+
+		if (setsid() < 0)
+			_exit(1);
+		pid = fork();
+		if (pid)
+			_exit(pid < 0);
+		signal(SIGHUP, SIG_IGN);
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(1);
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+		execlp("systemctl", "systemctl", "reboot", (char *)NULL);
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+}
+
+int cmd_node_reboot(int argc, char **argv, bool json)
+{
+	enum { O_IN = 1, O_JSON, O_HELP };
+	static const struct option opts[] = {
+		{ "in", required_argument, NULL, O_IN },
+		{ "wait", required_argument, NULL, O_IN },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, O_HELP },
+		{},
+	};
+	struct action_out out = { .name = "node reboot" };
+	uint64_t in_ns = NSEC_PER_SEC;
+	char boot_id[64], comm[64];
+	json_object *x;
+	int opt, err;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case O_IN:
+			if (parse_duration(optarg, &in_ns) || in_ns < 100 * NSEC_PER_MSEC ||
+			    in_ns > 600 * NSEC_PER_SEC) {
+				fault_bad_option("--in", optarg, "a duration 100ms..10m, like 1s or 30s");
+				goto usage;
+			}
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case O_HELP:
+			fputs(reboot_usage, stdout);
+			return EXIT_SUCCESS;
+		default:
+			log_error("'%s' is not an option of node reboot (--in DUR, --json)",
+				  argv[optind - 1]);
+			goto usage;
+		}
+	}
+	if (optind < argc) {
+		log_error("'%s': node reboot takes no arguments", argv[optind]);
+		goto usage;
+	}
+	if (!host_has_systemd(comm, sizeof(comm))) {
+		log_error("PID 1 is '%s', not systemd: tug reboots a node only through systemd "
+			  "(systemctl reboot; 'tug doctor' says so too); nothing was done", comm);
+		return 2;
+	}
+	err = read_line_file(BOOT_ID_PATH, boot_id, sizeof(boot_id));
+	if (err) {
+		log_errno(err, "cannot read %s; nothing was done", BOOT_ID_PATH);
+		return EXIT_FAILURE;
+	}
+	out.json = json;
+	x = json_object_new_object();
+	json_object_object_add(x, EVF_BOOT_ID, json_object_new_string(boot_id));
+	json_object_object_add(x, EVF_IN_MS, json_object_new_int64(in_ns / NSEC_PER_MSEC));
+	action_emit(&out, EV_REBOOTING, x);
+	err = spawn_reboot(in_ns);
+	if (err) {
+		log_errno(err, "cannot start the process that reboots the node");
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+usage:
+	log_error("nothing was done; see 'tug node reboot --help'");
+	return 2;
+}
