@@ -156,7 +156,7 @@ $(OUT)/tests/%: tests/unit/%.c tests/harness.h $(LIB_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
-$(OUT)/tests/%: tests/bpf/%.c tests/harness.h $(LIB_OBJS)
+$(OUT)/tests/%: tests/bpf/%.c tests/harness.h tests/bpf_pkt.h $(LIB_OBJS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests $(LDFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 

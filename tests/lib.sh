@@ -101,6 +101,25 @@ wait_for() {
 	return 1
 }
 
+# t_sshd_config DIR ADDR PORT: DIR/sshd_config for a test's own OpenSSH
+# sshd on ADDR:PORT: host key DIR/host_key, client keys DIR/authorized_keys,
+# pid in DIR/sshd.pid, root by key only. Append lines for more.
+t_sshd_config() {
+	mkdir -p /run/sshd
+	cat >"$1/sshd_config" <<EOF
+ListenAddress $2
+Port $3
+HostKey $1/host_key
+PidFile $1/sshd.pid
+AuthorizedKeysFile $1/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+EOF
+}
+
 # json_field FILE EVENT KEY: a field of the first JSON line with that event.
 json_field() {
 	grep "\"event\":\"$2\"" "$1" | head -1 | sed -n "s/.*\"$3\":\([^,}]*\).*/\1/p" | tr -d '"'

@@ -17,15 +17,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bpf_pkt.h"
 #include "bpfmap.h"
 #include "fault.h"
 #include "harness.h"
 #include "net.h"
 #include "net.skel.h"
 #include "parse.h"
-
-#define DROP 2u
-#define NEXT 0xffffffffu	/* -1: TC_ACT_UNSPEC / TCX_NEXT */
 
 struct cfg {
 	const char *peers[4];
@@ -71,62 +69,6 @@ static struct net_bpf *load(const struct cfg *c)
 		}
 	}
 	return s;
-}
-
-struct pkt {
-	unsigned char data[128];
-	size_t len;
-};
-
-/* Headers are built as their own objects and copied in: writing them
- * through casts into a char array is undefined, and gcc -O2 exploits it. */
-static struct pkt make(const char *src, const char *dst, int l4, uint16_t sport, uint16_t dport)
-{
-	struct pkt p = { 0 };
-	struct ethhdr eth = { 0 };
-	size_t l4len = l4 == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
-
-	if (strchr(src, ':')) {
-		struct ipv6hdr ip6 = { .version = 6, .nexthdr = l4, .hop_limit = 64,
-				       .payload_len = htons(l4len) };
-
-		eth.h_proto = htons(ETH_P_IPV6);
-		inet_pton(AF_INET6, src, &ip6.saddr);
-		inet_pton(AF_INET6, dst, &ip6.daddr);
-		memcpy(p.data + sizeof(eth), &ip6, sizeof(ip6));
-		p.len = sizeof(eth) + sizeof(ip6);
-	} else {
-		struct iphdr ip = { .version = 4, .ihl = 5, .ttl = 64, .protocol = l4,
-				    .tot_len = htons(sizeof(ip) + l4len) };
-
-		eth.h_proto = htons(ETH_P_IP);
-		inet_pton(AF_INET, src, &ip.saddr);
-		inet_pton(AF_INET, dst, &ip.daddr);
-		memcpy(p.data + sizeof(eth), &ip, sizeof(ip));
-		p.len = sizeof(eth) + sizeof(ip);
-	}
-	memcpy(p.data, &eth, sizeof(eth));
-	if (l4 == IPPROTO_TCP) {
-		struct tcphdr t = { .source = htons(sport), .dest = htons(dport), .doff = 5 };
-
-		memcpy(p.data + p.len, &t, sizeof(t));
-	} else {
-		struct udphdr u = { .source = htons(sport), .dest = htons(dport), .len = htons(8) };
-
-		memcpy(p.data + p.len, &u, sizeof(u));
-	}
-	p.len += l4len;
-	return p;
-}
-
-static uint32_t run(struct bpf_program *prog, const struct pkt *p, int repeat)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->data, .data_size_in = p->len,
-		    .repeat = repeat);
-
-	if (bpf_prog_test_run_opts(bpf_program__fd(prog), &o))
-		return 0xdead;
-	return o.retval;
 }
 
 static uint64_t counter(struct net_bpf *s, int slot)

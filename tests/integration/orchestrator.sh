@@ -28,20 +28,8 @@ echo "[$NODE]:$PORT $(cut -d' ' -f1,2 "$W/other_host_key.pub")" >"$W/known_hosts
 # The host known by an RSA key; the server offers its ed25519 key.
 echo "[$NODE]:$PORT $(cut -d' ' -f1,2 "$W/other_rsa_key.pub")" >"$W/known_hosts_rsa"
 : >"$W/known_hosts_empty"
-mkdir -p /run/sshd
-cat >"$W/sshd_config" <<EOF
-ListenAddress $NODE
-Port $PORT
-HostKey $W/host_key
-PidFile $W/sshd.pid
-AuthorizedKeysFile $W/authorized_keys
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-StrictModes no
-SetEnv TUG_RUN_DIR=$TUG_RUN_DIR TUG_STATE_DIR=$TUG_STATE_DIR ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
-EOF
+t_sshd_config "$W" "$NODE" "$PORT"
+echo "SetEnv TUG_RUN_DIR=$TUG_RUN_DIR TUG_STATE_DIR=$TUG_STATE_DIR ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}" >>"$W/sshd_config"
 # The node's root shell starts neutral: in sshd's own mount namespace an
 # empty file covers ~/.bashrc (a developer's pyenv init there can stall
 # every SSH command for a minute). Nothing outside that namespace changes.

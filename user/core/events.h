@@ -79,6 +79,9 @@ enum tug_event {
 #define EVF_ROWS_BEFORE "rows_before"
 #define EVF_MISSING "missing"
 #define EVF_BOOT_ID "boot_id"
+/* Where both sides read a node's boot id: node reboot reports it, the
+ * orchestrator reads it again after the reconnect. */
+#define TUG_BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 #define EVF_IN_MS "in_ms"
 
 const char *event_name(enum tug_event e);

@@ -332,8 +332,6 @@ const struct fault_ops node_isolate_ops = {
 
 /* ---- node reboot ---- */
 
-#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
-
 static const char reboot_usage[] =
 	"usage: tug node reboot [--in DUR] [--json]\n\n"
 	"Reboot this node through systemd (systemctl reboot). tug first prints the\n"
@@ -443,9 +441,9 @@ int cmd_node_reboot(int argc, char **argv, bool json)
 			  "(systemctl reboot; 'tug doctor' says so too); nothing was done", comm);
 		return 2;
 	}
-	err = read_line_file(BOOT_ID_PATH, boot_id, sizeof(boot_id));
+	err = read_line_file(TUG_BOOT_ID_PATH, boot_id, sizeof(boot_id));
 	if (err) {
-		log_errno(err, "cannot read %s; nothing was done", BOOT_ID_PATH);
+		log_errno(err, "cannot read %s; nothing was done", TUG_BOOT_ID_PATH);
 		return EXIT_FAILURE;
 	}
 	out.json = json;

@@ -339,7 +339,10 @@ static void probe_cmd(struct prober *pr, struct probe_result *res)
 	int err, code = -1;
 
 	if (!pr->conn) {
-		err = node_open(&pr->e->nodes[p->node], pr->accept_new, &pr->conn, why, sizeof(why));
+		/* A node that reboots, or whose sshd restarts, is retried for
+		 * the attempt's whole timeout. */
+		err = node_open_retry(&pr->e->nodes[p->node], pr->accept_new, t0 + p->timeout_ns, NULL,
+				      &pr->conn, why, sizeof(why));
 		if (err) {
 			snprintf(res->detail, sizeof(res->detail), "%s", why);
 			return;

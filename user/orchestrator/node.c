@@ -28,6 +28,7 @@
 #include "sanitize.h"
 
 #define CONNECT_TIMEOUT_MS 5000
+#define RECONNECT_EVERY_NS (200 * NSEC_PER_MSEC)
 #define STDERR_KEEP 4096
 #define RUN_OUTPUT_MAX (64 << 10)
 
@@ -366,10 +367,19 @@ static int authenticate(struct node_conn *c, char *why, size_t len)
 	int err = -EACCES;
 
 	if (n->key) {
-		if (libssh2_userauth_publickey_fromfile(c->ssh, n->user, NULL, n->key, NULL))
-			return because(why, len, -EACCES, "%s: key %s not accepted for %s@%s: %s",
-				       n->name, n->key, n->user, n->host, ssh_error(c->ssh));
-		return 0;
+		int e;
+
+		if (!libssh2_userauth_publickey_fromfile(c->ssh, n->user, NULL, n->key, NULL))
+			return 0;
+		/* A session cut during the login (the node going down) is not a
+		 * refused key: the caller may try again. */
+		e = libssh2_session_last_errno(c->ssh);
+		if (e != LIBSSH2_ERROR_AUTHENTICATION_FAILED && e != LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED &&
+		    e != LIBSSH2_ERROR_FILE)
+			return because(why, len, -EPROTO, "%s: the session to %s@%s ended during the "
+				       "login: %s", n->name, n->user, n->host, ssh_error(c->ssh));
+		return because(why, len, -EACCES, "%s: key %s not accepted for %s@%s: %s",
+			       n->name, n->key, n->user, n->host, ssh_error(c->ssh));
 	}
 	agent = libssh2_agent_init(c->ssh);
 	if (!agent)
@@ -441,6 +451,22 @@ int node_open(const struct exp_node *n, bool accept_new, struct node_conn **ret,
 fail:
 	node_close(c);
 	return err;
+}
+
+int node_open_retry(const struct exp_node *n, bool accept_new, uint64_t deadline_ns,
+		    const atomic_int *stop, struct node_conn **ret, char *why, size_t len)
+{
+	for (;;) {
+		int err = node_open(n, accept_new, ret, why, len);
+		struct timespec ts = { 0, RECONNECT_EVERY_NS };
+
+		/* Unreachable, refused, or cut off in the handshake: down for now. */
+		if (err != -EHOSTUNREACH && err != -ETIMEDOUT && err != -EPROTO)
+			return err;
+		if (mono_ns() + RECONNECT_EVERY_NS >= deadline_ns || (stop && *stop))
+			return err;
+		nanosleep(&ts, NULL);
+	}
 }
 
 void node_close(struct node_conn *c)

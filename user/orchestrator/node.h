@@ -8,6 +8,7 @@
 #ifndef TUG_NODE_H
 #define TUG_NODE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,12 @@ void node_global_cleanup(void);
 int node_open(const struct exp_node *n, bool accept_new, struct node_conn **ret,
 	      char *why, size_t len);
 void node_close(struct node_conn *c);
+/* node_open again, every 200 ms, while the node does not answer (it
+ * reboots, its sshd restarts) until deadline_ns (CLOCK_MONOTONIC) or *stop.
+ * A host key or a login refused is final at once: the key is verified on
+ * every attempt as on the first. */
+int node_open_retry(const struct exp_node *n, bool accept_new, uint64_t deadline_ns,
+		    const atomic_int *stop, struct node_conn **ret, char *why, size_t len);
 
 /* Start a shell command on the node with stdin, stdout and stderr. */
 int node_spawn(struct node_conn *c, const char *cmd, struct node_proc **ret,

@@ -58,6 +58,9 @@
  * than its heartbeat plus this means the node (or the path to it) is gone.
  * Waiting for TCP to say so would take a quarter of an hour. */
 #define NODE_SILENT_GRACE_NS (2 * NSEC_PER_SEC)
+/* How long a rebooted node may take to answer SSH again, when the
+ * experiment has no recovery bound. */
+#define REBOOT_WAIT_NS (300 * NSEC_PER_SEC)
 
 /* Set by the signal handler, read by every thread: lock-free atomics are
  * async-signal-safe. */
@@ -383,6 +386,10 @@ struct fault_job {
 	unsigned oom_events;	/* "oom_kill" events among them */
 	struct outage outage;	/* a one-shot action's, from those events */
 	bool has_outage;
+	/* node reboot: the boot ids before and after, when the reboot was
+	 * asked (its event + in_ms), and when SSH answered again after it */
+	char old_boot[64], new_boot[64];
+	int64_t reboot_at_ms, to_ssh_ms;
 };
 
 /* tug FAMILY VERB ARGS... [common options] [-- CMD...]: the common options
@@ -491,6 +498,16 @@ static void job_event(struct fault_job *j, const char *line)
 			say(j->r, "   %s %s on %s: %s %+.3fs", j->s->args[0], j->s->args[1], n->name,
 			    event_name(ev), (ts - j->applied_ms) / 1e3);
 		break;
+	case EV_REBOOTING:
+		if (!j->s->oneshot)
+			break;
+		snprintf(j->old_boot, sizeof(j->old_boot), "%s", json_get_str(o, EVF_BOOT_ID, ""));
+		j->reboot_at_ms = ts + json_get_int(o, EVF_IN_MS, 0);
+		j->applied_ms = j->reverted_ms = j->reboot_at_ms;
+		snprintf(j->reason, sizeof(j->reason), "%s", event_name(ev));
+		say(j->r, "   %s reboots in %.1fs (boot id %s)", n->name, (j->reboot_at_ms - ts) / 1e3,
+		    j->old_boot);
+		break;
 	case EV_UNKNOWN:
 		log_debug("%s: an event tug does not know: %s", n->name, line);
 		break;
@@ -502,6 +519,66 @@ static void job_event(struct fault_job *j, const char *line)
 		break;
 	}
 	json_object_put(o);
+}
+
+/* After node reboot: reconnect until the node answers SSH with a boot id
+ * other than the one it reported, within the recovery bound (or
+ * REBOOT_WAIT_NS) from the reboot. The same boot id to the end is a node
+ * that did not reboot. */
+static int await_reboot(struct fault_job *j)
+{
+	const struct exp_node *n = &j->r->e->nodes[j->s->node];
+	uint64_t bound = j->r->e->recovery_within_ns ? j->r->e->recovery_within_ns : REBOOT_WAIT_NS;
+	int64_t left_ms = j->reboot_at_ms + ms(bound) - ms(now_realtime_ns());
+	uint64_t deadline = mono_ns() + (left_ms > 0 ? left_ms * NSEC_PER_MSEC : 0);
+	bool same = false;	/* the last answer still had the old boot id */
+	char why[256] = "";
+
+	if (!*j->old_boot) {
+		snprintf(j->why, sizeof(j->why), "'node reboot' on %s reported no boot id", n->name);
+		return -EPROTO;
+	}
+	while (!j->r->stop) {
+		struct node_conn *c = NULL;
+		char *out = NULL;
+		int code = -1, err;
+
+		err = node_open_retry(n, j->r->accept_new, deadline, &j->r->stop, &c, why, sizeof(why));
+		if (err == -EPERM || err == -EACCES) {
+			snprintf(j->why, sizeof(j->why), "%s after its reboot: %s", n->name, why);
+			return err;
+		}
+		if (!err)
+			err = node_run(c, "cat " TUG_BOOT_ID_PATH, 5 * NSEC_PER_SEC, &code, &out, why,
+				       sizeof(why));
+		node_close(c);
+		same = false;
+		if (!err && code == 0) {
+			out[strcspn(out, "\n")] = '\0';
+			same = !strcmp(out, j->old_boot);
+			if (!same) {
+				snprintf(j->new_boot, sizeof(j->new_boot), "%s", out);
+				j->to_ssh_ms = ms(now_realtime_ns()) - j->reboot_at_ms;
+				say(j->r, "   %s answers SSH again %.3fs after its reboot (boot id %s)",
+				    n->name, j->to_ssh_ms / 1e3, j->new_boot);
+				free(out);
+				return 0;
+			}
+		}
+		free(out);
+		if (mono_ns() >= deadline)
+			break;
+		sleep_ns(200 * NSEC_PER_MSEC);
+	}
+	if (j->r->stop)
+		snprintf(j->why, sizeof(j->why), "interrupted while %s rebooted", n->name);
+	else if (same)
+		snprintf(j->why, sizeof(j->why), "the node did not reboot: %s still has boot id %s "
+			 "%.1fs after the reboot was asked", n->name, j->old_boot, bound / 1e9);
+	else
+		snprintf(j->why, sizeof(j->why), "%s did not answer SSH again within %.1fs of its "
+			 "reboot: %s", n->name, bound / 1e9, why);
+	return -ETIMEDOUT;
 }
 
 static void *fault_main(void *arg)
@@ -527,7 +604,8 @@ static void *fault_main(void *arg)
 		goto out;
 	}
 	log_debug("%s: %s", n->name, cmd);
-	err = node_open(n, j->r->accept_new, &c, j->why, sizeof(j->why));
+	err = node_open_retry(n, j->r->accept_new, started + APPLY_TIMEOUT_NS, &j->r->stop, &c,
+			      j->why, sizeof(j->why));
 	if (!err)
 		err = node_spawn(c, cmd, &p, j->why, sizeof(j->why));
 	if (err)
@@ -621,6 +699,14 @@ static void *fault_main(void *arg)
 	}
 	if (j->applied_ms && !j->reverted_ms)
 		j->reverted_ms = ms(now_realtime_ns());
+	if (!err && j->reboot_at_ms) {
+		/* That session dies with the node: the check needs a new one. */
+		node_proc_free(p);
+		p = NULL;
+		node_close(c);
+		c = NULL;
+		err = await_reboot(j);
+	}
 out:
 	j->failed = err != 0 && !(j->r->stop && j->applied_ms);
 	node_proc_free(p);
@@ -661,6 +747,17 @@ static json_object *job_json(struct fault_job *j)
 		json_object_object_add(o, "error", json_object_new_string(j->why));
 	json_object_object_add(o, "counters", json_object_get(j->counters));
 	json_object_object_add(o, "node_events", json_object_get(j->events));
+	if (j->reboot_at_ms) {
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "old_boot_id", json_object_new_string(j->old_boot));
+		json_object_object_add(x, "new_boot_id", json_object_new_string(j->new_boot));
+		json_object_object_add(x, "rebooted", json_object_new_boolean(*j->new_boot));
+		json_object_object_add(x, "reboot_at_ms", json_object_new_int64(j->reboot_at_ms));
+		if (*j->new_boot)
+			json_object_object_add(x, "to_ssh_ms", json_object_new_int64(j->to_ssh_ms));
+		json_object_object_add(o, "reboot", x);
+	}
 	if (j->has_outage) {
 		json_object *x = json_object_new_object();
 
@@ -731,7 +828,9 @@ static int run_action(struct run *r, const struct exp_step *s, const char *phase
 	json_object *ev;
 
 	say(r, "   %s on %s: %s", phase, n->name, s->run);
-	err = node_open(n, r->accept_new, &c, reason, sizeof(reason));
+	/* A rollback runs after a stop too: it retries to its own timeout. */
+	err = node_open_retry(n, r->accept_new, mono_ns() + s->timeout_ns,
+			      strcmp(phase, "rollbacks") ? &r->stop : NULL, &c, reason, sizeof(reason));
 	*start_ms = ms(now_realtime_ns());
 	if (!err)
 		err = node_run(c, s->run, s->timeout_ns, &code, &out, reason, sizeof(reason));
