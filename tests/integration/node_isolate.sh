@@ -134,12 +134,16 @@ t_check reports_drop_counts "reverted: $(grep reverted "$out")" \
 	bash -c "[ '${din:-0}' -gt 0 ] && [ '${dout:-0}' -gt 0 ] && [ '${kin:-0}' -gt 0 ]"
 t_check deadline_leaves_nothing "attached: $(attached)" [ "$(attached)" -eq 0 ]
 
-# --- --keep: a peer kept on any port, without an SSH session ---
-t_bg tugpid env -u SSH_CONNECTION "$TUG" node isolate --netns "$N" --keep 10.200.71.65 --for 3s --json >"$out" 2>&1
+# --- --keep: a peer kept on any port, without an SSH session; tug started
+# inside the node's namespace (no --netns: the interfaces of its own) ---
+t_bg tugpid env -u SSH_CONNECTION nsenter --net=/run/netns/"$N" "$TUG" node isolate \
+	--keep 10.200.71.65 --for 3s --json >"$out" 2>&1
 wait_for "$out" '"applied"' $((3000 * SLOW))
 k=$(ping1 "$P" 10.200.71.66) kc=$(ping1 "$C" 10.200.71.2)
-echo "  --keep 10.200.71.65: peer ping $k, control ping $kc"
+devs=$(grep -o '"devices":\[[^]]*\]' "$out")
+echo "  --keep 10.200.71.65 (own namespace, $devs): peer ping $k, control ping $kc"
 t_check keep_keeps_that_peer "peer ping $k, control ping $kc" bash -c "[ $k = ok ] && [ $kc = lost ]"
+t_check own_namespace_every_interface "$devs" grep -q '"devices":\["nc0","np0"\]\|"devices":\["np0","nc0"\]' <<<"$devs"
 kill "$tugpid"
 wait "$tugpid"
 

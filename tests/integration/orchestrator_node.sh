@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# tug run against a node whose SSH goes away and comes back: a real OpenSSH
-# sshd in namespace N (10.200.71.130, port 2222), the orchestrator in C
-# (10.200.71.129). sshd runs in a mount namespace of its own where a file
-# of the test covers /proc/sys/kernel/random/boot_id, so a "reboot" can be
-# played without rebooting this machine: the node's tug is a stand-in that
-# answers 'node reboot' as tug does (its JSON, with the boot id), then,
-# detached, kills that sshd (by pid), writes a new boot id, starts sshd
-# again and, a moment later, marks the "unit" active. The real reboot is
-# the systemd lab's.
+# tug run and the node family: a real OpenSSH sshd in namespace N
+# (10.200.71.130, port 2222), the orchestrator in C (10.200.71.129).
+#
+# node isolate runs for real on N, over SSH: everything but the
+# orchestrator's SSH is cut, the orchestrator's channel (heartbeats, new
+# sessions) lives, and a SIGKILLed orchestrator's silence ends it.
+#
+# node reboot is played: sshd runs in a mount namespace of its own where a
+# file of the test covers /proc/sys/kernel/random/boot_id, and the node's
+# tug is a stand-in that answers 'node reboot' as tug does (its JSON, with
+# the boot id), then, detached, kills that sshd (by pid), writes a new boot
+# id, starts sshd again and, a moment later, marks the "unit" active. The
+# real reboot is the systemd lab's. The same sshd restarted under a run
+# shows steps and probes reconnect, the host key checked each time.
 . "$(dirname "$0")/../lib.sh"
 
 for c in /usr/sbin/sshd ssh-keygen nsenter unshare; do
@@ -27,6 +32,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$W/host_key" && ssh-keygen -q -t ed25519 -N '
 cp "$W/client_key.pub" "$W/authorized_keys"
 echo "[$NODE]:$PORT $(cut -d' ' -f1,2 "$W/host_key.pub")" >"$W/known_hosts"
 t_sshd_config "$W" "$NODE" "$PORT"
+echo "SetEnv TUG_RUN_DIR=$TUG_RUN_DIR TUG_STATE_DIR=$TUG_STATE_DIR" >>"$W/sshd_config"
 : >"$W/bashrc"
 cat /proc/sys/kernel/random/boot_id >"$W/boot_id"
 OLD_ID=$(cat "$W/boot_id")
@@ -223,3 +229,69 @@ el=$(($(now_ms) - t0))
 echo "  host key changed across the restart: tug run ended after $el ms (step timeout 10 s): $(grep -o 'the host key of [^;]*' "$W/out-swap" | head -1)"
 t_check reconnect_checks_host_key "rc=$rc after $el ms: $(grep -E 'FAIL' "$W/out-swap" | head -3)" \
 	bash -c "[ $rc -eq 1 ] && grep -q \"on n again on n: n: the host key of $NODE port $PORT (SHA256:[^)]*) is NOT the one in\" '$W/out-swap' && [ $el -lt 8000 ]"
+
+# The host key as known_hosts has it, again.
+"$W/stop-sshd"
+cp "$W/host_key.orig" "$W/host_key"
+"$W/start-sshd" </dev/null >/dev/null 2>&1 &
+T_PIDS+=($!)
+
+# --- node isolate over SSH: the node is cut off, the orchestrator is not ---
+for _ in $(seq 50); do ssh_up && break; sleep 0.1; done
+cat >"$W/isolate.yaml" <<EOF
+title: Isolate the node; the orchestrator keeps its channel
+risk: high
+variables: { window: 3s }
+$(node_yaml)
+method:
+  - { name: isolate n, fault: node isolate, node: n, for: "\${window}", heartbeat: 1s }
+expect-during:
+  - { name: n cut off, type: cmd, node: here, run: "ping -c1 -W0.3 $NODE", must: fail, within: 1s, interval: 100ms }
+  - { name: ssh kept, type: cmd, node: n, run: "true", must: pass, interval: 250ms, timeout: 2s }
+recovery:
+  within: 2s
+  probes:
+    - { name: n reachable, type: cmd, node: here, run: "ping -c1 -W0.3 $NODE", interval: 100ms }
+EOF
+run_tug "$W/out-isolate" "$W/isolate.yaml" --approve alice --approve bob
+rc=$?
+rep=$T_TMP/report-out-isolate/report.json
+cnt=$(field "$rep" "' '.join('%s=%s' % kv for kv in sorted(r['faults'][0]['counters'].items()))")
+ttd=$(field "$rep" "r.get('time_to_detect_ms')")
+ttr=$(field "$rep" "r.get('time_to_recover_ms')")
+echo "  isolate over SSH: $cnt; cut seen ${ttd:-?} ms after applied, reachable ${ttr:-?} ms after the revert"
+t_check isolate_over_ssh_pass "rc=$rc: $(grep -E 'FAIL|during|isolate' "$W/out-isolate" | head -8)" \
+	bash -c "[ $rc -eq 0 ] && grep -q PASS '$W/out-isolate'"
+t_check isolate_kept_the_session "counters: $cnt" \
+	bash -c "[[ '$cnt' =~ dropped_in=[1-9] ]] && [[ '$cnt' =~ kept_in=[1-9] ]] && [[ '$cnt' =~ kept_out=[1-9] ]]"
+
+# The orchestrator killed (its session closes) or frozen (its heartbeat,
+# 1 s, stops coming through the kept channel) mid-isolate: the node ends the
+# fault long before its 30 s.
+for sig in KILL STOP; do
+	out=$W/out-isolate-$sig
+	ip netns exec "$C" "$TUG" run --var window=30s --approve alice --approve bob \
+		--report "$T_TMP/report-$sig" "$W/isolate.yaml" >"$out" 2>&1 &
+	rpid=$!
+	T_PIDS+=($rpid)
+	healed=-1 cut=""
+	if wait_for "$out" 'applied' 10000; then
+		sleep 0.3
+		cut=$(in_c ping -c1 -W0.3 "$NODE" >/dev/null 2>&1 && echo no || echo yes)
+		t0=$(now_ms)
+		kill "-$sig" "$rpid"
+		while [ $(($(now_ms) - t0)) -lt 10000 ]; do
+			in_c ping -c1 -W0.1 "$NODE" >/dev/null 2>&1 && { healed=$(($(now_ms) - t0)); break; }
+		done
+	fi
+	kill -9 "$rpid" 2>/dev/null
+	wait "$rpid" 2>/dev/null
+	echo "  orchestrator SIG$sig mid-isolate (cut: ${cut:-?}): the node answers again ${healed} ms later (heartbeat 1s, --for 30s)"
+	lo=0
+	[ $sig = STOP ] && lo=500
+	t_check "isolate_orchestrator_${sig,,}_node_reverts" "cut=${cut:-?} healed=$healed" \
+		bash -c "[ '$cut' = yes ] && [ $healed -ge $lo ] && [ $healed -lt 2500 ]"
+done
+for _ in $(seq 100); do [ -z "$(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" ] && break; sleep 0.05; done
+t_check isolate_journal_clean "journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" \
+	bash -c "[ -z \"\$(ls '$TUG_RUN_DIR/faults' 2>/dev/null)\" ]"
