@@ -141,6 +141,12 @@ run_tug "$W/out-oneapprover" "$W/reboot.yaml" --approve alice
 rc=$?
 t_check reboot_needs_two_approvers "rc=$rc: $(head -3 "$W/out-oneapprover")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'high risk and needs 2 distinct approvers' '$W/out-oneapprover'"
+plan=$("$TUG" run --dry-run "$TUG_TOP/examples/node-reboot.yaml" --approve alice --approve bob 2>&1)
+rc=$?
+plans() { [ "$1" -eq 0 ] && grep -q "^dry run: nothing was touched" <<<"$2" && ! grep -q "would be refused" <<<"$2"; }
+t_check example_node_reboot_plans "rc=$rc: $plan" plans "$rc" "$plan"
+t_check example_node_reboot_is_one_shot "$plan" \
+	grep -q 'one-shot: /usr/local/sbin/tug node reboot --in 2s --json' <<<"$plan"
 t_check refused_runs_touch_nothing "reboot.log: $(cat "$W/reboot.log" 2>/dev/null)" test ! -e "$W/reboot.log"
 
 # --- a reboot: the boot ids, the time until SSH answered, the unit after it ---
