@@ -24,7 +24,7 @@ FOR_MS=${TORTURE_FOR_MS:-600}
 REPORT=${TORTURE_REPORT:-$(cd "$(dirname "$0")/.." && pwd)/docs/TORTURE.md}
 SEED=${TORTURE_SEED:-$$}
 RANDOM=$SEED
-ALL="net_partition net_loss net_reset net_refuse net_dns_fail mem_limit mem_pressure cpu_throttle proc_freeze disk_fill sys_fail pg_exhaust"
+ALL="net_partition net_loss node_isolate net_reset net_refuse net_dns_fail mem_limit mem_pressure cpu_throttle proc_freeze disk_fill sys_fail pg_exhaust"
 FAMILIES=${TORTURE_FAMILIES:-$ALL}
 PT="$TUG_BUILD/tests/pingtrace" SP="$TUG_BUILD/tests/sockprobe" SL="$TUG_BUILD/tests/sysloop"
 [ "$(id -u)" -eq 0 ] || { t_skip torture "needs root"; exit 0; }
@@ -68,11 +68,12 @@ pg_clients() { t_psql "SELECT count(*) FROM pg_stat_activity WHERE backend_type 
 # ------------------------------------------------------- the families
 # fam_args FAM: the command line (without --for/--json) into ARGS.
 # Kernel-ended families end at their deadline in the kernel itself.
-KERNEL_ENDED=" net_partition net_loss net_reset net_refuse net_dns_fail "
+KERNEL_ENDED=" net_partition net_loss node_isolate net_reset net_refuse net_dns_fail "
 fam_args() {
 	case $1 in
 	net_partition) ARGS=(net partition --netns "$A" --peer 10.200.9.2) ;;
 	net_loss) ARGS=(net loss --netns "$A" --peer 10.200.9.2 --percent 100) ;;
+	node_isolate) ARGS=(node isolate --netns "$A" --keep 10.200.9.99) ;;
 	net_reset) ARGS=(net reset --netns "$A" --peer 10.200.9.2 --port 8080) ;;
 	net_refuse) ARGS=(net refuse --cgroup "$CG2" --peer 10.200.9.2:8080) ;;
 	net_dns_fail) ARGS=(net dns-fail --cgroup "$CG2") ;;
@@ -170,7 +171,7 @@ probe_start() {	# FAM DEADLINE_MS: the traffic probe in the background, pid in P
 	local left=$(($2 - $(now_ms) + 400))
 	PROBE=""
 	case $1 in
-	net_partition | net_loss) "${RT[@]}" ip netns exec "$A" "$PT" -i 1000 -d $left -W 300 10.200.9.2 >"$T_TMP/trace" 2>/dev/null & ;;
+	net_partition | net_loss | node_isolate) "${RT[@]}" ip netns exec "$A" "$PT" -i 1000 -d $left -W 300 10.200.9.2 >"$T_TMP/trace" 2>/dev/null & ;;
 	net_refuse | net_reset) sockloop connect 10.200.9.2 8080 $left >"$T_TMP/trace" & ;;
 	net_dns_fail) sockloop sendto 10.200.9.2 53 $left >"$T_TMP/trace" & ;;
 	*) return 0 ;;
@@ -183,7 +184,7 @@ probe_result() {	# FAM DEADLINE_MS: "LATE HELD" (after the probe ended), or noth
 	# after the deadline, 0 if none (what the fault provably overran).
 	local fam=$1 dl=$2 t held
 	case $fam in
-	net_partition | net_loss)
+	net_partition | net_loss | node_isolate)
 		awk -v e="$dl" '{ t = $1 / 1000 } t >= e && $3 { printf "%.0f %.0f\n", t - e, h; exit }
 			t >= e && !$3 { h = t - e }' "$T_TMP/trace" ;;
 	net_refuse | net_reset | net_dns_fail)
