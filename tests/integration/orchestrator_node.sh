@@ -250,7 +250,8 @@ risk: high
 variables: { window: 3s }
 $(node_yaml)
 method:
-  - { name: isolate n, fault: node isolate, node: n, for: "\${window}", heartbeat: 1s }
+  - { name: isolate n, fault: node isolate, node: n, for: "\${window}", heartbeat: 1s,
+      args: { keep: "10.200.71.190:80,[fd00:200::71:9]:22" } }
 expect-during:
   - { name: n cut off, type: cmd, node: here, run: "ping -c1 -W0.3 $NODE", must: fail, within: 1s, interval: 100ms }
   - { name: ssh kept, type: cmd, node: n, run: "true", must: pass, interval: 250ms, timeout: 2s }
@@ -268,6 +269,10 @@ ttr=$(field "$rep" "r.get('time_to_recover_ms')")
 echo "  isolate over SSH: $cnt; cut seen ${ttd:-?} ms after applied, reachable ${ttr:-?} ms after the revert"
 t_check isolate_over_ssh_pass "rc=$rc: $(grep -E 'FAIL|during|isolate' "$W/out-isolate" | head -8)" \
 	bash -c "[ $rc -eq 0 ] && grep -q PASS '$W/out-isolate'"
+keep=$(field "$rep" "r['faults'][0]['node_events'][0]['params']['keep']")
+echo "  kept: $keep"
+t_check isolate_keeps_session_and_args "keep: $keep" \
+	grep -qF "['10.200.71.190/32 port 80', 'fd00:200::71:9/128 port 22', '10.200.71.129/32 port $PORT']" <<<"$keep"
 t_check isolate_kept_the_session "counters: $cnt" \
 	bash -c "[[ '$cnt' =~ dropped_in=[1-9] ]] && [[ '$cnt' =~ kept_in=[1-9] ]] && [[ '$cnt' =~ kept_out=[1-9] ]]"
 

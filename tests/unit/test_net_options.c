@@ -211,8 +211,8 @@ static void delay_options(void)
  * and refuses when it would keep nothing. */
 static void isolate_options(void)
 {
-	const char *a[] = { "isolate", "--keep", "10.200.71.1:22", "--keep", "[fd00:200::1]:2222",
-			    "--keep", "10.200.71.0/24", "--for", "30s", NULL };
+	const char *a[] = { "isolate", "--keep", "10.200.71.1:22", "--keep", "[fd00:200::1]:2222,10.200.71.0/24",
+			    "--for", "30s", NULL };
 	json_object *keep;
 	struct parsed p;
 
@@ -220,6 +220,7 @@ static void isolate_options(void)
 	EXPECT(&node_isolate_ops, -EINVAL, "isolate", "--for", "30s");
 	EXPECT(&node_isolate_ops, -EINVAL, "isolate", "--keep", "10.200.71.300");
 	EXPECT(&node_isolate_ops, -EINVAL, "isolate", "--keep", "10.200.71.1:0");
+	EXPECT(&node_isolate_ops, -EINVAL, "isolate", "--keep", "10.200.71.1,nonsense");
 	EXPECT(&node_isolate_ops, -EINVAL, "isolate", "--keep", "10.200.71.1", "--peer", "10.200.0.2");
 	EXPECT(&node_isolate_ops, -EINVAL, "isolate", "--keep", "10.200.71.1", "--backend", "nft");
 	EXPECT(&node_isolate_ops, 1, "isolate", "--help");

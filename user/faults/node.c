@@ -66,18 +66,29 @@ struct node_priv {
 static const char keep_form[] =
 	"ADDR[/LEN][:PORT], like 10.200.0.1:22, 10.200.0.0/24 or [fd00::1]:22";
 
-static int add_keep(struct node_priv *p, const char *arg)
+/* One --keep: a comma-separated list (an experiment's args mapping gives
+ * each option once). */
+static int add_keeps(struct node_priv *p, const char *arg)
 {
-	struct node_keep *k = &p->keeps[p->nkeeps];
+	char *dup = strdup(arg), *tok, *save = NULL;
+	int err = 0;
 
-	if (p->nkeeps == NODE_MAX_KEEPS) {
-		log_error("--keep: at most %d", NODE_MAX_KEEPS);
-		return -EINVAL;
+	if (!dup)
+		return -ENOMEM;
+	for (tok = strtok_r(dup, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
+		struct node_keep *k = &p->keeps[p->nkeeps];
+
+		if (p->nkeeps == NODE_MAX_KEEPS) {
+			log_error("--keep: at most %d", NODE_MAX_KEEPS);
+			err = -EINVAL;
+		} else if (parse_cidr_port(tok, &k->cidr, &k->port)) {
+			err = fault_bad_option("--keep", tok, keep_form);
+		} else {
+			p->nkeeps++;
+		}
 	}
-	if (parse_cidr_port(arg, &k->cidr, &k->port))
-		return fault_bad_option("--keep", arg, keep_form);
-	p->nkeeps++;
-	return 0;
+	free(dup);
+	return err;
 }
 
 /* The SSH session's peer, on the local sshd port in both directions: a new
@@ -117,7 +128,7 @@ static int node_parse(struct fault *f, int argc, char **argv)
 
 	nettc_init(&p->tc);
 	while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0) {
-		err = opt == OPT_KEEP ? add_keep(p, optarg) : nettc_parse_option(&p->tc, opt, optarg);
+		err = opt == OPT_KEEP ? add_keeps(p, optarg) : nettc_parse_option(&p->tc, opt, optarg);
 		if (err)
 			return err;
 	}
@@ -308,15 +319,15 @@ const struct fault_ops node_isolate_ops = {
 	"neighbour discovery pass. Without SSH_CONNECTION and without --keep tug\n"
 	"refuses: nobody could reach the node to end the fault.\n"
 	"\nOptions:\n"
-	"  --keep ADDR[/LEN][:PORT]  also keep this peer (on this port, local or\n"
-	"                         remote: any port when absent); repeatable\n"
+	"  --keep ADDR[/LEN][:PORT][,...]  also keep these peers (on that port, local\n"
+	"                         or remote: any port when absent); repeatable\n"
 	"  --dev IFACE[,IFACE]    interfaces (default: every one but loopback)\n"
 	"  --netns NAME           act inside this network namespace (tug enters it itself)\n"
 	"  --backend auto|tcx|clsact  tcx links (kernel >= 6.6) die with tug; clsact\n"
 	"                         filters are removed by a guardian (default auto)\n"
 	"\nExamples:\n"
 	"  tug node isolate --for 60s                      # over SSH: that session stays\n"
-	"  tug node isolate --keep 10.200.0.1:22 --keep 10.200.0.0/24:5432 --for 2m\n"
+	"  tug node isolate --keep 10.200.0.1:22,10.200.0.0/24:5432 --for 2m\n"
 	"  tug node isolate --dev eth1 --keep [fd00:200::1]:22 --for 30s\n",
 	.priv_size = sizeof(struct node_priv),
 	.parse = node_parse,
