@@ -165,6 +165,8 @@ t_check reboot_time_to_ssh "to_ssh_ms=$to_ssh" bash -c "[ -n '$to_ssh' ] && [ '$
 # The unit is active 1.5 s + 0.5 s after the reboot at the earliest.
 t_check reboot_recovery_after_ssh_and_unit "time_to_recover_ms=$ttr, to_ssh_ms=$to_ssh" \
 	bash -c "[ -n '$ttr' ] && [ '$ttr' -ge 2000 ] && [ '$ttr' -ge '$to_ssh' ] && [ '$ttr' -lt 8000 ]"
+t_check reboot_in_html_report "$(grep -o '[^>]*new_boot_id[^<]*' "$T_TMP/report-out-reboot/report.html")" \
+	grep -q "new_boot_id&quot;:&quot;$new&quot;" "$T_TMP/report-out-reboot/report.html"
 t_check reboot_rollback_reconnects "rollback read: $(cat "$W/rollback-boot-id" 2>/dev/null)" \
 	bash -c "[ \"\$(cat '$W/rollback-boot-id')\" = '$new' ]"
 for _ in $(seq 50); do [ -e "$W/unit-active" ] && ssh_up && break; sleep 0.1; done

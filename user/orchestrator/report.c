@@ -293,8 +293,9 @@ static int write_html(int dir, json_object *run)
 			(json_get_int(w, "reverted_ms", 0) - json_get_int(w, "applied_ms", 0)) / 1e3);
 		html_escape(f, json_get_str(w, "reason", ""));
 		fprintf(f, "</td><td><code>");
-		html_escape(f, json_get(w, "counters") ?
-		    json_line(json_get(w, "counters")) : "");
+		/* A node reboot has no counters: its boot ids and time to SSH. */
+		html_escape(f, json_get(w, "counters") ? json_line(json_get(w, "counters")) :
+			    json_get(w, "reboot") ? json_line(json_get(w, "reboot")) : "");
 		fprintf(f, "</code></td></tr>\n");
 	}
 	fprintf(f, "</table>\n<p>Every probe result with its timestamp: <a href=\"report.json\">report.json</a>;"
