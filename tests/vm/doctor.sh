@@ -141,6 +141,16 @@ else
 		refused_saying "$rc" "$why" "--pid/--cgroup: --signal only"
 fi
 
+# --- systemd as PID 1 (what node reboot needs), from /proc/1/comm ---
+pid1=$(cat /proc/1/comm)
+if [ "$pid1" = systemd ] && [ -d /run/systemd/system ]; then
+	t_check doctor_systemd "systemd: $(q systemd ok) $(q systemd detail)" \
+		both true "PID 1 is systemd: node reboot asks it" systemd
+else
+	t_check doctor_no_systemd "systemd: $(q systemd ok) $(q systemd detail)" \
+		both false "PID 1 is $pid1: node reboot refuses" systemd
+fi
+
 # --- bpf() refused (a container's seccomp policy): refused, not "old kernel" ---
 if [ "$(q seccomp_user_notif ok)" = true ]; then
 	"$TUG" sys fail --syscall bpf --errno EPERM --for 20s -- "$TUG" doctor --json \
