@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "experiment.h"
 #include "fault.h"
 
@@ -17,6 +18,14 @@ const struct fault_ops *fault_find(const char *family, const char *verb)
 	static const struct fault_ops held = { .family = "net", .verb = "partition" };
 
 	return family && verb && !strcmp(family, "net") ? &held : NULL;
+}
+
+/* ... and whether it acts once (a step without 'oneshot:' is refused). */
+const struct action *action_find(const char *family, const char *verb)
+{
+	static const struct action once = { .family = "proc", .verb = "kill" };
+
+	return family && verb && !strcmp(family, "proc") ? &once : NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -271,6 +271,9 @@ static const struct {
 	{ "oneshot held verb", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
 	  "  - fault: mem limit\n    node: a\n    oneshot: true\n", ":7:14:",
 	  "'mem limit' holds a fault until its deadline" },
+	{ "oneshot missing", "title: t\nrisk: low\nnodes: [{name: a, host: local}]\nmethod:\n"
+	  "  - {fault: proc kill, node: a, args: {unit: x.service}}\n", ":5:13:",
+	  "'proc kill' acts once and holds nothing; add 'oneshot: true' to the step" },
 	{ "node reboot not high risk", "title: t\nrisk: medium\nnodes: [{name: a, host: local}]\nmethod:\n"
 	  "  - {name: boot, fault: node reboot, node: a, oneshot: true}\n", ":5:5:",
 	  "step 'boot': 'node reboot' takes a whole node away; the experiment must be 'risk: high'" },

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "commands.h"
 #include "experiment.h"
 #include "fault.h"
 #include "parse.h"
@@ -998,6 +999,9 @@ static int parse_step(struct ctx *c, struct xnode *m, bool rollback, struct exp_
 	if (s->oneshot && s->nargs >= 2 && fault_find(s->args[0], s->args[1]))
 		err = fail(c, map_get(m, "oneshot"), "%s: '%s %s' holds a fault until its deadline; "
 			   "'oneshot: true' is for one-shot verbs (proc kill, proc restart, pg crash)",
+			   label, s->args[0], s->args[1]);
+	if (!s->oneshot && s->nargs >= 2 && action_find(s->args[0], s->args[1]))
+		err = fail(c, f, "%s: '%s %s' acts once and holds nothing; add 'oneshot: true' to the step",
 			   label, s->args[0], s->args[1]);
 	if (s->oneshot && (map_get(m, "for") || map_get(m, "heartbeat")))
 		err = fail(c, map_get(m, "for") ?: map_get(m, "heartbeat"),
