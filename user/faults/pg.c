@@ -29,7 +29,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <libpq-fe.h>
@@ -42,6 +41,7 @@
 #include "proc.h"
 #include "conninfo.h"
 #include "sanitize.h"
+#include "spawn.h"
 
 #define PG_TOO_MANY "53300"
 
@@ -737,23 +737,15 @@ static const char crash_usage[] =
 	"  tug pg crash --db 'host=/tmp/pg port=5433' --pgdata /srv/pg \\\n"
 	"      --restart-cmd 'runuser -u postgres -- pg_ctl -D /srv/pg -w start' --wait 30s\n";
 
-/* Run CMD through /bin/sh, its output on our stderr; its exit status. */
+/* Run CMD through /bin/sh, its output on our stderr; its exit status, or
+ * -errno when it could not start. */
 static int run_shell(const char *cmd)
 {
-	int status;
-	pid_t pid = fork();
+	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	pid_t pid;
+	int err = spawn(&(struct spawn_opts){ .fds = { { 2, 1 } }, .n_fds = 1, .argv = argv }, &pid, NULL);
 
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		dup2(2, 1);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return err ? err : spawn_wait(pid);
 }
 
 int cmd_pg_crash(int argc, char **argv, bool json)

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +37,7 @@
 #include "log.h"
 #include "parse.h"
 #include "proc.h"
+#include "spawn.h"
 
 /* Copy at most len - 1 bytes of src and terminate: a bounded strcpy. */
 static void copy_str(char *dst, size_t len, const char *src)
@@ -357,41 +357,34 @@ static bool systemd_running(void)
 	return getenv("TUG_SYSTEMCTL") || access("/run/systemd/system", F_OK) == 0;
 }
 
-/* Run argv, its stdout into buf. Returns its exit status or -errno. */
+/* Run argv, its stdout into buf. Returns its exit status or -errno (of
+ * the exec too: -ENOENT for a program not found). */
 static int run_capture(char *const argv[], char *buf, size_t len)
 {
-	int pfd[2], status;
+	int pfd[2], err;
 	size_t got = 0;
 	ssize_t n;
 	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(pfd[1], 1);
-		dup2(null, 0);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
+	err = spawn(&(struct spawn_opts){
+			    .fds = { { SPAWN_DEVNULL, 0 }, { pfd[1], 1 } },
+			    .n_fds = 2,
+			    .argv = argv,
+		    }, &pid, NULL);
 	close(pfd[1]);
+	if (err) {
+		close(pfd[0]);
+		return err;
+	}
 	while ((n = read(pfd[0], buf + got, len - 1 - got)) > 0 && got + n < len - 1)
 		got += n;
 	if (n > 0)
 		got += n;
 	buf[got < len ? got : len - 1] = '\0';
 	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return spawn_wait(pid);
 }
 
 static const char *systemctl_path(void)
