@@ -99,7 +99,17 @@ int fault_parse_done(int argc, char **argv)
 	return 0;
 }
 
-int fault_getopt(struct fault *f, int argc, char **argv, const struct option *opts, int *ret)
+/* An action's common options: --json and --help; '?' was logged by getopt. */
+static int action_parse_common(int opt, bool *json)
+{
+	if (opt == FAULT_OPT_JSON)
+		*json = true;
+	return opt == FAULT_OPT_JSON ? 0 : opt == FAULT_OPT_HELP ? 1 : -EINVAL;
+}
+
+/* The loop of fault_getopt and action_getopt: F for a fault, else JSON. */
+static int verb_getopt(struct fault *f, bool *json, int argc, char **argv,
+		       const struct option *opts, int *ret)
 {
 	int opt;
 
@@ -107,12 +117,22 @@ int fault_getopt(struct fault *f, int argc, char **argv, const struct option *op
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt != '?' && (opt < FAULT_OPT_FOR || opt > FAULT_OPT_QUIET))
 			return opt;
-		*ret = fault_parse_common(f, opt, optarg);
+		*ret = f ? fault_parse_common(f, opt, optarg) : action_parse_common(opt, json);
 		if (*ret)
 			return -1;
 	}
 	*ret = fault_parse_done(argc, argv);
 	return -1;
+}
+
+int fault_getopt(struct fault *f, int argc, char **argv, const struct option *opts, int *ret)
+{
+	return verb_getopt(f, NULL, argc, argv, opts, ret);
+}
+
+int action_getopt(int argc, char **argv, const struct option *opts, bool *json, int *ret)
+{
+	return verb_getopt(NULL, json, argc, argv, opts, ret);
 }
 
 void fault_usage(const struct fault_ops *ops, FILE *out)

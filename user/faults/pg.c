@@ -714,7 +714,7 @@ static long rowset_missing(const struct rowset *before, const struct rowset *aft
 	return missing;
 }
 
-enum { C_DB = 0x100, C_PGDATA, C_RESTART, C_VERIFY, C_WAIT, C_JSON, C_HELP };
+enum { C_DB = 0x100, C_PGDATA, C_RESTART, C_VERIFY, C_WAIT };
 
 static const char crash_usage[] =
 	"usage: tug pg crash --db CONNINFO [--pgdata DIR] [--restart-cmd CMD] [--verify TABLE]\n"
@@ -756,8 +756,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 		{ "restart-cmd", required_argument, NULL, C_RESTART },
 		{ "verify", required_argument, NULL, C_VERIFY },
 		{ "wait", required_argument, NULL, C_WAIT },
-		{ "json", no_argument, NULL, C_JSON },
-		{ "help", no_argument, NULL, C_HELP },
+		ACTION_COMMON_OPTIONS,
 		{},
 	};
 	struct action_out out = { .name = "pg crash" };
@@ -775,7 +774,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 	char unit[256] = "", why[512];
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = action_getopt(argc, argv, opts, &json, &err)) >= 0) {
 		switch (opt) {
 		case C_DB: conninfo = optarg; break;
 		case C_PGDATA: pgdata_arg = optarg; break;
@@ -787,15 +786,14 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 				goto usage;
 			}
 			break;
-		case C_JSON: json = true; break;
-		case C_HELP: fputs(crash_usage, stdout); return EXIT_SUCCESS;
-		default: goto usage;
 		}
 	}
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
-		goto usage;
+	if (err == 1) {
+		fputs(crash_usage, stdout);
+		return EXIT_SUCCESS;
 	}
+	if (err)
+		goto usage;
 	if (!conninfo) {
 		log_error("--db CONNINFO is required");
 		goto usage;

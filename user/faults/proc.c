@@ -1026,7 +1026,7 @@ static int verdict(struct proc_opts *o, const struct action_out *out, const stru
 /* ----------------------------------------------------------------- options */
 
 enum { O_UNIT = 0x100, O_PID, O_PIDFILE, O_CGROUP, O_RUNIT, O_SIGNAL, O_WAIT, O_PROBE,
-       O_PROBE_EVERY, O_ALL, O_JSON, O_HELP };
+       O_PROBE_EVERY, O_ALL };
 
 static const char kill_usage[] =
 	"usage: tug proc kill (--unit NAME | --pid PID | --pidfile FILE | --cgroup PATH |\n"
@@ -1101,13 +1101,12 @@ static int parse_opts(int argc, char **argv, bool restart, struct proc_opts *o, 
 		{ "probe", required_argument, NULL, O_PROBE },
 		{ "probe-every", required_argument, NULL, O_PROBE_EVERY },
 		{ "all", no_argument, NULL, O_ALL },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "help", no_argument, NULL, O_HELP },
+		ACTION_COMMON_OPTIONS,
 		{},
 	};
 	const char *flag = restart ? "--wait" : "--wait-restart";
 	uint64_t x;
-	int opt, err = 0;
+	int opt, err;
 
 	memset(o, 0, sizeof(*o));
 	o->sig = SIGKILL;
@@ -1115,7 +1114,7 @@ static int parse_opts(int argc, char **argv, bool restart, struct proc_opts *o, 
 	if (restart)
 		o->wait_ns = 30 * NSEC_PER_SEC;
 	optind = 0;
-	while (!err && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = action_getopt(argc, argv, opts, json, &err)) >= 0) {
 		switch (opt) {
 		case O_UNIT: err = set_target(o, T_UNIT, optarg, "--unit"); break;
 		case O_PID:
@@ -1146,17 +1145,12 @@ static int parse_opts(int argc, char **argv, bool restart, struct proc_opts *o, 
 				err = fault_bad_option("--probe-every", optarg, "a duration from 1ms to 50ms");
 			break;
 		case O_ALL: o->all = true; break;
-		case O_JSON: *json = true; break;
-		case O_HELP: return 1;
-		default: return -EINVAL;
 		}
+		if (err)
+			return err;
 	}
 	if (err)
 		return err;
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
-		return -EINVAL;
-	}
 	if (o->kind == T_NONE) {
 		log_error(restart ? "give a target: --unit NAME or --runit DIR"
 				  : "give a target: --unit, --pid, --pidfile, --cgroup or --runit");
