@@ -65,6 +65,26 @@ else
 	t_fail sigkill_held_before "$(cat "$out")"
 fi
 
+# --- guardian and tug both SIGKILLed: the node's `tug recover` hands the
+# entry to tug-full (the node controller carries no pg family) ---
+out="$T_TMP/both.json"
+t_bg tugpid "$TUG" pg exhaust --db "$T_PG_DB" --for 60s --json >"$out" 2>&1
+if wait_for "$out" '"event":"exhausted"' 10000; then
+	gp=$(pgrep -P "$tugpid" -x tug-guardian)
+	[ -n "$gp" ] && kill -9 "$gp"
+	kill -9 "$tugpid"
+	wait "$tugpid" 2>/dev/null
+	left=$(ls "$TUG_RUN_DIR"/faults/*.json 2>/dev/null | wc -l)
+	rec=$("$TUG" recover 2>&1)
+	rc=$?
+	after=$(ls "$TUG_RUN_DIR"/faults/*.json 2>/dev/null | wc -l)
+	echo "  guardian $gp and tug SIGKILLed: $left entry left; tug recover (exit $rc): $rec; $after now"
+	t_check both_killed_recover_exit_0 "exit $rc: $rec" [ -n "$gp" -a "$left" -eq 1 -a "$rc" -eq 0 ]
+	t_check both_killed_recover_clears_journal "$after entries after recover: $rec" [ "$after" -eq 0 ]
+else
+	t_fail both_killed_recover_exit_0 "$(cat "$out")"
+fi
+
 # --- --leave 3 and Ctrl-C: slots left for others, released on SIGINT ---
 out="$T_TMP/leave.json"
 sleep 0.2

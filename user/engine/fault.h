@@ -174,6 +174,9 @@ int fault_recover_entry(json_object *entry);
 /* The static table of fault families, in registry.c. */
 extern const struct fault_ops *const fault_table[];
 const struct fault_ops *fault_find(const char *family, const char *verb);
+/* The executable beside this one that carries the families fault_table
+ * leaves out (the node controller's: "tug-full"), or NULL. */
+extern const char *const fault_table_sibling;
 
 /* Counters kept by BPF in a per-CPU array of u64, one slot per name. */
 int fault_read_percpu_counters(int map_fd, const char *const *names, int n,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 #include "journal.h"
 #include "log.h"
 #include "parse.h"
+#include "selfpath.h"
+#include "spawn.h"
 
 /* Live counters straight from the owner's BPF map, found by its id: no
  * pinning, so nothing to clean up, and gone when the owner is. */
@@ -248,6 +251,25 @@ int cmd_revert(int argc, char **argv, bool json)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* The node controller knows no PostgreSQL fault: their entries go to
+ * `tug-full recover`, which skips what this one already removed. 0 when
+ * it recovered them, else -errno or -EIO (logged). */
+static int recover_in_sibling(bool json)
+{
+	char path[PATH_MAX];
+	char *argv[] = { path, "recover", json ? "--json" : NULL, NULL };
+	pid_t pid;
+	int err = self_sibling(fault_table_sibling, path, sizeof(path));
+
+	if (!err)
+		err = spawn(&(struct spawn_opts){ .argv = argv }, &pid, NULL);
+	if (err)
+		return log_errno(err, "entries of faults only %s carries: cannot run it from beside "
+				 "this tug", fault_table_sibling);
+	err = spawn_wait(pid);
+	return err < 0 ? err : err ? -EIO : 0;
+}
+
 int cmd_recover(int argc, char **argv, bool json)
 {
 	static const char help[] =
@@ -256,7 +278,7 @@ int cmd_recover(int argc, char **argv, bool json)
 		"journal. Faults with a live controller are left to it. Safe to run any\n"
 		"number of times.\n";
 	json_object *list;
-	int err, failed = 0, done = 0;
+	int err, failed = 0, done = 0, elsewhere = 0;
 
 	err = parse_json_flag(argc, argv, &json, help, NULL);
 	if (err)
@@ -275,6 +297,10 @@ int cmd_recover(int argc, char **argv, bool json)
 			continue;
 		}
 		err = fault_recover_entry(e);
+		if (err == -EOPNOTSUPP && fault_table_sibling) {
+			elsewhere++;	/* a family of the executable beside this one */
+			continue;
+		}
 		if (!err)
 			journal_remove(id);
 		if (err) {
@@ -286,6 +312,13 @@ int cmd_recover(int argc, char **argv, bool json)
 		print_outcome(json, "recovered", id, err, err ? "NOT recovered" : "recovered");
 	}
 	json_object_put(list);
+	if (elsewhere) {
+		err = recover_in_sibling(json);
+		if (err)
+			failed++;
+		else
+			done++;
+	}
 	if (!json && !done && !failed)
 		printf("nothing to recover\n");
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
