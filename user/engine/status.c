@@ -166,6 +166,34 @@ int cmd_status(int argc, char **argv, bool json)
 	return EXIT_SUCCESS;
 }
 
+/* The node controller knows no PostgreSQL fault: what it cannot undo of
+ * their entries, `tug-full CMD [ARG] [--json]` does (its stdout dropped
+ * when QUIET, the caller then saying the outcome). 0 when it exits 0,
+ * else -errno or -EIO (logged). */
+static int in_sibling(const char *cmd, const char *arg, bool json, bool quiet)
+{
+	char path[PATH_MAX];
+	char *argv[5] = { path, (char *)cmd };
+	struct spawn_opts o = { .argv = argv };
+	pid_t pid;
+	int n = 2, err = self_sibling(fault_table_sibling, path, sizeof(path));
+
+	if (arg)
+		argv[n++] = (char *)arg;
+	if (json)
+		argv[n++] = "--json";
+	argv[n] = NULL;
+	if (quiet)
+		o.fds[o.n_fds++] = (struct spawn_fd){ SPAWN_DEVNULL, 1 };
+	if (!err)
+		err = spawn(&o, &pid, NULL);
+	if (err)
+		return log_errno(err, "entries of faults only %s carries: cannot run it from beside "
+				 "this tug", fault_table_sibling);
+	err = spawn_wait(pid);
+	return err < 0 ? err : err ? -EIO : 0;
+}
+
 /* Ask a live owner to revert (SIGTERM through a pidfd, so a reused pid is
  * never hit) and wait for it to exit; undo it ourselves if it is dead. */
 static int revert_entry(json_object *e, uint64_t timeout_ms)
@@ -198,7 +226,9 @@ static int revert_entry(json_object *e, uint64_t timeout_ms)
 		json_object_put(left);
 	}
 	err = fault_recover_entry(e);
-	if (!err)
+	if (err == -EOPNOTSUPP && fault_table_sibling)
+		err = in_sibling("revert", id, false, true);	/* it removes the entry */
+	else if (!err)
 		journal_remove(id);
 cleanup:
 	if (pidfd >= 0)
@@ -251,25 +281,6 @@ int cmd_revert(int argc, char **argv, bool json)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-/* The node controller knows no PostgreSQL fault: their entries go to
- * `tug-full recover`, which skips what this one already removed. 0 when
- * it recovered them, else -errno or -EIO (logged). */
-static int recover_in_sibling(bool json)
-{
-	char path[PATH_MAX];
-	char *argv[] = { path, "recover", json ? "--json" : NULL, NULL };
-	pid_t pid;
-	int err = self_sibling(fault_table_sibling, path, sizeof(path));
-
-	if (!err)
-		err = spawn(&(struct spawn_opts){ .argv = argv }, &pid, NULL);
-	if (err)
-		return log_errno(err, "entries of faults only %s carries: cannot run it from beside "
-				 "this tug", fault_table_sibling);
-	err = spawn_wait(pid);
-	return err < 0 ? err : err ? -EIO : 0;
-}
-
 int cmd_recover(int argc, char **argv, bool json)
 {
 	static const char help[] =
@@ -313,7 +324,7 @@ int cmd_recover(int argc, char **argv, bool json)
 	}
 	json_object_put(list);
 	if (elsewhere) {
-		err = recover_in_sibling(json);
+		err = in_sibling("recover", NULL, json, false);
 		if (err)
 			failed++;
 		else
