@@ -65,6 +65,35 @@ else
 	t_fail sigkill_held_before "$(cat "$out")"
 fi
 
+# --- guardian and tug both SIGKILLed: the node's `tug recover` and `tug
+# revert ID` hand the entry to tug-full (the node carries no pg family) ---
+# Starts pg exhaust, SIGKILLs its guardian, then it; prints the entry left.
+kill_both() {
+	local out="$T_TMP/both.json" gp
+	t_bg tugpid "$TUG" pg exhaust --db "$T_PG_DB" --for 60s --json >"$out" 2>&1
+	wait_for "$out" '"event":"exhausted"' 10000 || return 1
+	gp=$(pgrep -P "$tugpid" -x tug-guardian)
+	[ -n "$gp" ] || return 1
+	kill -9 "$gp" "$tugpid"
+	wait "$tugpid" 2>/dev/null
+	basename "$(ls -t "$TUG_RUN_DIR"/faults/*.json 2>/dev/null | head -1)" .json
+}
+entries() { ls "$TUG_RUN_DIR"/faults/*.json 2>/dev/null | wc -l; }
+for how in recover revert; do
+	id=$(kill_both)
+	if [ -z "$id" ]; then
+		t_fail "both_killed_${how}_exit_0" "no guardian, or no entry left: $(cat "$T_TMP/both.json")"
+		continue
+	fi
+	if [ "$how" = recover ]; then rec=$("$TUG" recover 2>&1); else rec=$("$TUG" revert "$id" 2>&1); fi
+	rc=$?
+	echo "  guardian and tug SIGKILLed, entry $id left; tug $how (exit $rc): $rec; $(entries) entries now"
+	t_check "both_killed_${how}_exit_0" "exit $rc: $rec" [ "$rc" -eq 0 ]
+	t_check "both_killed_${how}_clears_journal" "$(entries) entries after $how: $rec" [ "$(entries)" -eq 0 ]
+	wait_query 5000
+	t_check "both_killed_${how}_released" "no query within 5s of tug $how" [ $? -eq 0 ]
+done
+
 # --- --leave 3 and Ctrl-C: slots left for others, released on SIGINT ---
 out="$T_TMP/leave.json"
 sleep 0.2

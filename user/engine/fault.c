@@ -8,7 +8,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -24,6 +23,7 @@
 #include "journal.h"
 #include "log.h"
 #include "parse.h"
+#include "spawn.h"
 
 static int clock_timer_at(clockid_t clk, uint64_t ns)
 {
@@ -99,7 +99,17 @@ int fault_parse_done(int argc, char **argv)
 	return 0;
 }
 
-int fault_getopt(struct fault *f, int argc, char **argv, const struct option *opts, int *ret)
+/* An action's common options: --json and --help; '?' was logged by getopt. */
+static int action_parse_common(int opt, bool *json)
+{
+	if (opt == FAULT_OPT_JSON)
+		*json = true;
+	return opt == FAULT_OPT_JSON ? 0 : opt == FAULT_OPT_HELP ? 1 : -EINVAL;
+}
+
+/* The loop of fault_getopt and action_getopt: F for a fault, else JSON. */
+static int verb_getopt(struct fault *f, bool *json, int argc, char **argv,
+		       const struct option *opts, int *ret)
 {
 	int opt;
 
@@ -107,12 +117,22 @@ int fault_getopt(struct fault *f, int argc, char **argv, const struct option *op
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (opt != '?' && (opt < FAULT_OPT_FOR || opt > FAULT_OPT_QUIET))
 			return opt;
-		*ret = fault_parse_common(f, opt, optarg);
+		*ret = f ? fault_parse_common(f, opt, optarg) : action_parse_common(opt, json);
 		if (*ret)
 			return -1;
 	}
 	*ret = fault_parse_done(argc, argv);
 	return -1;
+}
+
+int fault_getopt(struct fault *f, int argc, char **argv, const struct option *opts, int *ret)
+{
+	return verb_getopt(f, NULL, argc, argv, opts, ret);
+}
+
+int action_getopt(int argc, char **argv, const struct option *opts, bool *json, int *ret)
+{
+	return verb_getopt(NULL, json, argc, argv, opts, ret);
 }
 
 void fault_usage(const struct fault_ops *ops, FILE *out)
@@ -437,11 +457,32 @@ static void guardian_main(const char *id, uint64_t deadline_boot_ns, pid_t owner
 	}
 }
 
+struct guardian_args {
+	const char *id;
+	uint64_t deadline_boot_ns;
+	pid_t owner;
+};
+
+static int guardian_child(void *arg)
+{
+	const struct guardian_args *a = arg;
+	sigset_t all;
+
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	guardian_main(a->id, a->deadline_boot_ns, a->owner);
+	return 0;
+}
+
 static int guardian_spawn(struct fault *f)
 {
+	struct guardian_args a = { .id = f->id, .deadline_boot_ns = f->deadline_boot_ns, .owner = getpid() };
 	int pidfd = syscall(SYS_pidfd_open, getpid(), 0);
 	int pfd[2] = { -1, -1 }, err = 0;
-	pid_t pid, owner = getpid();
+	pid_t pid;
 
 	if (pidfd < 0)
 		return -errno;
@@ -449,31 +490,16 @@ static int guardian_spawn(struct fault *f)
 		err = -errno;
 		goto cleanup;
 	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		err = -errno;
+	err = spawn(&(struct spawn_opts){
+			    .fds = { { SPAWN_DEVNULL, 0 }, { SPAWN_DEVNULL, 1 }, { pidfd, 3 }, { pfd[0], 4 } },
+			    .n_fds = 4,
+			    .new_session = true,
+			    .name = "tug-guardian",
+			    .fn = guardian_child,
+			    .arg = &a,
+		    }, &pid, NULL);
+	if (err)
 		goto cleanup;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-		sigset_t all;
-
-		setsid();
-		signal(SIGINT, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		prctl(PR_SET_NAME, "tug-guardian");
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(pidfd, 3);
-		dup2(pfd[0], 4);
-		close_range(5, ~0U, 0);
-		guardian_main(f->id, f->deadline_boot_ns, owner);
-		_exit(0);
-	}
 	f->guardian_fd = pfd[1];
 	pfd[1] = -1;
 	log_debug("guardian pid %d watches fault %s", pid, f->id);

@@ -130,6 +130,13 @@ enum {
  * verb loops `while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0)`
  * and returns err when it is not 0. */
 int fault_getopt(struct fault *f, int argc, char **argv, const struct option *opts, int *ret);
+/* The same for one-shot actions (commands.h: proc kill, pg crash), which
+ * hold nothing: of the common options they take --json (setting *json)
+ * and --help, listed as ACTION_COMMON_OPTIONS. */
+#define ACTION_COMMON_OPTIONS \
+	{ "json", no_argument, NULL, FAULT_OPT_JSON }, \
+	{ "help", no_argument, NULL, FAULT_OPT_HELP }
+int action_getopt(int argc, char **argv, const struct option *opts, bool *json, int *ret);
 /* The default: branch of every family's getopt loop. Returns 0 if handled,
  * 1 when --help was asked, -EINVAL (logged) on a bad value or an option
  * getopt did not know. */
@@ -167,6 +174,9 @@ int fault_recover_entry(json_object *entry);
 /* The static table of fault families, in registry.c. */
 extern const struct fault_ops *const fault_table[];
 const struct fault_ops *fault_find(const char *family, const char *verb);
+/* The executable beside this one that carries the families fault_table
+ * leaves out (the node controller's: "tug-full"), or NULL. */
+extern const char *const fault_table_sibling;
 
 /* Counters kept by BPF in a per-CPU array of u64, one slot per name. */
 int fault_read_percpu_counters(int map_fd, const char *const *names, int n,

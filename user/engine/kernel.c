@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/pkt_sched.h>
 #include <netlink/netlink.h>
@@ -15,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "kernel.h"
+#include "spawn.h"
 #include "probe.skel.h"
 
 bool kernel_has_btf(void)
@@ -161,18 +161,20 @@ cleanup:
 	return err;
 }
 
+static int qdisc_child(void *kind)
+{
+	return try_qdisc_in_scratch_netns(kind);
+}
+
 int kernel_probe_qdisc(const char *kind)
 {
-	int status;
-	pid_t pid = fork();
+	pid_t pid;
+	int r = spawn(&(struct spawn_opts){ .fn = qdisc_child, .arg = (void *)kind }, &pid, NULL);
 
-	if (pid < 0)
-		return -errno;
-	if (pid == 0)
-		_exit(try_qdisc_in_scratch_netns(kind));
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EIO;
+	if (!r)
+		r = spawn_wait(pid);
+	/* The child exits with the positive errno; killed, it says nothing. */
+	return r <= 0 ? r : r < 128 ? -r : -EIO;
 }
 
 int kernel_has_qdisc(const char *kind, const char *module)

@@ -55,6 +55,12 @@ const struct fault_ops *const fault_table[] = {
 	NULL,
 };
 
+#ifdef TUG_NODE
+const char *const fault_table_sibling = "tug-full";
+#else
+const char *const fault_table_sibling = NULL;
+#endif
+
 const struct fault_ops *fault_find(const char *family, const char *verb)
 {
 	for (const struct fault_ops *const *o = fault_table; *o; o++)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 #include "journal.h"
 #include "log.h"
 #include "parse.h"
+#include "selfpath.h"
+#include "spawn.h"
 
 /* Live counters straight from the owner's BPF map, found by its id: no
  * pinning, so nothing to clean up, and gone when the owner is. */
@@ -163,6 +166,34 @@ int cmd_status(int argc, char **argv, bool json)
 	return EXIT_SUCCESS;
 }
 
+/* The node controller knows no PostgreSQL fault: what it cannot undo of
+ * their entries, `tug-full CMD [ARG] [--json]` does (its stdout dropped
+ * when QUIET, the caller then saying the outcome). 0 when it exits 0,
+ * else -errno or -EIO (logged). */
+static int in_sibling(const char *cmd, const char *arg, bool json, bool quiet)
+{
+	char path[PATH_MAX];
+	char *argv[5] = { path, (char *)cmd };
+	struct spawn_opts o = { .argv = argv };
+	pid_t pid;
+	int n = 2, err = self_sibling(fault_table_sibling, path, sizeof(path));
+
+	if (arg)
+		argv[n++] = (char *)arg;
+	if (json)
+		argv[n++] = "--json";
+	argv[n] = NULL;
+	if (quiet)
+		o.fds[o.n_fds++] = (struct spawn_fd){ SPAWN_DEVNULL, 1 };
+	if (!err)
+		err = spawn(&o, &pid, NULL);
+	if (err)
+		return log_errno(err, "entries of faults only %s carries: cannot run it from beside "
+				 "this tug", fault_table_sibling);
+	err = spawn_wait(pid);
+	return err < 0 ? err : err ? -EIO : 0;
+}
+
 /* Ask a live owner to revert (SIGTERM through a pidfd, so a reused pid is
  * never hit) and wait for it to exit; undo it ourselves if it is dead. */
 static int revert_entry(json_object *e, uint64_t timeout_ms)
@@ -195,7 +226,9 @@ static int revert_entry(json_object *e, uint64_t timeout_ms)
 		json_object_put(left);
 	}
 	err = fault_recover_entry(e);
-	if (!err)
+	if (err == -EOPNOTSUPP && fault_table_sibling)
+		err = in_sibling("revert", id, false, true);	/* it removes the entry */
+	else if (!err)
 		journal_remove(id);
 cleanup:
 	if (pidfd >= 0)
@@ -256,7 +289,7 @@ int cmd_recover(int argc, char **argv, bool json)
 		"journal. Faults with a live controller are left to it. Safe to run any\n"
 		"number of times.\n";
 	json_object *list;
-	int err, failed = 0, done = 0;
+	int err, failed = 0, done = 0, elsewhere = 0;
 
 	err = parse_json_flag(argc, argv, &json, help, NULL);
 	if (err)
@@ -275,6 +308,10 @@ int cmd_recover(int argc, char **argv, bool json)
 			continue;
 		}
 		err = fault_recover_entry(e);
+		if (err == -EOPNOTSUPP && fault_table_sibling) {
+			elsewhere++;	/* a family of the executable beside this one */
+			continue;
+		}
 		if (!err)
 			journal_remove(id);
 		if (err) {
@@ -286,6 +323,13 @@ int cmd_recover(int argc, char **argv, bool json)
 		print_outcome(json, "recovered", id, err, err ? "NOT recovered" : "recovered");
 	}
 	json_object_put(list);
+	if (elsewhere) {
+		err = in_sibling("recover", NULL, json, false);
+		if (err)
+			failed++;
+		else
+			done++;
+	}
 	if (!json && !done && !failed)
 		printf("nothing to recover\n");
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;

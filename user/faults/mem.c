@@ -32,6 +32,7 @@
 #include "observer.h"
 #include "parse.h"
 #include "procfs.h"
+#include "spawn.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -197,33 +198,30 @@ static int hog_prepare(struct fault *f)
 	return 0;
 }
 
-static void hog_child(struct hog_priv *p, pid_t parent, int wr, int go)
+struct hog_args {
+	struct hog_priv *p;
+	pid_t parent;
+};
+
+/* Runs with the result pipe on fd 3 and the go pipe on fd 4. */
+static int hog_child(void *arg)
 {
+	const struct hog_args *a = arg;
+	struct hog_priv *p = a->p;
 	struct hog_msg m = { 0 };
 	sigset_t none;
 	uint64_t t0, swap = 0;
 	char *mem = NULL;
-	int null;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
+	if (getppid() != a->parent)
 		_exit(1);
-	prctl(PR_SET_NAME, "tug-hog");
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
-	null = open("/dev/null", O_RDWR);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-	}
-	go = fcntl(go, F_DUPFD_CLOEXEC, 10);	/* out of the way of 3 and 4 */
-	dup2(wr, 3);
-	dup2(go, 4);
-	close_range(5, ~0U, 0);
 	/* The hog goes first when a global OOM has to pick. */
 	m.err = cgroup_write("/proc/self", "oom_score_adj", "1000");
 	if (!m.err)
@@ -325,7 +323,6 @@ static int hog_apply(struct fault *f)
 	struct hog_priv *p = f->priv;
 	char cap[32], usage[64];
 	struct hog_msg m;
-	pid_t parent = getpid();
 	uint64_t t_end;
 	int fds[2], go[2], err;
 
@@ -358,28 +355,27 @@ static int hog_apply(struct fault *f)
 		close(fds[1]);
 		goto fail;
 	}
-	fflush(NULL);
 	p->fork_ns = mono_ns();
-	p->pid = fork();
-	if (p->pid < 0) {
-		err = -errno;
+	err = spawn(&(struct spawn_opts){
+			    .fds = { { SPAWN_DEVNULL, 0 }, { SPAWN_DEVNULL, 1 }, { fds[1], 3 }, { go[0], 4 } },
+			    .n_fds = 4,
+			    .name = "tug-hog",
+			    .fn = hog_child,
+			    .arg = &(struct hog_args){ .p = p, .parent = getpid() },
+		    }, &p->pid, &p->pidfd);
+	close(fds[1]);
+	close(go[0]);
+	if (err) {
 		close(fds[0]);
-		close(fds[1]);
-		close(go[0]);
 		close(go[1]);
 		goto fail;
 	}
-	if (p->pid == 0)
-		hog_child(p, parent, fds[1], go[0]);
-	close(fds[1]);
-	close(go[0]);
 	/* OOM kills in the target, reported live. Opened after the fork so the
 	 * hog shares none of the observer's memory (its resident size stays
 	 * its own), before the fill starts (closing go lets it). */
 	observer_fault_start(f, strcmp(p->target.path, p->target.root) ? p->target.path : NULL, &p->obs);
 	close(go[1]);
 	p->rd = fds[0];
-	p->pidfd = syscall(SYS_pidfd_open, p->pid, 0);
 	{
 		uint64_t start = 0;
 

@@ -29,7 +29,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <libpq-fe.h>
@@ -42,6 +41,7 @@
 #include "proc.h"
 #include "conninfo.h"
 #include "sanitize.h"
+#include "spawn.h"
 
 #define PG_TOO_MANY "53300"
 
@@ -714,7 +714,7 @@ static long rowset_missing(const struct rowset *before, const struct rowset *aft
 	return missing;
 }
 
-enum { C_DB = 0x100, C_PGDATA, C_RESTART, C_VERIFY, C_WAIT, C_JSON, C_HELP };
+enum { C_DB = 0x100, C_PGDATA, C_RESTART, C_VERIFY, C_WAIT };
 
 static const char crash_usage[] =
 	"usage: tug pg crash --db CONNINFO [--pgdata DIR] [--restart-cmd CMD] [--verify TABLE]\n"
@@ -737,23 +737,15 @@ static const char crash_usage[] =
 	"  tug pg crash --db 'host=/tmp/pg port=5433' --pgdata /srv/pg \\\n"
 	"      --restart-cmd 'runuser -u postgres -- pg_ctl -D /srv/pg -w start' --wait 30s\n";
 
-/* Run CMD through /bin/sh, its output on our stderr; its exit status. */
+/* Run CMD through /bin/sh, its output on our stderr; its exit status, or
+ * -errno when it could not start. */
 static int run_shell(const char *cmd)
 {
-	int status;
-	pid_t pid = fork();
+	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	pid_t pid;
+	int err = spawn(&(struct spawn_opts){ .fds = { { 2, 1 } }, .n_fds = 1, .argv = argv }, &pid, NULL);
 
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		dup2(2, 1);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return err ? err : spawn_wait(pid);
 }
 
 int cmd_pg_crash(int argc, char **argv, bool json)
@@ -764,8 +756,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 		{ "restart-cmd", required_argument, NULL, C_RESTART },
 		{ "verify", required_argument, NULL, C_VERIFY },
 		{ "wait", required_argument, NULL, C_WAIT },
-		{ "json", no_argument, NULL, C_JSON },
-		{ "help", no_argument, NULL, C_HELP },
+		ACTION_COMMON_OPTIONS,
 		{},
 	};
 	struct action_out out = { .name = "pg crash" };
@@ -783,7 +774,7 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 	char unit[256] = "", why[512];
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = action_getopt(argc, argv, opts, &json, &err)) >= 0) {
 		switch (opt) {
 		case C_DB: conninfo = optarg; break;
 		case C_PGDATA: pgdata_arg = optarg; break;
@@ -795,15 +786,14 @@ int cmd_pg_crash(int argc, char **argv, bool json)
 				goto usage;
 			}
 			break;
-		case C_JSON: json = true; break;
-		case C_HELP: fputs(crash_usage, stdout); return EXIT_SUCCESS;
-		default: goto usage;
 		}
 	}
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
-		goto usage;
+	if (err == 1) {
+		fputs(crash_usage, stdout);
+		return EXIT_SUCCESS;
 	}
+	if (err)
+		goto usage;
 	if (!conninfo) {
 		log_error("--db CONNINFO is required");
 		goto usage;

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,6 +37,7 @@
 #include "log.h"
 #include "parse.h"
 #include "proc.h"
+#include "spawn.h"
 
 /* Copy at most len - 1 bytes of src and terminate: a bounded strcpy. */
 static void copy_str(char *dst, size_t len, const char *src)
@@ -357,41 +357,34 @@ static bool systemd_running(void)
 	return getenv("TUG_SYSTEMCTL") || access("/run/systemd/system", F_OK) == 0;
 }
 
-/* Run argv, its stdout into buf. Returns its exit status or -errno. */
+/* Run argv, its stdout into buf. Returns its exit status or -errno (of
+ * the exec too: -ENOENT for a program not found). */
 static int run_capture(char *const argv[], char *buf, size_t len)
 {
-	int pfd[2], status;
+	int pfd[2], err;
 	size_t got = 0;
 	ssize_t n;
 	pid_t pid;
 
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(pfd[1], 1);
-		dup2(null, 0);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
+	err = spawn(&(struct spawn_opts){
+			    .fds = { { SPAWN_DEVNULL, 0 }, { pfd[1], 1 } },
+			    .n_fds = 2,
+			    .argv = argv,
+		    }, &pid, NULL);
 	close(pfd[1]);
+	if (err) {
+		close(pfd[0]);
+		return err;
+	}
 	while ((n = read(pfd[0], buf + got, len - 1 - got)) > 0 && got + n < len - 1)
 		got += n;
 	if (n > 0)
 		got += n;
 	buf[got < len ? got : len - 1] = '\0';
 	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	return spawn_wait(pid);
 }
 
 static const char *systemctl_path(void)
@@ -1033,7 +1026,7 @@ static int verdict(struct proc_opts *o, const struct action_out *out, const stru
 /* ----------------------------------------------------------------- options */
 
 enum { O_UNIT = 0x100, O_PID, O_PIDFILE, O_CGROUP, O_RUNIT, O_SIGNAL, O_WAIT, O_PROBE,
-       O_PROBE_EVERY, O_ALL, O_JSON, O_HELP };
+       O_PROBE_EVERY, O_ALL };
 
 static const char kill_usage[] =
 	"usage: tug proc kill (--unit NAME | --pid PID | --pidfile FILE | --cgroup PATH |\n"
@@ -1108,13 +1101,12 @@ static int parse_opts(int argc, char **argv, bool restart, struct proc_opts *o, 
 		{ "probe", required_argument, NULL, O_PROBE },
 		{ "probe-every", required_argument, NULL, O_PROBE_EVERY },
 		{ "all", no_argument, NULL, O_ALL },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "help", no_argument, NULL, O_HELP },
+		ACTION_COMMON_OPTIONS,
 		{},
 	};
 	const char *flag = restart ? "--wait" : "--wait-restart";
 	uint64_t x;
-	int opt, err = 0;
+	int opt, err;
 
 	memset(o, 0, sizeof(*o));
 	o->sig = SIGKILL;
@@ -1122,7 +1114,7 @@ static int parse_opts(int argc, char **argv, bool restart, struct proc_opts *o, 
 	if (restart)
 		o->wait_ns = 30 * NSEC_PER_SEC;
 	optind = 0;
-	while (!err && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = action_getopt(argc, argv, opts, json, &err)) >= 0) {
 		switch (opt) {
 		case O_UNIT: err = set_target(o, T_UNIT, optarg, "--unit"); break;
 		case O_PID:
@@ -1153,17 +1145,12 @@ static int parse_opts(int argc, char **argv, bool restart, struct proc_opts *o, 
 				err = fault_bad_option("--probe-every", optarg, "a duration from 1ms to 50ms");
 			break;
 		case O_ALL: o->all = true; break;
-		case O_JSON: *json = true; break;
-		case O_HELP: return 1;
-		default: return -EINVAL;
 		}
+		if (err)
+			return err;
 	}
 	if (err)
 		return err;
-	if (optind < argc) {
-		log_error("unexpected argument '%s'", argv[optind]);
-		return -EINVAL;
-	}
 	if (o->kind == T_NONE) {
 		log_error(restart ? "give a target: --unit NAME or --runit DIR"
 				  : "give a target: --unit, --pid, --pidfile, --cgroup or --runit");

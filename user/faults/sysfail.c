@@ -74,6 +74,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "parse.h"
+#include "spawn.h"
 #include "sysfail.h"		/* bpf/: counters shared with the programs */
 #include "sysfail.skel.h"
 #include "sysfail_plan.h"
@@ -968,72 +969,71 @@ out:
  * would fail with ENOSYS for the rest of its life: the keeper then
  * continues each one until no process uses the filter any more.
  */
+struct keeper_args {
+	size_t nsz, rsz;
+};
+
+/* Runs with tug's pidfd on fd 3 and the listener on fd 4. */
+static int keeper_main(void *arg)
+{
+	const struct keeper_args *a = arg;
+	char reqbuf[512] __attribute__((aligned(8))), respbuf[512] __attribute__((aligned(8)));
+	struct seccomp_notif *req = (void *)reqbuf;
+	struct seccomp_notif_resp *resp = (void *)respbuf;
+	struct pollfd pf[2];
+	bool owner_gone = false;
+	sigset_t all;
+
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	if (a->nsz > sizeof(reqbuf) || a->rsz > sizeof(respbuf))
+		return 1;
+	for (;;) {
+		pf[0] = (struct pollfd){ .fd = owner_gone ? -1 : 3, .events = POLLIN };
+		pf[1] = (struct pollfd){ .fd = 4, .events = owner_gone ? POLLIN : 0 };
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return 1;
+		}
+		if (pf[0].revents & POLLIN)
+			owner_gone = true;
+		if ((pf[1].revents & (POLLHUP | POLLERR)) && !(pf[1].revents & POLLIN))
+			return 0;
+		if (!owner_gone || !(pf[1].revents & POLLIN))
+			continue;
+		memset(req, 0, a->nsz);
+		if (ioctl(4, SECCOMP_IOCTL_NOTIF_RECV, req))
+			continue;
+		memset(resp, 0, a->rsz);
+		resp->id = req->id;
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		ioctl(4, SECCOMP_IOCTL_NOTIF_SEND, resp);
+	}
+}
+
 static int keeper_spawn(struct sysfail_priv *p)
 {
 	int tug_pidfd = syscall(SYS_pidfd_open, getpid(), 0);
-	size_t nsz = p->sizes.seccomp_notif, rsz = p->sizes.seccomp_notif_resp;
-	pid_t pid;
+	int err;
 
 	if (tug_pidfd < 0)
 		return -errno;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		int err = -errno;
-
-		close(tug_pidfd);
-		return err;
-	}
-	if (pid == 0) {
-		char reqbuf[512] __attribute__((aligned(8))), respbuf[512] __attribute__((aligned(8)));
-		struct seccomp_notif *req = (void *)reqbuf;
-		struct seccomp_notif_resp *resp = (void *)respbuf;
-		struct pollfd pf[2];
-		int null = open("/dev/null", O_RDWR);
-		bool owner_gone = false;
-		sigset_t all;
-
-		setsid();
-		signal(SIGINT, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		prctl(PR_SET_NAME, "tug-keeper");
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		dup2(tug_pidfd, 3);
-		dup2(p->listener, 4);
-		close_range(5, ~0U, 0);
-		if (nsz > sizeof(reqbuf) || rsz > sizeof(respbuf))
-			_exit(1);
-		for (;;) {
-			pf[0] = (struct pollfd){ .fd = owner_gone ? -1 : 3, .events = POLLIN };
-			pf[1] = (struct pollfd){ .fd = 4, .events = owner_gone ? POLLIN : 0 };
-			if (poll(pf, 2, -1) < 0) {
-				if (errno == EINTR)
-					continue;
-				_exit(1);
-			}
-			if (pf[0].revents & POLLIN)
-				owner_gone = true;
-			if ((pf[1].revents & (POLLHUP | POLLERR)) && !(pf[1].revents & POLLIN))
-				_exit(0);
-			if (!owner_gone || !(pf[1].revents & POLLIN))
-				continue;
-			memset(req, 0, nsz);
-			if (ioctl(4, SECCOMP_IOCTL_NOTIF_RECV, req))
-				continue;
-			memset(resp, 0, rsz);
-			resp->id = req->id;
-			resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-			ioctl(4, SECCOMP_IOCTL_NOTIF_SEND, resp);
-		}
-	}
+	err = spawn(&(struct spawn_opts){
+			    .fds = { { SPAWN_DEVNULL, 0 }, { SPAWN_DEVNULL, 1 }, { SPAWN_DEVNULL, 2 },
+				     { tug_pidfd, 3 }, { p->listener, 4 } },
+			    .n_fds = 5,
+			    .new_session = true,
+			    .name = "tug-keeper",
+			    .fn = keeper_main,
+			    .arg = &(struct keeper_args){ .nsz = p->sizes.seccomp_notif,
+							  .rsz = p->sizes.seccomp_notif_resp },
+		    }, &p->keeper, NULL);
 	close(tug_pidfd);
-	p->keeper = pid;
-	return 0;
+	return err;
 }
 
 /* The launched command, journaled as soon as it exists: with --kill-at-end
