@@ -166,8 +166,14 @@ int main(int argc, char **argv)
 		const struct fault_ops *ops = verb ? fault_find(noun, verb) : NULL;
 		const struct action *act = action_find(noun, verb);
 
-		if (act)
+		if (act) {
+			/* getopt names the command in its own messages by argv[0]. */
+			static char prog[64];
+
+			snprintf(prog, sizeof(prog), "tug %s %s", act->family, act->verb);
+			argv[optind + 1] = prog;
 			return act->fn(argc - optind - 1, argv + optind + 1, json);
+		}
 		if (ops)
 			return fault_run(ops, argc - optind - 1, argv + optind + 1, json);
 		if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help"))) {

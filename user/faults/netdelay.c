@@ -326,7 +326,7 @@ static int netdelay_parse(struct fault *f, int argc, char **argv)
 
 	nettc_init(&p->t);
 	p->qdisc = NETDELAY_AUTO;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0) {
 		if (opt == NETTC_OPT_DIR) {
 			err = parse_dir_out_only(optarg);
 			if (err)
@@ -366,14 +366,10 @@ static int netdelay_parse(struct fault *f, int argc, char **argv)
 			else
 				return fault_bad_option("--qdisc", optarg, "auto, fq or netem");
 			break;
-		default:
-			err = fault_parse_common(f, opt, optarg);
-			if (err)
-				return err;
 		}
 	}
-	if (fault_parse_done(argc, argv))
-		return -EINVAL;
+	if (err)
+		return err;
 	if (!have_delay) {
 		log_error("--delay: required, like --delay 100ms");
 		return -EINVAL;

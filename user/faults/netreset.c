@@ -56,15 +56,13 @@ static int netreset_parse(struct fault *f, int argc, char **argv)
 	int opt, err;
 
 	nettc_init(&p->tc);
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0) {
 		err = nettc_parse_option(&p->tc, opt, optarg);
-		if (err == -ENOENT)
-			err = fault_parse_common(f, opt, optarg);
 		if (err)
 			return err;
 	}
-	if (fault_parse_done(argc, argv))
-		return -EINVAL;
+	if (err)
+		return err;
 	if (p->tc.proto && p->tc.proto != IPPROTO_TCP) {
 		log_error("--proto: net reset acts on TCP connections only; leave --proto out "
 			  "(or use 'tug net partition --proto udp')");

@@ -35,6 +35,7 @@
 #include "json.h"
 #include "kernel.h"
 #include "log.h"
+#include "spawn.h"
 #include "netns.h"
 #include "nettc.h"
 #include "isolate.h"
@@ -372,46 +373,42 @@ static int read_line_file(const char *path, char *buf, size_t len)
 	return err;
 }
 
-/* Fork twice: the grandchild has its own session and /dev/null for stdio,
- * so neither the SSH channel nor tug's exit takes it along. */
+/* In the child: wait, then ask systemd for the reboot. */
+static int reboot_later(void *arg)
+{
+	uint64_t in_ns = *(const uint64_t *)arg;
+	struct timespec ts = { in_ns / NSEC_PER_SEC, in_ns % NSEC_PER_SEC };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+	execlp("systemctl", "systemctl", "reboot", (char *)NULL);
+	return 127;
+}
+
+/* Its own session and /dev/null for stdio, so neither the SSH channel nor
+ * tug's exit takes it along; tug does not wait for it. */
 static int spawn_reboot(uint64_t in_ns)
 {
-	int status;
-	pid_t pid = fork();
+	struct spawn_opts o = {
+		.fds = { { SPAWN_DEVNULL, 0 }, { SPAWN_DEVNULL, 1 }, { SPAWN_DEVNULL, 2 } },
+		.n_fds = 3,
+		.new_session = true,
+		.name = "tug-reboot",
+		.fn = reboot_later,
+		.arg = &in_ns,
+	};
+	pid_t pid;
 
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		struct timespec ts = { in_ns / NSEC_PER_SEC, in_ns % NSEC_PER_SEC };
-		int fd;
-
-		if (setsid() < 0)
-			_exit(1);
-		pid = fork();
-		if (pid)
-			_exit(pid < 0);
-		signal(SIGHUP, SIG_IGN);
-		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(1);
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			;
-		execlp("systemctl", "systemctl", "reboot", (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD;
+	return spawn(&o, &pid, NULL);
 }
 
 int cmd_node_reboot(int argc, char **argv, bool json)
 {
-	enum { O_IN = 1, O_JSON, O_HELP };
+	enum { O_IN = 1 };
 	static const struct option opts[] = {
 		{ "in", required_argument, NULL, O_IN },
 		{ "wait", required_argument, NULL, O_IN },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "help", no_argument, NULL, O_HELP },
+		ACTION_COMMON_OPTIONS,
 		{},
 	};
 	struct action_out out = { .name = "node reboot" };
@@ -420,33 +417,19 @@ int cmd_node_reboot(int argc, char **argv, bool json)
 	json_object *x;
 	int opt, err;
 
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (opt) {
-		case O_IN:
-			if (parse_duration(optarg, &in_ns) || in_ns < 100 * NSEC_PER_MSEC ||
-			    in_ns > 600 * NSEC_PER_SEC) {
-				fault_bad_option("--in", optarg, "a duration 100ms..10m, like 1s or 30s");
-				goto usage;
-			}
-			break;
-		case O_JSON:
-			json = true;
-			break;
-		case O_HELP:
-			fputs(reboot_usage, stdout);
-			return EXIT_SUCCESS;
-		default:
-			log_error("'%s' is not an option of node reboot (--in DUR, --json)",
-				  argv[optind - 1]);
+	while ((opt = action_getopt(argc, argv, opts, &json, &err)) >= 0) {
+		if (parse_duration(optarg, &in_ns) || in_ns < 100 * NSEC_PER_MSEC ||
+		    in_ns > 600 * NSEC_PER_SEC) {	/* O_IN, the verb's only option */
+			fault_bad_option("--in", optarg, "a duration 100ms..10m, like 1s or 30s");
 			goto usage;
 		}
 	}
-	if (optind < argc) {
-		log_error("'%s': node reboot takes no arguments", argv[optind]);
-		goto usage;
+	if (err == 1) {
+		fputs(reboot_usage, stdout);
+		return EXIT_SUCCESS;
 	}
+	if (err)
+		goto usage;
 	if (!host_has_systemd(comm, sizeof(comm))) {
 		log_error("PID 1 is '%s', not systemd: tug reboots a node only through systemd "
 			  "(systemctl reboot; 'tug doctor' says so too); nothing was done", comm);
