@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -200,6 +201,37 @@ static void pidfd_and_session(void)
 	close(pidfd);
 }
 
+/* 42 when SIGTERM and SIGINT are ignored and nothing is blocked, even
+ * though the parent blocked SIGTERM and handled neither as ignored. */
+static int survives_stop(void *arg)
+{
+	struct sigaction term, intr;
+	sigset_t blocked;
+
+	sigaction(SIGTERM, NULL, &term);
+	sigaction(SIGINT, NULL, &intr);
+	sigprocmask(SIG_SETMASK, NULL, &blocked);
+	return term.sa_handler == SIG_IGN && intr.sa_handler == SIG_IGN &&
+	       !sigismember(&blocked, SIGTERM) ? 42 : 1;
+}
+
+static void outlive_stop_signals(void)
+{
+	struct spawn_opts o = { .fn = survives_stop };
+	sigset_t term, old;
+	pid_t pid;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
+	CHECK_EQ(spawn(&o, &pid, NULL), 0);
+	CHECK_EQ(spawn_wait(pid), 1);	/* without the option: inherited */
+	o.outlive_stop = true;
+	CHECK_EQ(spawn(&o, &pid, NULL), 0);
+	CHECK_EQ(spawn_wait(pid), 42);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--list-fds"))
@@ -210,5 +242,6 @@ int main(int argc, char **argv)
 	RUN(exec_failure_reported);
 	RUN(setup_failure_reported);
 	RUN(pidfd_and_session);
+	RUN(outlive_stop_signals);
 	return t_exit();
 }

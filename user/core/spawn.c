@@ -48,6 +48,15 @@ static _Noreturn void child(const struct spawn_opts *o, int ep)
 		child_fail(ep, errno);
 	if (o->name)
 		prctl(PR_SET_NAME, o->name);
+	if (o->outlive_stop) {
+		sigset_t none;
+
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
 	for (size_t i = 0; i < o->n_fds; i++)
 		if (o->fds[i].to > top)
 			top = o->fds[i].to;

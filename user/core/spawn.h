@@ -31,6 +31,9 @@ struct spawn_opts {
 	struct spawn_fd fds[SPAWN_MAX_FDS];
 	size_t n_fds;
 	bool new_session;		/* setsid: no Ctrl-C of the terminal's group */
+	/* A helper that must outlive its parent's stop (a guardian, a
+	 * keeper): SIGINT, SIGTERM and SIGHUP ignored, no signal blocked. */
+	bool outlive_stop;
 	const char *name;		/* comm (PR_SET_NAME), or NULL */
 	char *const *argv;		/* execvp this, or */
 	int (*fn)(void *arg);		/* run this; its return is the exit status */

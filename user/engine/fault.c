@@ -466,13 +466,7 @@ struct guardian_args {
 static int guardian_child(void *arg)
 {
 	const struct guardian_args *a = arg;
-	sigset_t all;
 
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
 	guardian_main(a->id, a->deadline_boot_ns, a->owner);
 	return 0;
 }
@@ -494,6 +488,7 @@ static int guardian_spawn(struct fault *f)
 			    .fds = { { SPAWN_DEVNULL, 0 }, { SPAWN_DEVNULL, 1 }, { pidfd, 3 }, { pfd[0], 4 } },
 			    .n_fds = 4,
 			    .new_session = true,
+			    .outlive_stop = true,
 			    .name = "tug-guardian",
 			    .fn = guardian_child,
 			    .arg = &a,

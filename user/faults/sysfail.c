@@ -982,13 +982,7 @@ static int keeper_main(void *arg)
 	struct seccomp_notif_resp *resp = (void *)respbuf;
 	struct pollfd pf[2];
 	bool owner_gone = false;
-	sigset_t all;
 
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
 	if (a->nsz > sizeof(reqbuf) || a->rsz > sizeof(respbuf))
 		return 1;
 	for (;;) {
@@ -1027,6 +1021,7 @@ static int keeper_spawn(struct sysfail_priv *p)
 				     { tug_pidfd, 3 }, { p->listener, 4 } },
 			    .n_fds = 5,
 			    .new_session = true,
+			    .outlive_stop = true,
 			    .name = "tug-keeper",
 			    .fn = keeper_main,
 			    .arg = &(struct keeper_args){ .nsz = p->sizes.seccomp_notif,
