@@ -214,7 +214,7 @@ install: $(OUT)/tug $(OUT)/tug-full
 	install -D -m 0755 $(OUT)/tug $(DESTDIR)$(PREFIX)/sbin/tug
 	install -D -m 0755 $(OUT)/tug-full $(DESTDIR)$(PREFIX)/sbin/tug-full
 	install -D -m 0755 scripts/lab $(DESTDIR)$(PREFIX)/share/tug/lab
-	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/tug/lab.d scripts/lab.d/runit.sh scripts/lab.d/systemd.sh scripts/lab.d/gateway.py
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/tug/lab.d scripts/lab.d/runit.sh scripts/lab.d/systemd.sh scripts/lab.d/gateway.py scripts/lab.d/blackbox.yml
 	install -D -m 0755 -t $(DESTDIR)$(PREFIX)/share/tug/lab.d scripts/lab.d/batch-job scripts/lab.d/worker.py scripts/lab.d/vllm-standin.py
 	install -D -m 0644 scripts/lib/debroot.sh $(DESTDIR)$(PREFIX)/share/tug/lib/debroot.sh
 	install -D -m 0644 README.md $(DESTDIR)$(DOC_DIR)/README.md

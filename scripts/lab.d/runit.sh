@@ -113,18 +113,11 @@ write_services() {
 exec /usr/bin/python3 -m uvicorn gateway:app --app-dir $LAB/gw/app --host ${ADDR[gw]} --port 8000 --log-level warning"
 	cp "$LAB/pgpass" "$LAB/gw/pgpass"
 	chmod 600 "$LAB/gw/pgpass"
-	cat >"$LAB/mon/blackbox.yml" <<'EOF'
-modules:
-  http_2xx:
-    prober: http
-    timeout: 2s
-    http:
-      valid_status_codes: [200]
-  tcp_connect:
-    prober: tcp
-    timeout: 2s
-EOF
-	cat >"$LAB/mon/prometheus.yml" <<EOF
+	cp "$here/lab.d/blackbox.yml" "$LAB/mon/blackbox.yml"
+	{
+		printf 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n'
+		prom_scrape "${ADDR[mon]}:9115" "'http://${ADDR[gw]}:8000/health'"
+	} >"$LAB/mon/prometheus.yml"
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -153,10 +146,9 @@ EOF
 	# 1000, as batch work usually is), so a squeezed node kills it first.
 	cp "$here/lab.d/batch-job" "$LAB/wk/batch-job"
 	chmod 755 "$LAB/wk/batch-job"
+	cp "$here/lab.d/worker.py" "$LAB/wk/lab-worker"
 	for w in worker-1 worker-2; do
-		mksv "$w" "exec /usr/bin/python3 -c 'import time,os
-while True:
-    open(\"$LAB/wk/$w.beat\",\"w\").write(\"%d %f\\n\" % (os.getpid(), time.time())); time.sleep(0.5)'"
+		mksv "$w" "exec /usr/bin/python3 $LAB/wk/lab-worker $LAB/wk/$w.beat"
 	done
 }
 

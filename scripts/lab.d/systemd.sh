@@ -241,7 +241,12 @@ EOF
 }
 
 node_files_mon() {
-	put mon /etc/prometheus/prometheus.yml 644 <<EOF
+	{
+		printf 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n'
+		printf 'rule_files: [/etc/prometheus/rules/lab.yml]\nalerting:\n  alertmanagers:\n'
+		printf "    - static_configs: [ { targets: ['127.0.0.1:9093'] } ]\n"
+		prom_scrape 127.0.0.1:9115 "'http://${ADDR[gw]}:8000/health', 'http://${ADDR[gw]}:8001/health'"
+	} | put mon /etc/prometheus/prometheus.yml 644
 global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -287,17 +292,7 @@ groups:
         labels: { severity: critical, service: postgresql }
         annotations: { summary: "PostgreSQL does not accept connections" }
 EOF
-	put mon /etc/prometheus/blackbox.yml 644 <<'EOF'
-modules:
-  http_2xx:
-    prober: http
-    timeout: 2s
-    http:
-      valid_status_codes: [200]
-  tcp_connect:
-    prober: tcp
-    timeout: 2s
-EOF
+	put mon /etc/prometheus/blackbox.yml 644 <"$here/lab.d/blackbox.yml"
 	put mon /etc/prometheus/alertmanager.yml 644 <<'EOF'
 route:
   receiver: lab

@@ -72,6 +72,7 @@ want_files="./lib/systemd/system/tug-recover.service -rw-r--r--
 ./usr/share/doc/tug/copyright -rw-r--r--
 ./usr/share/tug/lab -rwxr-xr-x
 ./usr/share/tug/lab.d/batch-job -rwxr-xr-x
+./usr/share/tug/lab.d/blackbox.yml -rw-r--r--
 ./usr/share/tug/lab.d/gateway.py -rw-r--r--
 ./usr/share/tug/lab.d/runit.sh -rw-r--r--
 ./usr/share/tug/lab.d/systemd.sh -rw-r--r--
