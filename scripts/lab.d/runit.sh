@@ -118,27 +118,6 @@ exec /usr/bin/python3 -m uvicorn gateway:app --app-dir $LAB/gw/app --host ${ADDR
 		printf 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n'
 		prom_scrape "${ADDR[mon]}:9115" "'http://${ADDR[gw]}:8000/health'"
 	} >"$LAB/mon/prometheus.yml"
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: blackbox_http
-    metrics_path: /probe
-    params: { module: [http_2xx] }
-    static_configs: [ { targets: ['http://${ADDR[gw]}:8000/health'] } ]
-    relabel_configs:
-      - { source_labels: [__address__], target_label: __param_target }
-      - { source_labels: [__param_target], target_label: instance }
-      - { target_label: __address__, replacement: '${ADDR[mon]}:9115' }
-  - job_name: blackbox_tcp
-    metrics_path: /probe
-    params: { module: [tcp_connect] }
-    static_configs: [ { targets: ['${ADDR[db]}:5432'] } ]
-    relabel_configs:
-      - { source_labels: [__address__], target_label: __param_target }
-      - { source_labels: [__param_target], target_label: instance }
-      - { target_label: __address__, replacement: '${ADDR[mon]}:9115' }
-EOF
 	mksv blackbox "exec prometheus-blackbox-exporter --config.file=$LAB/mon/blackbox.yml --web.listen-address=${ADDR[mon]}:9115"
 	mksv prometheus "exec prometheus --config.file=$LAB/mon/prometheus.yml --storage.tsdb.path=$LAB/mon/prom --web.listen-address=${ADDR[mon]}:9090 --storage.tsdb.retention.time=1h"
 	# A batch job as workers run them: allocates and touches MB mebibytes,

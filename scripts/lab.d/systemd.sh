@@ -247,31 +247,6 @@ node_files_mon() {
 		printf "    - static_configs: [ { targets: ['127.0.0.1:9093'] } ]\n"
 		prom_scrape 127.0.0.1:9115 "'http://${ADDR[gw]}:8000/health', 'http://${ADDR[gw]}:8001/health'"
 	} | put mon /etc/prometheus/prometheus.yml 644
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files: [/etc/prometheus/rules/lab.yml]
-alerting:
-  alertmanagers:
-    - static_configs: [ { targets: ['127.0.0.1:9093'] } ]
-scrape_configs:
-  - job_name: blackbox_http
-    metrics_path: /probe
-    params: { module: [http_2xx] }
-    static_configs: [ { targets: ['http://${ADDR[gw]}:8000/health', 'http://${ADDR[gw]}:8001/health'] } ]
-    relabel_configs:
-      - { source_labels: [__address__], target_label: __param_target }
-      - { source_labels: [__param_target], target_label: instance }
-      - { target_label: __address__, replacement: '127.0.0.1:9115' }
-  - job_name: blackbox_tcp
-    metrics_path: /probe
-    params: { module: [tcp_connect] }
-    static_configs: [ { targets: ['${ADDR[db]}:5432'] } ]
-    relabel_configs:
-      - { source_labels: [__address__], target_label: __param_target }
-      - { source_labels: [__param_target], target_label: instance }
-      - { target_label: __address__, replacement: '127.0.0.1:9115' }
-EOF
 	put mon /etc/prometheus/rules/lab.yml 644 <<EOF
 groups:
   - name: lab
