@@ -22,20 +22,22 @@ ipt() { ip netns exec "$A" iptables -w "$@"; }
 first_after() { awk -v t0="$2" -v want="$3" '$1 / 1000.0 >= t0 && $3 == want { printf "%.1f\n", $1 / 1000.0 - t0; exit }' "$1"; }
 
 log "onset/heal: $REPS rounds each, probes every 1 ms"
-: >"$tmp/tug_on"; : >"$tmp/tug_att"; : >"$tmp/tug_off"; : >"$tmp/ipt_on"; : >"$tmp/ipt_off"
+for f in tcx_on tcx_att tcx_off clsact_on clsact_att clsact_off ipt_on ipt_off; do : >"$tmp/$f"; done
 for r in $(seq "$REPS"); do
-	# tug: the command, then its own deadline heals it.
-	ip netns exec "$A" "$PT" -i 1000 -d 1600 -W 10 10.200.0.2 >"$tmp/trace" &
-	pt=$!
-	sleep 0.3
-	t0=$(now_ms)
-	"$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 500ms --json >"$tmp/out"
-	wait "$pt"
-	deadline=$(grep '"applied"' "$tmp/out" | sed -n 's/.*"deadline_ms":\([0-9]*\).*/\1/p')
-	applied=$(grep '"applied"' "$tmp/out" | sed -n 's/.*"ts_ms":\([0-9]*\).*/\1/p')
-	first_after "$tmp/trace" "$t0" 0 >>"$tmp/tug_on"
-	first_after "$tmp/trace" "$applied" 0 >>"$tmp/tug_att"
-	first_after "$tmp/trace" "$deadline" 1 >>"$tmp/tug_off"
+	# tug, each backend: the command, then its own deadline heals it.
+	for be in tcx clsact; do
+		ip netns exec "$A" "$PT" -i 1000 -d 1600 -W 10 10.200.0.2 >"$tmp/trace" &
+		pt=$!
+		sleep 0.3
+		t0=$(now_ms)
+		"$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 500ms --backend "$be" --json >"$tmp/out"
+		wait "$pt"
+		deadline=$(grep '"applied"' "$tmp/out" | sed -n 's/.*"deadline_ms":\([0-9]*\).*/\1/p')
+		applied=$(grep '"applied"' "$tmp/out" | sed -n 's/.*"ts_ms":\([0-9]*\).*/\1/p')
+		first_after "$tmp/trace" "$t0" 0 >>"$tmp/${be}_on"
+		first_after "$tmp/trace" "$applied" 0 >>"$tmp/${be}_att"
+		first_after "$tmp/trace" "$deadline" 1 >>"$tmp/${be}_off"
+	done
 
 	# iptables: add the rules, wait, delete them.
 	ip netns exec "$A" "$PT" -i 1000 -d 1600 -W 10 10.200.0.2 >"$tmp/trace" &
@@ -52,8 +54,9 @@ for r in $(seq "$REPS"); do
 	first_after "$tmp/trace" "$t0" 0 >>"$tmp/ipt_on"
 	first_after "$tmp/trace" "$t1" 1 >>"$tmp/ipt_off"
 done
-tug_on=$(median <"$tmp/tug_on") tug_att=$(median <"$tmp/tug_att") tug_off=$(median <"$tmp/tug_off")
-ipt_on=$(median <"$tmp/ipt_on") ipt_off=$(median <"$tmp/ipt_off")
+for f in tcx_on tcx_att tcx_off clsact_on clsact_att clsact_off ipt_on ipt_off; do
+	declare "$f=$(median <"$tmp/$f")"
+done
 
 # Whole process, and where tug's time goes: TUG_TIMING=1 stamps (wall ms)
 # against the moment the launcher called exec. Per stage, the median of
@@ -64,32 +67,38 @@ import os, statistics, subprocess, sys, time
 tug, ns, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
 env = dict(os.environ, TUG_TIMING="1")
 order = ["main", "parsed", "prepared", "knobs checked", "guardian started",
-         "journal written", "programs loaded", "attaching", "applied"]
-rows = {k: [] for k in order + ["exit", "total", "ipt"]}
+         "journal written", "programs loaded", "attaching", "applied", "held",
+         "reverted", "journal removed", "guardian released"]
+backends = ["tcx", "clsact"]
+rows = {(b, k): [] for b in backends for k in order + ["exit", "total"]}
+rows[("", "ipt")] = []
 def run(cmd, env=None):
     t0 = time.time() * 1000
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     return t0, time.time() * 1000, p
 for _ in range(reps):
-    t0, t1, p = run([tug, "net", "partition", "--netns", ns, "--peer", "10.200.0.2", "--for", "1ms"], env)
-    st = {}
-    for l in p.stderr.splitlines():
-        if l.startswith("tug: timing: "):
-            f = l.split(None, 4)
-            st[f[4]] = float(f[2])
-    prev = t0
-    for k in order:
-        rows[k].append(st[k] - prev)
-        prev = st[k]
-    rows["exit"].append(t1 - st["applied"])
-    rows["total"].append(t1 - t0)
+    for b in backends:
+        t0, t1, p = run([tug, "net", "partition", "--netns", ns, "--peer", "10.200.0.2", "--for", "1ms",
+                         "--backend", b], env)
+        st = {}
+        for l in p.stderr.splitlines():
+            if l.startswith("tug: timing: "):
+                f = l.split(None, 4)
+                st[f[4]] = float(f[2])
+        prev = t0
+        for k in order:
+            rows[(b, k)].append(st[k] - prev)
+            prev = st[k]
+        rows[(b, "exit")].append(t1 - st["guardian released"])
+        rows[(b, "total")].append(t1 - t0)
     a0, a1, _ = run(["ip", "netns", "exec", ns, "iptables", "-w", "-A", "OUTPUT", "-d", "10.200.0.2", "-j", "DROP"])
     run(["ip", "netns", "exec", ns, "iptables", "-w", "-D", "OUTPUT", "-d", "10.200.0.2", "-j", "DROP"])
-    rows["ipt"].append(a1 - a0)
-for k, v in rows.items():
-    print("%s\t%.1f" % (k, statistics.median(v)))
+    rows[("", "ipt")].append(a1 - a0)
+for (b, k), v in rows.items():
+    print("%s\t%s\t%.1f" % (b, k, statistics.median(v)))
 PY
-stage() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$tmp/stages"; }
+stage() { awk -F'\t' -v b="$1" -v k="$2" '$1 == b && $2 == k { print $3 }' "$tmp/stages"; }
+srow() { echo "| $1 | $(stage tcx "$2") | $(stage clsact "$2") |"; }
 
 peers_file() {	# N -> file of N /32 peers in 10.200.64.0/18, none of them on the link
 	awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "10.200.%d.%d\n", 64 + int(i / 256), i % 256 }' >"$tmp/peers$1"
@@ -143,52 +152,66 @@ Machine: $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut
 Command: \`make bench\` (scripts/bench.d/net.sh; REPS=$REPS, median of ${IPERF_RUNS:-3} iperf3 runs of ${IPERF_SECS}s). A veth pair between two
 namespaces; ICMP probes every 1 ms from A to the peer; iperf3 from A to another address on the
 same link, which no rule targets. iptables is Debian 12's (nft backend), rules in A's INPUT and
-OUTPUT chains, loaded with one iptables-restore; tug is \`tug net partition\` (tcx).
+OUTPUT chains, loaded with one iptables-restore; tug is \`tug net partition\`, through each of its
+two tc backends: \`--backend tcx\` (the default where the kernel has tcx) and \`--backend clsact\`.
 
 ### Onset and heal (median of $REPS, ms)
 
-| | tug | iptables | tug / iptables |
-|---|---:|---:|---:|
-| command -> first dropped probe | $tug_on | $ipt_on | $(ratio "$tug_on" "$ipt_on") |
-| tug's "applied" event -> first dropped probe | $tug_att | | |
-| deadline (tug) / rule removal (iptables) -> first passing probe | $tug_off | $ipt_off | $(ratio "$tug_off" "$ipt_off") |
+| | tug, tcx | tug, clsact | iptables | tcx / iptables | clsact / iptables |
+|---|---:|---:|---:|---:|---:|
+| command -> first dropped probe | $tcx_on | $clsact_on | $ipt_on | $(ratio "$tcx_on" "$ipt_on") | $(ratio "$clsact_on" "$ipt_on") |
+| tug's "applied" event -> first dropped probe | $tcx_att | $clsact_att | | | |
+| deadline (tug) / rule removal (iptables) -> first passing probe | $tcx_off | $clsact_off | $ipt_off | $(ratio "$tcx_off" "$ipt_off") | $(ratio "$clsact_off" "$ipt_off") |
 
 tug's onset includes starting the process, loading the program and attaching it; the
-second row shows the kernel side is immediate once attached. Its heal needs no command
-at all: it happens at the deadline by itself. iptables' heal is measured from the
-moment an operator runs the delete commands, which the runbook must remember to do.
+second row shows the kernel side once attached. Its heal needs no command at all: it
+happens at the deadline by itself (the program lets everything through from then on,
+before it is detached). iptables' heal is measured from the moment an operator runs the
+delete commands, which the runbook must remember to do.
 
 ### Whole process (median of ${STAMP_REPS:-15}, ms)
 
-| | tug | iptables | tug / iptables |
-|---|---:|---:|---:|
-| \`tug net partition --for 1ms\` / one \`iptables -A\` (both through \`ip netns exec\`: tug enters the namespace itself) | $(stage total) | $(stage ipt) | $(ratio "$(stage total)" "$(stage ipt)") |
+| | tug, tcx | tug, clsact | iptables | tcx / iptables | clsact / iptables |
+|---|---:|---:|---:|---:|---:|
+| \`tug net partition --for 1ms\` / one \`iptables -A\` (both through \`ip netns exec\`: tug enters the namespace itself) | $(stage tcx total) | $(stage clsact total) | $(stage "" ipt) | $(ratio "$(stage tcx total)" "$(stage "" ipt)") | $(ratio "$(stage clsact total)" "$(stage "" ipt)") |
 
-Where tug's time goes (TUG_TIMING=1 stamps; each row from the previous stamp):
+Where tug's time goes (TUG_TIMING=1 stamps; each row from the previous stamp, ms):
 
-| stage | ms |
-|---|---:|
-| exec -> main (kernel exec, dynamic loader: the node controller maps 12 shared objects) | $(stage main) |
-| options parsed | $(stage parsed) |
-| prepared (namespace entered, route lookup to the device, backend chosen) | $(stage prepared) |
-| journal locked, knobs checked | $(stage "knobs checked") |
-| guardian forked | $(stage "guardian started") |
-| journal entry written | $(stage "journal written") |
-| program opened, loaded, verified, peers filled | $(stage "programs loaded") |
-| namespace entered for the attach | $(stage attaching) |
-| both tcx links attached: the first drops packets as soon as its attach begins to wait | $(stage applied) |
-| hold (1 ms), revert (both links detached), journal removed, exit | $(stage exit) |
+| stage | tcx | clsact |
+|---|---:|---:|
+$(srow "exec -> main (kernel exec, dynamic loader: the node controller maps 12 shared objects)" main)
+$(srow "options parsed" parsed)
+$(srow "prepared (namespace entered, route lookup to the device, backend chosen)" prepared)
+$(srow "journal locked, knobs checked" "knobs checked")
+$(srow "guardian forked" "guardian started")
+$(srow "journal entry written (run-time entry: written and renamed, no fsync)" "journal written")
+$(srow "program opened, loaded, verified, peers filled" "programs loaded")
+$(srow "namespace entered for the attach" attaching)
+$(srow "attached (tcx: two links; clsact: the qdisc and two filters), journal updated" applied)
+$(srow "held (1 ms)" held)
+$(srow "reverted (tcx: both links detached; clsact: filters and qdisc removed)" reverted)
+$(srow "journal entry removed" "journal removed")
+$(srow "guardian told and gone" "guardian released")
+$(srow "exit (the process's teardown, seen by the launcher)" exit)
 
-The kernel's RCU grace periods are most of it. A tcx attach on a device that has no tcx
-program yet publishes the new entry, waits a grace period, only then enables the
+**Why the two backends differ: RCU grace periods.** A tcx attach on a device that has no
+tcx program yet publishes the new entry, waits a grace period, only then enables the
 datapath's static key (\`tcx_entry_sync\` before \`tcx_skeys_inc\`), and waits once more
 (\`bpf_mprog_commit\`); each detach waits too, all under the rtnl lock, so threads would
-not overlap them. The onset pays for the first attach's first wait: tug reaches its
-first attach about 4 ms after exec (the stamps above), and the first probe drops one
-grace period later. That grace period is why tug's onset is above iptables-nft's on a
-quiet machine, which pays one netlink transaction and no grace period; on a loaded one
-both grow, and in one development run under load iptables took 30 ms to tug's 20.
-Where a device already has a tcx program, a new one takes effect at once.
+not overlap them. The tcx onset pays for the first attach's first wait, and its whole
+process for about five. A clsact filter is published with one netlink request and no
+synchronous grace period (the mini-qdisc swap waits only if a previous swap's grace
+period has not ended, and then an expedited one), and its removal frees through
+\`call_rcu\`; so clsact's onset and whole process are close to iptables-nft's, which
+pays one netlink transaction.
+
+**Why tcx stays the default.** A tcx link belongs to the process that holds it: when
+tug dies, even by SIGKILL, the kernel detaches it (DESIGN.md's first and strongest way
+of reverting). A clsact filter outlives tug; the guardian removes it when the controller
+dies, \`tug recover\` when both died, and until then the program, which checks the
+deadline in the kernel, lets every packet through once the deadline has passed. Choose
+\`--backend clsact\` where the onset's milliseconds matter more than that (a fault timed
+against a short event); the default keeps the kernel-owned lifetime.
 
 ### Throughput of untargeted traffic (Gbit/s; no fault: $base)
 

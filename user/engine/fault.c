@@ -797,6 +797,7 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 
 	guardian_tell(&f, 'a');
 	why = fault_hold(&f, sfd);
+	log_stamp("held");
 	guardian_tell(&f, 'r');
 
 	{
@@ -809,6 +810,7 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		if (f.kernel_deadline)
 			*f.kernel_deadline = 1;
 		err = ops->revert(&f);
+		log_stamp("reverted");
 		applied = false;
 		json_object_object_add(x, "reason", json_object_new_string(why));
 		json_object_object_add(x, "held_ms", json_object_new_int64(held / NSEC_PER_MSEC));
@@ -830,7 +832,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		goto cleanup;
 	}
 	journal_remove(f.id);
+	log_stamp("journal removed");
 	guardian_release(&f);
+	log_stamp("guardian released");
 	ret = f.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 cleanup:
 	if (applied) {
