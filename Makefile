@@ -113,7 +113,7 @@ $(OUT)/vmlinux.h: | $(OUT)
 		$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@; \
 	else cp vmlinux/vmlinux.h $@; fi
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/%.h bpf/common.h bpf/deadline.h bpf/nettc.h $(OUT)/vmlinux.h | $(OUT)
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/%.h bpf/common.h bpf/counters.h bpf/deadline.h bpf/nettc.h $(OUT)/vmlinux.h | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp

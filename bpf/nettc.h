@@ -23,6 +23,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "common.h"
+#include "counters.h"
 #include "deadline.h"
 
 #ifndef NETTC_NCOUNTERS
@@ -73,18 +74,12 @@ struct {
 
 static __always_inline void nettc_count(__u32 slot)
 {
-	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
-
-	if (v)
-		*v += 1;
+	tug_count(&counters, slot);
 }
 
 static __always_inline void nettc_count_n(__u32 slot, __u64 n)
 {
-	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
-
-	if (v)
-		*v += n;
+	tug_count_n(&counters, slot, n);
 }
 
 /* A share of the packets (threshold as in TUG_SHARE_ALL). */

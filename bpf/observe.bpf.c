@@ -17,6 +17,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "counters.h"
 #include "observe.h"
 
 #define PF_KTHREAD 0x00200000
@@ -69,14 +70,6 @@ static __always_inline __u64 rss_pages(struct mm_struct *mm, int member)
 	return BPF_CORE_READ(mm, rss_stat[member].count);
 }
 
-static __always_inline void count(__u32 slot)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
-
-	if (v)
-		*v += 1;
-}
-
 static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
 {
 	struct kernfs_node___new *n = (void *)kn;
@@ -118,7 +111,7 @@ static __always_inline bool wanted(struct task_struct *task)
 			return true;
 		kn = kn_parent(kn);
 	}
-	count(OBS_FILTERED);
+	tug_count(&counters, OBS_FILTERED);
 	return false;
 }
 
@@ -159,7 +152,7 @@ static __always_inline int on_mark_victim(void *ctx, struct task_struct *task, _
 		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		count(OBS_LOST);
+		tug_count(&counters, OBS_LOST);
 		return 0;
 	}
 	e->hdr.ts_ns = bpf_ktime_get_ns();
@@ -201,7 +194,7 @@ static __always_inline struct obs_proc *proc_event(struct task_struct *task, __u
 	struct obs_proc *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		count(OBS_LOST);
+		tug_count(&counters, OBS_LOST);
 		return NULL;
 	}
 	e->hdr.ts_ns = bpf_ktime_get_ns();

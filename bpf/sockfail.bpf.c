@@ -18,6 +18,7 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "counters.h"
 #include "deadline.h"
 #include "sockfail.h"
 
@@ -58,19 +59,11 @@ struct {
 	__type(value, struct sockfail_orig);
 } orig SEC(".maps");
 
-static __always_inline void count(__u32 slot)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
-
-	if (v)
-		*v += 1;
-}
-
 /* Cgroup socket hooks: return 1 lets the call go on; 0 fails it, with the
  * errno set by bpf_set_retval() instead of the default EPERM. */
 static __always_inline int pass(void)
 {
-	count(SOCKFAIL_PASSED);
+	tug_count(&counters, SOCKFAIL_PASSED);
 	return 1;
 }
 
@@ -78,7 +71,7 @@ static __always_inline int refuse(__u32 slot)
 {
 	if (past_deadline())
 		return pass();
-	count(slot);
+	tug_count(&counters, slot);
 	bpf_set_retval(-fail_errno);
 	return 0;
 }
@@ -137,7 +130,7 @@ static __always_inline int redirect(struct bpf_sock_addr *ctx, __u32 slot, bool 
 		ctx->user_ip6[3] = bpf_htonl(mapped ? LOOPBACK4 : 1);
 	}
 	ctx->user_port = bpf_htons(resp_port);
-	count(slot);
+	tug_count(&counters, slot);
 	return 1;
 }
 
@@ -182,7 +175,7 @@ static __always_inline int restore(struct bpf_sock_addr *ctx, bool v6)
 		ctx->user_ip6[3] = o->ip6[3];
 	}
 	ctx->user_port = o->port;
-	count(SOCKFAIL_RESTORED);
+	tug_count(&counters, SOCKFAIL_RESTORED);
 	return 1;
 }
 

@@ -26,6 +26,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include "counters.h"
 #include "deadline.h"
 #include "sysfail.h"
 
@@ -64,14 +65,6 @@ struct {
 	__uint(max_entries, SYSFAIL_ST_MAX);
 } state SEC(".maps");
 
-static __always_inline void count(__u32 slot)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &slot);
-
-	if (v)
-		*v += 1;
-}
-
 static __always_inline bool in_scope(void)
 {
 	if (target_tgid) {
@@ -94,10 +87,10 @@ static __always_inline bool chosen(void)
 	__u32 key = SYSFAIL_ST_MATCHED;
 	__u64 *n = bpf_map_lookup_elem(&state, &key);
 
-	count(SYSFAIL_SEEN);
+	tug_count(&counters, SYSFAIL_SEEN);
 	if (!n || past_deadline() || __sync_fetch_and_add(n, 1) < after ||
 	    (threshold < SYSFAIL_ALL && bpf_get_prandom_u32() >= threshold)) {
-		count(SYSFAIL_CONTINUED);
+		tug_count(&counters, SYSFAIL_CONTINUED);
 		return false;
 	}
 	return true;
@@ -108,7 +101,7 @@ int tug_sys_kprobe(struct pt_regs *ctx)
 {
 	if (!in_scope() || !chosen())
 		return 0;
-	count(SYSFAIL_FAILED);
+	tug_count(&counters, SYSFAIL_FAILED);
 	bpf_override_return(ctx, -(long)err_value);
 	return 0;
 }
@@ -118,7 +111,7 @@ int BPF_PROG(tug_sys_fmod_ret, struct pt_regs *regs, long ret)
 {
 	if (!in_scope() || !chosen())
 		return 0;
-	count(SYSFAIL_FAILED);
+	tug_count(&counters, SYSFAIL_FAILED);
 	return -err_value;
 }
 
@@ -133,10 +126,10 @@ int BPF_PROG(tug_sys_signal, struct pt_regs *regs, long id)
 	fired = bpf_map_lookup_elem(&state, &key);
 	/* Once: the signal is the fault; later calls run on. */
 	if (!fired || __sync_fetch_and_add(fired, 1) != 0) {
-		count(SYSFAIL_CONTINUED);
+		tug_count(&counters, SYSFAIL_CONTINUED);
 		return 0;
 	}
-	count(SYSFAIL_FAILED);
+	tug_count(&counters, SYSFAIL_FAILED);
 	bpf_send_signal(signal_nr);
 	return 0;
 }
@@ -147,7 +140,7 @@ static __always_inline int lsm_verdict(int ret)
 		return ret;	/* denied already */
 	if (!in_scope() || !chosen())
 		return 0;
-	count(SYSFAIL_FAILED);
+	tug_count(&counters, SYSFAIL_FAILED);
 	/* The verifier wants an LSM program's result in [-4095, 0] and does
 	 * not follow a negation: the controller stores it negated. */
 	if (lsm_ret < -4095 || lsm_ret > -1)
