@@ -107,8 +107,9 @@ static int action_parse_common(int opt, bool *json)
 	return opt == FAULT_OPT_JSON ? 0 : opt == FAULT_OPT_HELP ? 1 : -EINVAL;
 }
 
-/* The loop of fault_getopt and action_getopt: F for a fault, else JSON. */
-static int verb_getopt(struct fault *f, bool *json, int argc, char **argv,
+/* The loop of fault_getopt, fault_getopt_cmd and action_getopt: F for a
+ * fault, else JSON; CMD, when not NULL, takes what follows "--". */
+static int verb_getopt(struct fault *f, bool *json, char ***cmd, int argc, char **argv,
 		       const struct option *opts, int *ret)
 {
 	int opt;
@@ -121,18 +122,34 @@ static int verb_getopt(struct fault *f, bool *json, int argc, char **argv,
 		if (*ret)
 			return -1;
 	}
+	if (cmd && optind < argc) {
+		/* getopt stops at "--": what follows is the command. */
+		if (strcmp(argv[optind - 1], "--")) {
+			log_error("unexpected argument '%s'; put the command after '--'", argv[optind]);
+			*ret = -EINVAL;
+		} else {
+			*cmd = &argv[optind];
+		}
+		return -1;
+	}
 	*ret = fault_parse_done(argc, argv);
 	return -1;
 }
 
 int fault_getopt(struct fault *f, int argc, char **argv, const struct option *opts, int *ret)
 {
-	return verb_getopt(f, NULL, argc, argv, opts, ret);
+	return verb_getopt(f, NULL, NULL, argc, argv, opts, ret);
+}
+
+int fault_getopt_cmd(struct fault *f, int argc, char **argv, const struct option *opts,
+		     char ***cmd, int *ret)
+{
+	return verb_getopt(f, NULL, cmd, argc, argv, opts, ret);
 }
 
 int action_getopt(int argc, char **argv, const struct option *opts, bool *json, int *ret)
 {
-	return verb_getopt(NULL, json, argc, argv, opts, ret);
+	return verb_getopt(NULL, json, NULL, argc, argv, opts, ret);
 }
 
 void fault_usage(const struct fault_ops *ops, FILE *out)

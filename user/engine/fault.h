@@ -130,6 +130,11 @@ enum {
  * verb loops `while ((opt = fault_getopt(f, argc, argv, opts, &err)) >= 0)`
  * and returns err when it is not 0. */
 int fault_getopt(struct fault *f, int argc, char **argv, const struct option *opts, int *ret);
+/* The same for a verb that runs a command given after "--" (sys fail):
+ * *cmd is set to its argv when there is one; an argument without "--"
+ * before it is refused. */
+int fault_getopt_cmd(struct fault *f, int argc, char **argv, const struct option *opts,
+		     char ***cmd, int *ret);
 /* The same for one-shot actions (commands.h: proc kill, pg crash), which
  * hold nothing: of the common options they take --json (setting *json)
  * and --help, listed as ACTION_COMMON_OPTIONS. */

@@ -438,7 +438,7 @@ static int sysfail_parse(struct fault *f, int argc, char **argv)
 	p->percent = 100;
 	p->nr = -1;
 	p->path_arg = p->dirfd_arg = -1;
-	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((opt = fault_getopt_cmd(f, argc, argv, opts, &p->cmd, &err)) >= 0) {
 		switch (opt) {
 		case OPT_SYSCALL: {
 			int nr;
@@ -505,19 +505,11 @@ static int sysfail_parse(struct fault *f, int argc, char **argv)
 		case OPT_KILL_AT_END:
 			p->kill_at_end = true;
 			break;
-		default:
-			err = fault_parse_common(f, opt, optarg);
-			if (err)
-				return err;
 		}
 	}
-	/* getopt stops at "--": what follows is the command. */
-	if (optind < argc) {
-		if (strcmp(argv[optind - 1], "--")) {
-			log_error("unexpected argument '%s'; put the command after '--'", argv[optind]);
-			return -EINVAL;
-		}
-		p->cmd = &argv[optind];
+	if (err)
+		return err;
+	if (p->cmd) {
 		p->scope = SYSFAIL_SCOPE_CMD;
 		nscope++;
 	}
