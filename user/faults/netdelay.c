@@ -697,8 +697,7 @@ const struct fault_ops net_delay_ops = {
 		 "  --proto tcp|udp        only this protocol\n"
 		 "  --include-control      also delay the SSH session that started tug\n"
 		 "                         (spared by default, from SSH_CONNECTION)\n"
-		 "  --backend auto|tcx|clsact  tcx links (kernel >= 6.6) die with tug; clsact\n"
-		 "                         filters are removed by a guardian (default auto)\n"
+		 NETTC_BACKEND_USAGE
 		 "  --qdisc auto|fq|netem  what holds the packets (auto: fq where the kernel has\n"
 		 "                         it, else netem): fq releases each\n"
 		 "                         at the departure time the program stamps; netem, in a\n"

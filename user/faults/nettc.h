@@ -152,6 +152,11 @@ void nettc_destroy(struct nettc *t);
 /* The engine's options in a verb's --help: what its peers are ("peers to
  * cut off"), what --dir chooses, and what --include-control does to the
  * SSH session ("drop"). */
+/* --backend of every verb on the tc engine: the onsets are docs/bench/net.md's. */
+#define NETTC_BACKEND_USAGE \
+	"  --backend auto|tcx|clsact  tcx links (kernel >= 6.6; auto's choice) die with\n" \
+	"                         tug; clsact filters are removed by a guardian, and\n" \
+	"                         take effect about 10 ms sooner (no RCU grace period)\n"
 #define NETTC_USAGE_OF(peers, dir, ctl) \
 	"  --peer CIDR[,CIDR...]  " peers " (IPv4 or IPv6; repeatable)\n" \
 	"  --peers-file FILE      one CIDR a line, for thousands of peers\n" \
@@ -162,8 +167,7 @@ void nettc_destroy(struct nettc *t);
 	"  --proto tcp|udp        only this protocol\n" \
 	"  --include-control      also " ctl " the SSH session that started tug\n" \
 	"                         (spared by default, from SSH_CONNECTION)\n" \
-	"  --backend auto|tcx|clsact  tcx links (kernel >= 6.6) die with tug; clsact\n" \
-	"                         filters are removed by a guardian (default auto)\n"
+	NETTC_BACKEND_USAGE
 #define NETTC_USAGE NETTC_USAGE_OF("peers to cut off", "direction to drop", "drop")
 
 #endif

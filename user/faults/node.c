@@ -324,8 +324,7 @@ const struct fault_ops node_isolate_ops = {
 	"                         or remote: any port when absent); repeatable\n"
 	"  --dev IFACE[,IFACE]    interfaces (default: every one but loopback)\n"
 	"  --netns NAME           act inside this network namespace (tug enters it itself)\n"
-	"  --backend auto|tcx|clsact  tcx links (kernel >= 6.6) die with tug; clsact\n"
-	"                         filters are removed by a guardian (default auto)\n"
+	NETTC_BACKEND_USAGE
 	"\nExamples:\n"
 	"  tug node isolate --for 60s                      # over SSH: that session stays\n"
 	"  tug node isolate --keep 10.200.0.1:22,10.200.0.0/24:5432 --for 2m\n"
