@@ -84,7 +84,14 @@ enum tug_event {
 #define TUG_BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
 #define EVF_IN_MS "in_ms"
 
+#include <stdbool.h>
+#include <json-c/json.h>
+
 const char *event_name(enum tug_event e);
+/* One event on stdout, flushed. With json: {EVF_EVENT, the fields of IDS
+ * (who speaks: id and fault, or action), EVF_TS, then those of EXTRA}; else "WHO: event  key=value ...". Neither object is taken. */
+void event_print(bool json, const char *who, json_object *ids, enum tug_event event,
+		 json_object *extra);
 /* EV_UNKNOWN for a name that is not one of ours (or NULL). */
 enum tug_event event_parse(const char *name);
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -40,6 +41,22 @@ static void close_others(const struct spawn_opts *o)
 	}
 }
 
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+int stop_signals_fd(void)
+{
+	sigset_t mask;
+	int fd;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(*stop_signals); i++)
+		sigaddset(&mask, stop_signals[i]);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
 static _Noreturn void child(const struct spawn_opts *o, int ep)
 {
 	int src[SPAWN_MAX_FDS], top = 2;
@@ -51,9 +68,8 @@ static _Noreturn void child(const struct spawn_opts *o, int ep)
 	if (o->outlive_stop) {
 		sigset_t none;
 
-		signal(SIGINT, SIG_IGN);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
+		for (size_t i = 0; i < sizeof(stop_signals) / sizeof(*stop_signals); i++)
+			signal(stop_signals[i], SIG_IGN);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 	}

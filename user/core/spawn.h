@@ -50,4 +50,10 @@ int spawn(const struct spawn_opts *o, pid_t *ret_pid, int *ret_pidfd);
  * or -errno. */
 int spawn_wait(pid_t pid);
 
+/* The signals that stop a hold or a watch (SIGINT, SIGTERM, SIGHUP),
+ * blocked and delivered to the returned signalfd instead, so that none
+ * kills tug half way; SIGPIPE ignored. The fd (close-on-exec,
+ * non-blocking), or -errno. outlive_stop above ignores the same set. */
+int stop_signals_fd(void);
+
 #endif

@@ -174,37 +174,15 @@ static json_object *fault_counters_json(struct fault *f)
 
 void fault_emit(struct fault *f, enum tug_event event, json_object *extra)
 {
-	uint64_t now = now_realtime_ns();
+	json_object *ids = json_object_new_object();
+	char what[64], who[96];
 
-	if (f->json) {
-		json_object *o = json_object_new_object();
-		char what[64];
-
-		snprintf(what, sizeof(what), "%s %s", f->ops->family, f->ops->verb);
-		json_object_object_add(o, EVF_EVENT, json_object_new_string(event_name(event)));
-		json_object_object_add(o, EVF_ID, json_object_new_string(f->id));
-		json_object_object_add(o, EVF_FAULT, json_object_new_string(what));
-		json_object_object_add(o, EVF_TS, json_object_new_int64(now / NSEC_PER_MSEC));
-		if (extra) {
-			json_object_object_foreach(extra, k, v)
-				json_object_object_add(o, k, json_object_get(v));
-		}
-		printf("%s\n", json_line(o));
-		json_object_put(o);
-	} else {
-		printf("%s %s %s: %s", f->ops->family, f->ops->verb, f->id, event_name(event));
-		if (extra) {
-			json_object_object_foreach(extra, k, v) {
-				if (json_object_is_type(v, json_type_object) ||
-				    json_object_is_type(v, json_type_array))
-					printf("  %s=%s", k, json_line(v));
-				else
-					printf("  %s=%s", k, json_object_get_string(v));
-			}
-		}
-		printf("\n");
-	}
-	fflush(stdout);
+	snprintf(what, sizeof(what), "%s %s", f->ops->family, f->ops->verb);
+	snprintf(who, sizeof(who), "%s %s", what, f->id);
+	json_object_object_add(ids, EVF_ID, json_object_new_string(f->id));
+	json_object_object_add(ids, EVF_FAULT, json_object_new_string(what));
+	event_print(f->json, who, ids, event, extra);
+	json_object_put(ids);
 }
 
 static int random_id(char id[FAULT_ID_LEN])
@@ -659,7 +637,6 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 	struct fault f = { .ops = ops, .json = json, .end_fd = -1, .event_fd = -1, .guardian_fd = -1 };
 	struct tug_config cfg;
 	const char *why;
-	sigset_t mask;
 	char dur[32], desc[1024] = "", prog[64];
 	bool applied = false;
 	int ret = EXIT_FAILURE, err, sfd = -1, lock = -1;
@@ -715,15 +692,9 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 	json_object_object_add(f.params, "for_ms", json_object_new_int64(f.duration_ns / NSEC_PER_MSEC));
 
 	/* From here on a signal must not kill us half way: it ends the hold. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	sfd = stop_signals_fd();
 	if (sfd < 0) {
-		log_errno(-errno, "signalfd");
+		log_errno(sfd, "signalfd");
 		goto cleanup;
 	}
 

@@ -52,38 +52,13 @@ static void copy_str(char *dst, size_t len, const char *src)
 
 void action_emit(const struct action_out *o, enum tug_event event, json_object *extra)
 {
-	uint64_t now = clock_ns(CLOCK_REALTIME);
+	json_object *ids = json_object_new_object();
 
-	if (o->json) {
-		json_object *j = json_object_new_object();
-
-		json_object_object_add(j, EVF_EVENT, json_object_new_string(event_name(event)));
-		json_object_object_add(j, EVF_ACTION, json_object_new_string(o->name));
-		json_object_object_add(j, EVF_TS, json_object_new_int64(now / NSEC_PER_MSEC));
-		if (extra) {
-			json_object_object_foreach(extra, k, v)
-				json_object_object_add(j, k, json_object_get(v));
-		}
-		printf("%s\n", json_line(j));
-		json_object_put(j);
-	} else {
-		printf("%s: %s", o->name, event_name(event));
-		if (extra) {
-			json_object_object_foreach(extra, k, v) {
-				if (json_object_is_type(v, json_type_object) ||
-				    json_object_is_type(v, json_type_array))
-					printf("  %s=%s", k, json_line(v));
-				else
-					printf("  %s=%s", k, json_object_get_string(v));
-			}
-		}
-		printf("\n");
-	}
-	fflush(stdout);
+	json_object_object_add(ids, EVF_ACTION, json_object_new_string(o->name));
+	event_print(o->json, o->name, ids, event, extra);
+	json_object_put(ids);
 	json_object_put(extra);
 }
-
-/* ------------------------------------------------------------------ clocks */
 
 /* --------------------------------------------------------------- processes */
 

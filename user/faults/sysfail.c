@@ -1281,14 +1281,9 @@ static void wait_command(struct fault *f)
 {
 	struct sysfail_priv *p = f->priv;
 	json_object *x;
-	sigset_t mask;
 	int status = 0, sfd;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	sfd = stop_signals_fd();
 	for (;;) {
 		struct pollfd pf[2] = {
 			{ .fd = p->child_pidfd, .events = POLLIN },

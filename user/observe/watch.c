@@ -21,6 +21,7 @@
 #include "observer.h"
 #include "parse.h"
 #include "sanitize.h"
+#include "spawn.h"
 
 static const char watch_usage[] =
 	"usage: tug watch [--oom] [--proc] [--exit] [--exec] [--cgroup PATH] [--for DUR]\n"
@@ -146,7 +147,6 @@ int cmd_watch(int argc, char **argv, bool json)
 	const char *why = NULL;
 	uint64_t for_ns = 0;
 	int opt, err, sfd = -1, tfd = -1, ret = EXIT_FAILURE;
-	sigset_t mask;
 
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -197,15 +197,9 @@ int cmd_watch(int argc, char **argv, bool json)
 		o.kinds = OBSERVE_ALL;
 
 	/* Ctrl-C and SIGTERM end the loop; they must not kill us half way. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	sfd = stop_signals_fd();
 	if (sfd < 0) {
-		log_errno(-errno, "signalfd");
+		log_errno(sfd, "signalfd");
 		goto cleanup;
 	}
 	err = observer_open(&o, &obs);
