@@ -115,11 +115,18 @@ t_bg tugpid "$TUG" net reset --netns "$A" --peer 10.200.0.2,fd00:200::2 --for 2s
 wait_for "$hold" '^ERR t6' $((RESET_MS + 1000))
 wait_for "$out" '"event":"applied"' 2000
 # While it holds: new connects to the peer refused, to the neighbour fine,
-# and the peer's own connects to A refused too (the ingress side).
-probe "$A" 10.200.0.2 7000 5 >"$T_TMP/refused4"
-probe "$A" fd00:200::2 7000 5 >"$T_TMP/refused6"
-probe "$A" 10.200.0.3 7000 3 >"$T_TMP/neighbour"
-probe "$B" 10.200.0.1 7001 3 >"$T_TMP/refused_in"
+# and the peer's own connects to A refused too (the ingress side). All four
+# at once: one after the other, a slow guest's interpreter starts alone
+# outlasted the hold.
+probe "$A" 10.200.0.2 7000 5 >"$T_TMP/refused4" &
+p1=$!
+probe "$A" fd00:200::2 7000 5 >"$T_TMP/refused6" &
+p2=$!
+probe "$A" 10.200.0.3 7000 3 >"$T_TMP/neighbour" &
+p3=$!
+probe "$B" 10.200.0.1 7001 3 >"$T_TMP/refused_in" &
+p4=$!
+wait "$p1" "$p2" "$p3" "$p4"
 wait "$tugpid"
 rc=$?
 t_end=$(now_ms)

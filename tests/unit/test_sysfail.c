@@ -85,6 +85,8 @@ static void test_parse_bad(void)
 		{ "fail", "--syscall", "write", "--errno", "EIO", "--after", "-1", "--", "true" },
 		{ "fail", "--syscall", "write", "--errno", "EIO", "--path", "/x", "--", "true" },
 		{ "fail", "--syscall", "write", "--errno", "EIO", "--backend", "ebpf", "--", "true" },
+		{ "fail", "--syscall", "write", "--errno", "EIO", "true" },		/* no "--" */
+		{ "fail", "--syscall", "write", "--errno", "EIO", "--bogus", "--", "true" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct fault f;
