@@ -113,9 +113,11 @@ $(OUT)/vmlinux.h: | $(OUT)
 		$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@; \
 	else cp vmlinux/vmlinux.h $@; fi
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/%.h bpf/common.h bpf/counters.h bpf/deadline.h bpf/nettc.h $(OUT)/vmlinux.h | $(OUT)
+# The BPF side's header dependencies from clang too (-MMD -MP, named for
+# the object, not for the temporary file bpftool links it from).
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h | $(OUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -MF $@.d -MT $@ -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
 $(OUT)/%.skel.h: $(OUT)/%.bpf.o
@@ -134,7 +136,8 @@ $(OUT)/node/%.o: user/%.c $(SKELS) | $(OUT)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -DTUG_NODE -MMD -MP -c $< -o $@
 
--include $(USER_OBJS:.o=.d) $(patsubst user/%.c,$(OUT)/node/%.d,$(NODE_TWICE))
+-include $(USER_OBJS:.o=.d) $(patsubst user/%.c,$(OUT)/node/%.d,$(NODE_TWICE)) \
+	 $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o.d,$(BPF_SRCS))
 
 # Rewritten only when the release or the commit changes, so a new commit
 # rebuilds main.o alone.
