@@ -53,7 +53,7 @@ else
 	ip netns exec "$A" ethtool -K va tx off >/dev/null
 	out="$T_TMP/corrupt" rt="$T_TMP/c-t" ro="$T_TMP/c-o"
 	csum0=$(udp_stat InCsumErrors)
-	t_bg tugpid "$TUG" net corrupt --netns "$A" --peer 10.200.0.2 --percent 30 --for 20s --json >"$out" 2>&1
+	t_bg tugpid "$TUG" net corrupt --netns "$A" --peer 10.200.0.2 --proto udp --port 9000 --percent 30 --for 20s --json >"$out" 2>&1
 	wait_for "$out" '"applied"' 3000
 	udp_run "$rt" "$ro"
 	kill -TERM "$tugpid"; wait "$tugpid"
@@ -86,9 +86,14 @@ else
 fi
 
 # --- corrupt --fix-checksum: the damage reaches the application ---
+# The UDP cases select the measured flow alone (--proto udp --port 9000). Once
+# tug counted one corruption more than the peer saw, with all 4000 datagrams
+# received and every single-bit flip detectable by udpseq: the extra one was
+# another packet to the peer, such as a retransmission from the TCP case's
+# orphaned sockets.
 out="$T_TMP/corrupt-fix" rt="$T_TMP/cf-t" ro="$T_TMP/cf-o"
 csum0=$(udp_stat InCsumErrors)
-t_bg tugpid "$TUG" net corrupt --netns "$A" --peer 10.200.0.2 --percent 30 --fix-checksum --for 20s --json >"$out" 2>&1
+t_bg tugpid "$TUG" net corrupt --netns "$A" --peer 10.200.0.2 --proto udp --port 9000 --percent 30 --fix-checksum --for 20s --json >"$out" 2>&1
 wait_for "$out" '"applied"' 3000
 udp_run "$rt" "$ro"
 kill -TERM "$tugpid"; wait "$tugpid"
@@ -103,7 +108,7 @@ t_check corrupt_fix_untargeted_untouched "untargeted: $(summary "$ro")" \
 
 # --- duplicate, egress on A ---
 out="$T_TMP/dup" rt="$T_TMP/d-t" ro="$T_TMP/d-o"
-t_bg tugpid "$TUG" net duplicate --netns "$A" --peer 10.200.0.2 --percent 20 --for 20s --json >"$out" 2>&1
+t_bg tugpid "$TUG" net duplicate --netns "$A" --peer 10.200.0.2 --proto udp --port 9000 --percent 20 --for 20s --json >"$out" 2>&1
 wait_for "$out" '"applied"' 3000
 udp_run "$rt" "$ro"
 kill -TERM "$tugpid"; wait "$tugpid"
