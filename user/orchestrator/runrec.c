@@ -107,7 +107,7 @@ struct rr_probe *runrec_probe(struct runrec *rr, const char *name, const char *t
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	*p = (struct rr_probe){ .name = name, .type = type, .phase = phase };
+	*p = (struct rr_probe){ .name = name, .type = type, .phase = phase, .outcome = "?" };
 	rr->probes[rr->nprobes++] = p;
 	return p;
 }
