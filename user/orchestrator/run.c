@@ -366,6 +366,8 @@ struct fault_job {
 	bool failed;
 	char why[512];
 	char fail_why[256];	/* a one-shot verb's own FAIL event's */
+	struct outage seen;	/* a one-shot action's, as its events come */
+	bool outage_known;
 	/* The step's expect keys, as the node last reported them: in the
 	 * counters of its "reverted" event, and in any of its events. */
 	char **expect_counter, **expect_event;
@@ -490,6 +492,7 @@ static void job_event(struct fault_job *j, const char *line)
 		if (!j->f.node_events)
 			j->f.node_events = json_object_new_array();
 		json_object_array_add(j->f.node_events, json_object_get(o));
+		j->outage_known = outage_event(&j->seen, ev, json_get_int(o, EVF_TS, 0));
 		job_expect_take(j, o, j->expect_event, true);
 		job_note(j, ev, o);
 	}
@@ -1146,7 +1149,8 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 		pthread_join(j->th, NULL);
 		/* A one-shot's window is the outage the node saw, not the instant
 		 * it acted: signalled until it served again. */
-		if (j->s->oneshot && !j->failed && outage_from_events(j->f.node_events, &j->f.outage)) {
+		if (j->s->oneshot && !j->failed && j->outage_known) {
+			j->f.outage = j->seen;
 			j->f.has_outage = true;
 			j->f.applied_ms = j->f.outage.start_ms;
 			j->f.reverted_ms = j->f.outage.back_ms;
