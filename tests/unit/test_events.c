@@ -96,6 +96,22 @@ static void judgement(void)
 	CHECK_EQ(outage_judge(&longer, 0, 50, 400), SEEN_BY_NODE_ONLY);
 }
 
+/* As the events come: known once both ends are, the same as from them all. */
+static void outage_as_it_comes(void)
+{
+	struct outage o = { 0 };
+
+	CHECK(!outage_event(&o, EV_SIGNALLED, 1000));
+	CHECK(!outage_event(&o, EV_EXITED, 1003));
+	CHECK(outage_event(&o, EV_RESTARTED, 1200));
+	CHECK_EQ(o.back_ms, 1200);
+	CHECK(outage_event(&o, EV_HEALTHY, 1450));
+	CHECK(outage_event(&o, EV_ACCEPTING, 1500));
+	CHECK_EQ(o.back_ms, 1450);	/* the first time it served */
+	CHECK_EQ(outage_ms(&o), 450);
+	CHECK_EQ(o.down_ms, 1003);
+}
+
 int main(void)
 {
 	RUN(names_round_trip);
@@ -103,5 +119,6 @@ int main(void)
 	RUN(outage_of_a_kill);
 	RUN(outage_unknown);
 	RUN(judgement);
+	RUN(outage_as_it_comes);
 	return t_exit();
 }

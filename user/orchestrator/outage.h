@@ -14,15 +14,20 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "events.h"
+
 struct outage {
 	int64_t start_ms;	/* signalled or restart requested (realtime ms) */
 	int64_t down_ms;	/* the old process exited */
 	int64_t restarted_ms;	/* a new process was seen */
 	int64_t back_ms;	/* it served again (healthy, accepting), else restarted */
+	int64_t served_ms;	/* healthy or accepting first seen */
 };
 
-/* From a one-shot action's JSON events (as the node printed them). Returns
- * true when both ends are known; fields not reported stay 0. */
+/* One of a one-shot action's events, as it comes (o starts zeroed).
+ * Returns true once both ends are known; fields not reported stay 0. */
+bool outage_event(struct outage *o, enum tug_event ev, int64_t ts_ms);
+/* The same over a one-shot action's JSON events (as the node printed them). */
 bool outage_from_events(json_object *events, struct outage *o);
 
 static inline int64_t outage_ms(const struct outage *o)

@@ -12,7 +12,8 @@
  *
  * Nothing on a node is touched before the policy, the file and every host
  * key were checked. Faults run one thread each, probes one thread each while
- * polled; all results go into one JSON record under r->lock.
+ * polled; all results go into one record (runrec.h) under r->lock, made
+ * JSON once at the end.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -45,6 +46,7 @@
 #include "health.h"
 #include "http.h"
 #include "run.h"
+#include "runrec.h"
 #include "safefile.h"
 #include "conninfo.h"
 #include "sanitize.h"
@@ -70,8 +72,7 @@ struct run {
 	struct experiment *e;
 	bool accept_new, json, tty;
 	pthread_mutex_t lock;
-	json_object *rec;	/* the record of run.h */
-	json_object *events, *phases, *faults, *probes;
+	struct runrec rec;	/* the run's state, under lock */
 	const char *phase;
 	uint64_t phase_started_ns, phase_deadline_ns;
 	atomic_int stop;	/* interrupt or abort: faults and pollers end */
@@ -142,7 +143,6 @@ static void emit(struct run *r, const char *event, json_object *o)
 static void progress(struct run *r)
 {
 	uint64_t now = mono_ns();
-	size_t n;
 
 	if (!r->tty || r->json)
 		return;
@@ -150,13 +150,11 @@ static void progress(struct run *r)
 	printf("\r\033[K  [%s] %.1fs", r->phase, (now - r->phase_started_ns) / 1e9);
 	if (r->phase_deadline_ns > now)
 		printf(", %.1fs left", (r->phase_deadline_ns - now) / 1e9);
-	n = json_object_array_length(r->probes);
-	for (size_t i = 0; i < n; i++) {
-		json_object *p = json_object_array_get_idx(r->probes, i);
-		json_object *st = json_get(p, "state");
+	for (size_t i = 0; i < r->rec.nprobes; i++) {
+		const struct rr_probe *p = r->rec.probes[i];
 
-		if (st && !strcmp(json_get_str(p, "phase", ""), r->phase))
-			printf("  %s:%s", json_get_str(p, "name", "?"), json_get_str(p, "outcome", "?"));
+		if (!strcmp(p->phase, r->phase))
+			printf("  %s:%s", p->name, p->outcome);
 	}
 	fflush(stdout);
 	pthread_mutex_unlock(&r->lock);
@@ -184,6 +182,7 @@ static void phase_end(struct run *r, const char *name, const char *verdict, int6
 {
 	json_object *o = json_object_new_object();
 	char detail[512] = "";
+	int64_t finished_ms;
 	va_list ap;
 
 	if (fmt) {
@@ -191,14 +190,15 @@ static void phase_end(struct run *r, const char *name, const char *verdict, int6
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
 	}
+	finished_ms = ms(now_realtime_ns());
+	pthread_mutex_lock(&r->lock);
+	runrec_phase_add(&r->rec, name, verdict, started_ms, finished_ms, detail);
+	pthread_mutex_unlock(&r->lock);
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "verdict", json_object_new_string(verdict));
 	json_object_object_add(o, "started_ms", json_object_new_int64(started_ms));
-	json_object_object_add(o, "finished_ms", json_object_new_int64(ms(now_realtime_ns())));
+	json_object_object_add(o, "finished_ms", json_object_new_int64(finished_ms));
 	json_object_object_add(o, "detail", json_object_new_string(detail));
-	pthread_mutex_lock(&r->lock);
-	json_object_array_add(r->phases, json_object_get(o));
-	pthread_mutex_unlock(&r->lock);
 	say(r, "   %s %s%s%s", name, !strcmp(verdict, "pass") ? "passed" :
 	    !strcmp(verdict, "fail") ? "FAILED" : verdict, *detail ? ": " : "", detail);
 	emit(r, "phase-end", o);
@@ -220,41 +220,29 @@ static const char *probe_outcome(const char *phase, const struct exp_probe *p, b
 static void record(struct run *r, const char *phase, const struct exp_probe *p,
 		   const struct probe_result *res)
 {
-	json_object *ev = json_object_new_object(), *pr = NULL;
+	const char *outcome = probe_outcome(phase, p, res->ok);
+	struct rr_probe *pr;
 	bool changed = true;
-	size_t n;
+	json_object *ev;
 
+	pthread_mutex_lock(&r->lock);
+	pr = runrec_probe(&r->rec, p->name, probe_type_name(p->type), phase);
+	if (pr)
+		runrec_event_add(&r->rec, pr, ms(res->ts_ns), res->ok, outcome, res->latency_ns / 1e6,
+				 res->detail, &changed);
+	pthread_mutex_unlock(&r->lock);
+	if (changed)
+		say(r, "   %-8s %s: %s (%s)", phase, p->name, outcome, res->detail);
+	if (!r->json)
+		return;
+	ev = json_object_new_object();
 	json_object_object_add(ev, "ts_ms", json_object_new_int64(ms(res->ts_ns)));
 	json_object_object_add(ev, "phase", json_object_new_string(phase));
 	json_object_object_add(ev, "probe", json_object_new_string(p->name));
 	json_object_object_add(ev, "ok", json_object_new_boolean(res->ok));
-	json_object_object_add(ev, "outcome", json_object_new_string(probe_outcome(phase, p, res->ok)));
+	json_object_object_add(ev, "outcome", json_object_new_string(outcome));
 	json_object_object_add(ev, "latency_ms", json_object_new_double(res->latency_ns / 1e6));
 	json_object_object_add(ev, "detail", json_object_new_string(res->detail));
-	pthread_mutex_lock(&r->lock);
-	json_object_array_add(r->events, json_object_get(ev));
-	n = json_object_array_length(r->probes);
-	for (size_t i = 0; i < n; i++) {
-		json_object *x = json_object_array_get_idx(r->probes, i);
-
-		if (!strcmp(json_get_str(x, "name", ""), p->name) &&
-		    !strcmp(json_get_str(x, "phase", ""), phase))
-			pr = x;
-	}
-	if (!pr) {
-		pr = json_object_new_object();
-		json_object_object_add(pr, "name", json_object_new_string(p->name));
-		json_object_object_add(pr, "type", json_object_new_string(probe_type_name(p->type)));
-		json_object_object_add(pr, "phase", json_object_new_string(phase));
-		json_object_array_add(r->probes, pr);
-	} else if (json_get(pr, "state")) {
-		changed = json_object_get_boolean(json_get(pr, "state")) != res->ok;
-	}
-	json_object_object_add(pr, "state", json_object_new_boolean(res->ok));
-	json_object_object_add(pr, "outcome", json_object_new_string(probe_outcome(phase, p, res->ok)));
-	pthread_mutex_unlock(&r->lock);
-	if (changed)
-		say(r, "   %-8s %s: %s (%s)", phase, p->name, probe_outcome(phase, p, res->ok), res->detail);
 	emit(r, "probe", ev);
 }
 
@@ -377,19 +365,14 @@ struct fault_job {
 	int state;
 	bool failed;
 	char why[512];
-	char id[32];
-	char reason[64];
-	int64_t applied_ms, deadline_ms, reverted_ms;
-	int exit_code;
-	json_object *counters;
-	json_object *events;	/* every JSON line the node printed */
-	unsigned oom_events;	/* "oom_kill" events among them */
-	struct outage outage;	/* a one-shot action's, from those events */
-	bool has_outage;
-	/* node reboot: the boot ids before and after, when the reboot was
-	 * asked (its event + in_ms), and when SSH answered again after it */
-	char old_boot[64], new_boot[64];
-	int64_t reboot_at_ms, to_ssh_ms;
+	char fail_why[256];	/* a one-shot verb's own FAIL event's */
+	struct outage seen;	/* a one-shot action's, as its events come */
+	bool outage_known;
+	/* The step's expect keys, as the node last reported them: in the
+	 * counters of its "reverted" event, and in any of its events. */
+	char **expect_counter, **expect_event;
+	/* What the record keeps of it: the thread's own until JOB_DONE. */
+	struct rr_fault f;
 };
 
 /* tug FAMILY VERB ARGS... [common options] [-- CMD...]: the common options
@@ -439,6 +422,58 @@ static void job_set(struct fault_job *j, int state)
 	pthread_mutex_unlock(&j->mu);
 }
 
+/* The step's expect keys in o (an event, or its counters), kept as the
+ * text they compare as; a key o lacks keeps its value when keep. */
+static void job_expect_take(struct fault_job *j, json_object *o, char **vals, bool keep)
+{
+	for (size_t i = 0; vals && i < j->s->nexpect; i++) {
+		json_object *v = o ? json_get(o, j->s->expect_keys[i]) : NULL;
+		char *t;
+
+		if (!v && keep)
+			continue;
+		t = v ? strdup(json_object_get_string(v)) : NULL;
+		free(vals[i]);
+		vals[i] = t;
+	}
+}
+
+/* The summary's share of one event: OOM victims, rows verified, and how
+ * a one-shot verb's own check went (pids, time). */
+static void job_note(struct fault_job *j, enum tug_event ev, json_object *x)
+{
+	struct rr_fault *f = &j->f;
+	size_t off = strlen(f->notes);
+	const char *what = j->s->name ? j->s->name : j->s->args[1];
+
+	if (ev == EV_OOM_KILL) {
+		if (off < sizeof(f->notes))
+			snprintf(f->notes + off, sizeof(f->notes) - off,
+				 "%sOOM victim %s pid %s in %s (anon %.1f MiB)",
+				 off ? "; " : "", json_get_str(x, "comm", "?"),
+				 json_object_get_string(json_get(x, "pid")), json_get_str(x, "cgroup", "?"),
+				 json_get_int(x, "anon_rss", 0) / 1048576.0);
+	} else if (ev == EV_VERIFIED) {
+		f->rows_verified = (f->rows_verified < 0 ? 0 : f->rows_verified) +
+				   json_get_int(x, EVF_ROWS_BEFORE, 0) - json_get_int(x, EVF_MISSING, 0);
+	} else if (ev == EV_PASS || ev == EV_FAIL) {
+		json_object *t = json_get(x, EVF_TO_HEALTHY) ?: json_get(x, EVF_TO_ACCEPTING) ?:
+				 json_get(x, EVF_TO_START);
+
+		if (ev == EV_FAIL && json_get(x, EVF_WHY))
+			snprintf(j->fail_why, sizeof(j->fail_why), "%s", json_get_str(x, EVF_WHY, ""));
+		if (off < sizeof(f->notes))
+			off += snprintf(f->notes + off, sizeof(f->notes) - off, "%s%s", off ? "; " : "", what);
+		if (json_get(x, EVF_OLD_PID) && json_get(x, EVF_NEW_PID) && off < sizeof(f->notes))
+			off += snprintf(f->notes + off, sizeof(f->notes) - off, " pid %s->%s",
+					json_object_get_string(json_get(x, EVF_OLD_PID)),
+					json_object_get_string(json_get(x, EVF_NEW_PID)));
+		if (t && off < sizeof(f->notes))
+			snprintf(f->notes + off, sizeof(f->notes) - off, " %.2fs",
+				 json_object_get_int64(t) / 1e3);
+	}
+}
+
 static void job_event(struct fault_job *j, const char *line)
 {
 	json_object *o = node_line_parse(line, strlen(line));
@@ -454,32 +489,37 @@ static void job_event(struct fault_job *j, const char *line)
 	ev = event_parse(json_get_str(o, EVF_EVENT, NULL));
 	ts = json_get_int(o, EVF_TS, ms(now_realtime_ns()));
 	if (ev != EV_PROGRESS) {
-		if (!j->events)
-			j->events = json_object_new_array();
-		json_object_array_add(j->events, json_object_get(o));
+		if (!j->f.node_events)
+			j->f.node_events = json_object_new_array();
+		json_object_array_add(j->f.node_events, json_object_get(o));
+		j->outage_known = outage_event(&j->seen, ev, json_get_int(o, EVF_TS, 0));
+		job_expect_take(j, o, j->expect_event, true);
+		job_note(j, ev, o);
 	}
 	switch (ev) {
 	case EV_OOM_KILL:
-		j->oom_events++;
+		j->f.oom_events++;
 		say(j->r, "   OOM kill on %s: pid %s (%s), cgroup %s", n->name,
 		    json_object_get_string(json_get(o, EVF_PID)), json_get_str(o, EVF_COMM, "?"),
 		    json_get_str(o, EVF_CGROUP, "?"));
 		break;
 	case EV_APPLIED:
-		snprintf(j->id, sizeof(j->id), "%s", json_get_str(o, EVF_ID, ""));
-		j->applied_ms = ts;
-		j->deadline_ms = json_get_int(o, EVF_DEADLINE, 0);
+		snprintf(j->f.id, sizeof(j->f.id), "%s", json_get_str(o, EVF_ID, ""));
+		j->f.applied_ms = ts;
+		j->f.deadline_ms = json_get_int(o, EVF_DEADLINE, 0);
 		say(j->r, "   fault %s %s on %s applied (id %s)", j->s->args[0], j->s->args[1],
-		    n->name, j->id);
+		    n->name, j->f.id);
 		job_set(j, JOB_APPLIED);
 		break;
 	case EV_REVERTED:
-		j->reverted_ms = ts;
-		snprintf(j->reason, sizeof(j->reason), "%s", json_get_str(o, EVF_REASON, ""));
-		json_object_put(j->counters);
-		j->counters = json_object_get(json_get(o, EVF_COUNTERS));
+		j->f.reverted_ms = ts;
+		snprintf(j->f.reason, sizeof(j->f.reason), "%s", json_get_str(o, EVF_REASON, ""));
+		json_object_put(j->f.counters);
+		j->f.counters = json_object_get(json_get(o, EVF_COUNTERS));
+		j->f.counter_oom_kills = json_get_int(j->f.counters, "oom_kills", 0);
+		job_expect_take(j, j->f.counters, j->expect_counter, false);
 		say(j->r, "   fault %s %s on %s reverted (%s)", j->s->args[0], j->s->args[1],
-		    n->name, j->reason);
+		    n->name, j->f.reason);
 		break;
 	case EV_SIGNALLED:
 	case EV_RESTART_REQUESTED:
@@ -490,30 +530,30 @@ static void job_event(struct fault_job *j, const char *line)
 		if (!j->s->oneshot)
 			break;
 		/* A one-shot action: the outage it caused, as the node saw it. */
-		if (!j->applied_ms && (ev == EV_SIGNALLED || ev == EV_RESTART_REQUESTED)) {
-			j->applied_ms = j->reverted_ms = ts;
-			snprintf(j->reason, sizeof(j->reason), "%s", event_name(ev));
+		if (!j->f.applied_ms && (ev == EV_SIGNALLED || ev == EV_RESTART_REQUESTED)) {
+			j->f.applied_ms = j->f.reverted_ms = ts;
+			snprintf(j->f.reason, sizeof(j->f.reason), "%s", event_name(ev));
 		}
-		if (j->applied_ms)
+		if (j->f.applied_ms)
 			say(j->r, "   %s %s on %s: %s %+.3fs", j->s->args[0], j->s->args[1], n->name,
-			    event_name(ev), (ts - j->applied_ms) / 1e3);
+			    event_name(ev), (ts - j->f.applied_ms) / 1e3);
 		break;
 	case EV_REBOOTING:
 		if (!j->s->oneshot)
 			break;
-		snprintf(j->old_boot, sizeof(j->old_boot), "%s", json_get_str(o, EVF_BOOT_ID, ""));
-		j->reboot_at_ms = ts + json_get_int(o, EVF_IN_MS, 0);
-		j->applied_ms = j->reverted_ms = j->reboot_at_ms;
-		snprintf(j->reason, sizeof(j->reason), "%s", event_name(ev));
-		say(j->r, "   %s reboots in %.1fs (boot id %s)", n->name, (j->reboot_at_ms - ts) / 1e3,
-		    j->old_boot);
+		snprintf(j->f.old_boot, sizeof(j->f.old_boot), "%s", json_get_str(o, EVF_BOOT_ID, ""));
+		j->f.reboot_at_ms = ts + json_get_int(o, EVF_IN_MS, 0);
+		j->f.applied_ms = j->f.reverted_ms = j->f.reboot_at_ms;
+		snprintf(j->f.reason, sizeof(j->f.reason), "%s", event_name(ev));
+		say(j->r, "   %s reboots in %.1fs (boot id %s)", n->name, (j->f.reboot_at_ms - ts) / 1e3,
+		    j->f.old_boot);
 		break;
 	case EV_UNKNOWN:
 		log_debug("%s: an event tug does not know: %s", n->name, line);
 		break;
 	default:
-		if (!j->s->oneshot && ev != EV_PROGRESS && !j->applied_ms) {
-			j->applied_ms = ts;
+		if (!j->s->oneshot && ev != EV_PROGRESS && !j->f.applied_ms) {
+			j->f.applied_ms = ts;
 			job_set(j, JOB_APPLIED);
 		}
 		break;
@@ -529,12 +569,12 @@ static int await_reboot(struct fault_job *j)
 {
 	const struct exp_node *n = &j->r->e->nodes[j->s->node];
 	uint64_t bound = j->r->e->recovery_within_ns ? j->r->e->recovery_within_ns : REBOOT_WAIT_NS;
-	int64_t left_ms = j->reboot_at_ms + ms(bound) - ms(now_realtime_ns());
+	int64_t left_ms = j->f.reboot_at_ms + ms(bound) - ms(now_realtime_ns());
 	uint64_t deadline = mono_ns() + (left_ms > 0 ? left_ms * NSEC_PER_MSEC : 0);
 	bool same = false;	/* the last answer still had the old boot id */
 	char why[256] = "";
 
-	if (!*j->old_boot) {
+	if (!*j->f.old_boot) {
 		snprintf(j->why, sizeof(j->why), "'node reboot' on %s reported no boot id", n->name);
 		return -EPROTO;
 	}
@@ -555,12 +595,12 @@ static int await_reboot(struct fault_job *j)
 		same = false;
 		if (!err && code == 0) {
 			out[strcspn(out, "\n")] = '\0';
-			same = !strcmp(out, j->old_boot);
+			same = !strcmp(out, j->f.old_boot);
 			if (!same) {
-				snprintf(j->new_boot, sizeof(j->new_boot), "%s", out);
-				j->to_ssh_ms = ms(now_realtime_ns()) - j->reboot_at_ms;
+				snprintf(j->f.new_boot, sizeof(j->f.new_boot), "%s", out);
+				j->f.to_ssh_ms = ms(now_realtime_ns()) - j->f.reboot_at_ms;
 				say(j->r, "   %s answers SSH again %.3fs after its reboot (boot id %s)",
-				    n->name, j->to_ssh_ms / 1e3, j->new_boot);
+				    n->name, j->f.to_ssh_ms / 1e3, j->f.new_boot);
 				free(out);
 				return 0;
 			}
@@ -574,7 +614,7 @@ static int await_reboot(struct fault_job *j)
 		snprintf(j->why, sizeof(j->why), "interrupted while %s rebooted", n->name);
 	else if (same)
 		snprintf(j->why, sizeof(j->why), "the node did not reboot: %s still has boot id %s "
-			 "%.1fs after the reboot was asked", n->name, j->old_boot, bound / 1e9);
+			 "%.1fs after the reboot was asked", n->name, j->f.old_boot, bound / 1e9);
 	else
 		snprintf(j->why, sizeof(j->why), "%s did not answer SSH again within %.1fs of its "
 			 "reboot: %s", n->name, bound / 1e9, why);
@@ -656,12 +696,12 @@ static void *fault_main(void *arg)
 		if (used == sizeof(line) - 1)
 			used = 0;	/* a line longer than we take: drop it */
 	}
-	node_wait(p, 5000, &j->exit_code);
-	if (j->exit_code != 0 || !j->applied_ms) {
+	node_wait(p, 5000, &j->f.exit_code);
+	if (j->f.exit_code != 0 || !j->f.applied_ms) {
 		const char *e = node_stderr(p);
 
 		snprintf(j->why, sizeof(j->why), "'%s %s' on %s exited %d%s%.*s", j->s->args[0],
-			 j->s->args[1], n->name, j->exit_code, *e ? ": " : "",
+			 j->s->args[1], n->name, j->f.exit_code, *e ? ": " : "",
 			 (int)strcspn(e, "\n"), e);
 		/* Report the last line, usually the one that says why. */
 		if (*e) {
@@ -672,24 +712,20 @@ static void *fault_main(void *arg)
 			while (last > e && last[-1] != '\n')
 				last--;
 			snprintf(j->why, sizeof(j->why), "'%s %s' on %s exited %d: %.*s",
-				 j->s->args[0], j->s->args[1], n->name, j->exit_code,
+				 j->s->args[0], j->s->args[1], n->name, j->f.exit_code,
 				 (int)strcspn(last, "\n"), last);
 		}
 		/* A one-shot verb that judged itself says why in its FAIL event. */
-		for (size_t i = 0; j->events && i < json_object_array_length(j->events); i++) {
-			json_object *x = json_object_array_get_idx(j->events, i);
-
-			if (event_parse(json_get_str(x, EVF_EVENT, NULL)) == EV_FAIL && json_get(x, EVF_WHY))
-				snprintf(j->why, sizeof(j->why), "'%s %s' on %s: FAIL: %s",
-					 j->s->args[0], j->s->args[1], n->name, json_get_str(x, EVF_WHY, ""));
-		}
+		if (*j->fail_why)
+			snprintf(j->why, sizeof(j->why), "'%s %s' on %s: FAIL: %s", j->s->args[0],
+				 j->s->args[1], n->name, j->fail_why);
 		err = -EIO;
 	}
-	if (j->s->oneshot && !j->applied_ms && j->exit_code == 0) {
-		j->applied_ms = j->reverted_ms = ms(now_realtime_ns());
+	if (j->s->oneshot && !j->f.applied_ms && j->f.exit_code == 0) {
+		j->f.applied_ms = j->f.reverted_ms = ms(now_realtime_ns());
 		err = 0;
 	}
-	if (!err && !j->s->oneshot && j->applied_ms && !j->reverted_ms && !j->r->stop) {
+	if (!err && !j->s->oneshot && j->f.applied_ms && !j->f.reverted_ms && !j->r->stop) {
 		/* Its session ended without a word on the revert: killed (the
 		 * guardian on the node undoes what it held). */
 		snprintf(j->why, sizeof(j->why), "'%s %s' on %s ended without reporting its revert "
@@ -697,9 +733,9 @@ static void *fault_main(void *arg)
 			 j->s->args[1], n->name);
 		err = -EIO;
 	}
-	if (j->applied_ms && !j->reverted_ms)
-		j->reverted_ms = ms(now_realtime_ns());
-	if (!err && j->reboot_at_ms) {
+	if (j->f.applied_ms && !j->f.reverted_ms)
+		j->f.reverted_ms = ms(now_realtime_ns());
+	if (!err && j->f.reboot_at_ms) {
 		/* That session dies with the node: the check needs a new one. */
 		node_proc_free(p);
 		p = NULL;
@@ -708,7 +744,7 @@ static void *fault_main(void *arg)
 		err = await_reboot(j);
 	}
 out:
-	j->failed = err != 0 && !(j->r->stop && j->applied_ms);
+	j->failed = err != 0 && !(j->r->stop && j->f.applied_ms);
 	node_proc_free(p);
 	node_close(c);
 	free(cmd);
@@ -728,63 +764,14 @@ static bool jobs_failed(struct fault_job *jobs, size_t n)
 	return failed;
 }
 
-static json_object *job_json(struct fault_job *j)
+/* What the node reported under an expect key: a counter of its "reverted"
+ * event, else the field of its last event that has one. NULL: nothing. */
+static const char *job_value(const struct fault_job *j, size_t i)
 {
-	json_object *o = json_object_new_object();
-	char what[128];
-
-	snprintf(what, sizeof(what), "%s %s", j->s->args[0], j->s->args[1]);
-	json_object_object_add(o, "step", json_object_new_string(j->s->name ? j->s->name : what));
-	json_object_object_add(o, "node", json_object_new_string(j->r->e->nodes[j->s->node].name));
-	json_object_object_add(o, "fault", json_object_new_string(what));
-	json_object_object_add(o, "id", json_object_new_string(j->id));
-	json_object_object_add(o, "applied_ms", json_object_new_int64(j->applied_ms));
-	json_object_object_add(o, "deadline_ms", json_object_new_int64(j->deadline_ms));
-	json_object_object_add(o, "reverted_ms", json_object_new_int64(j->reverted_ms));
-	json_object_object_add(o, "reason", json_object_new_string(j->reason));
-	json_object_object_add(o, "exit_code", json_object_new_int(j->exit_code));
-	if (j->failed)
-		json_object_object_add(o, "error", json_object_new_string(j->why));
-	json_object_object_add(o, "counters", json_object_get(j->counters));
-	json_object_object_add(o, "node_events", json_object_get(j->events));
-	if (j->reboot_at_ms) {
-		json_object *x = json_object_new_object();
-
-		json_object_object_add(x, "old_boot_id", json_object_new_string(j->old_boot));
-		json_object_object_add(x, "new_boot_id", json_object_new_string(j->new_boot));
-		json_object_object_add(x, "rebooted", json_object_new_boolean(*j->new_boot));
-		json_object_object_add(x, "reboot_at_ms", json_object_new_int64(j->reboot_at_ms));
-		if (*j->new_boot)
-			json_object_object_add(x, "to_ssh_ms", json_object_new_int64(j->to_ssh_ms));
-		json_object_object_add(o, "reboot", x);
-	}
-	if (j->has_outage) {
-		json_object *x = json_object_new_object();
-
-		json_object_object_add(x, "start_ms", json_object_new_int64(j->outage.start_ms));
-		json_object_object_add(x, "down_ms", json_object_new_int64(j->outage.down_ms));
-		json_object_object_add(x, "restarted_ms", json_object_new_int64(j->outage.restarted_ms));
-		json_object_object_add(x, "back_ms", json_object_new_int64(j->outage.back_ms));
-		json_object_object_add(x, "outage_ms", json_object_new_int64(outage_ms(&j->outage)));
-		json_object_object_add(x, "source", json_object_new_string("node events"));
-		json_object_object_add(o, "outage", x);
-	}
-	return o;
-}
-
-/* What the node reported under a name: a counter of its "reverted" event,
- * else the field of its last event that has one. NULL: nothing. */
-static json_object *job_value(struct fault_job *j, const char *key)
-{
-	json_object *v = j->counters ? json_get(j->counters, key) : NULL;
-	size_t n = j->events ? json_object_array_length(j->events) : 0;
-
-	if (!strcmp(key, "oom_kills") && j->oom_events &&
-	    (!v || json_object_get_int64(v) < j->oom_events))
+	if (!strcmp(j->s->expect_keys[i], "oom_kills") && j->f.oom_events &&
+	    (!j->expect_counter[i] || j->f.counter_oom_kills < j->f.oom_events))
 		return NULL;	/* the caller counts the events */
-	for (size_t i = n; !v && i > 0; i--)
-		v = json_get(json_object_array_get_idx(j->events, i - 1), key);
-	return v;
+	return j->expect_counter[i] ?: j->expect_event[i];
 }
 
 /* The step's `expect`, against what the node reported. */
@@ -795,18 +782,17 @@ static int job_expect(struct fault_job *j, char *why, size_t len)
 
 	snprintf(what, sizeof(what), "%s", s->name ? s->name : s->args[0]);
 	for (size_t i = 0; i < s->nexpect; i++) {
-		json_object *v = job_value(j, s->expect_keys[i]);
-		const char *got;
+		const char *v = job_value(j, i), *got;
 
-		if (!strcmp(s->expect_keys[i], "oom_kills") && !v && j->oom_events) {
-			snprintf(num, sizeof(num), "%u", j->oom_events);
+		if (!strcmp(s->expect_keys[i], "oom_kills") && !v && j->f.oom_events) {
+			snprintf(num, sizeof(num), "%u", j->f.oom_events);
 			got = num;
 		} else if (!v) {
 			snprintf(why, len, "'%s': the node reported no '%s' (expected %s)", what,
 				 s->expect_keys[i], s->expect_vals[i]);
 			return -EPROTO;
 		} else {
-			got = json_object_get_string(v);
+			got = v;
 		}
 		if (!expect_matches(s->expect_vals[i], got)) {
 			snprintf(why, len, "'%s': %s is %s, expected %s", what, s->expect_keys[i], got,
@@ -825,6 +811,7 @@ static int run_action(struct run *r, const struct exp_step *s, const char *phase
 	struct node_conn *c = NULL;
 	char *out = NULL, reason[256] = "";
 	int err, code = -1;
+	struct rr_action a;
 	json_object *ev;
 
 	say(r, "   %s on %s: %s", phase, n->name, s->run);
@@ -836,6 +823,12 @@ static int run_action(struct run *r, const struct exp_step *s, const char *phase
 		err = node_run(c, s->run, s->timeout_ns, &code, &out, reason, sizeof(reason));
 	*end_ms = ms(now_realtime_ns());
 	node_close(c);
+	a = (struct rr_action){ .ts_ms = *end_ms, .duration_ms = *end_ms - *start_ms, .phase = phase,
+				.name = s->name ? s->name : s->run, .node = n->name, .exit_code = code,
+				.ok = !err && code == 0, .output = out, .detail = reason };
+	pthread_mutex_lock(&r->lock);
+	runrec_action_add(&r->rec, &a);
+	pthread_mutex_unlock(&r->lock);
 	ev = json_object_new_object();
 	json_object_object_add(ev, "ts_ms", json_object_new_int64(*end_ms));
 	json_object_object_add(ev, "phase", json_object_new_string(phase));
@@ -846,9 +839,6 @@ static int run_action(struct run *r, const struct exp_step *s, const char *phase
 	json_object_object_add(ev, "duration_ms", json_object_new_int64(*end_ms - *start_ms));
 	json_object_object_add(ev, "output", json_object_new_string(out ? out : ""));
 	json_object_object_add(ev, "detail", json_object_new_string(reason));
-	pthread_mutex_lock(&r->lock);
-	json_object_array_add(r->events, json_object_get(ev));
-	pthread_mutex_unlock(&r->lock);
 	emit(r, "action", ev);
 	free(out);
 	if (err) {
@@ -871,17 +861,17 @@ static int judge_during_phase(struct run *r, struct poller **pl, int64_t start, 
 	int64_t t = ms(now_realtime_ns());
 	char why[512] = "";
 	int err = during_judge(r, *pl, start, end, why, sizeof(why));
-	json_object *ttd = json_get(r->rec, "time_to_detect_ms");
+	char ttd[64] = "";
 
+	if (r->rec.ttd == RR_TTD_SET)
+		snprintf(ttd, sizeof(ttd), ", detected after %" PRId64 " ms", r->rec.ttd_ms);
 	*pl = NULL;
 	if (err && err != -EINTR)
 		phase_end(r, "expect-during", "fail", t, "%s", why);
 	else if (!err)
-		phase_end(r, "expect-during", "pass", t, "%zu probes%s%s%s", r->e->nduring,
-			  ttd ? ", detected after " : "", ttd ? json_object_get_string(ttd) : "",
-			  ttd ? " ms" : "");
-	if (err && !*json_get_str(r->rec, "reason_during", ""))
-		json_object_object_add(r->rec, "reason_during", json_object_new_string(why));
+		phase_end(r, "expect-during", "pass", t, "%zu probes%s", r->e->nduring, ttd);
+	if (err && (!r->rec.reason_during || !*r->rec.reason_during))
+		runrec_set_reason(&r->rec, &r->rec.reason_during, why);
 	return err;
 }
 
@@ -1082,7 +1072,19 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 		{
 			struct fault_job *j = &jobs[(*njobs)++];
 
-			*j = (struct fault_job){ .r = r, .s = s, .idx = i };
+			*j = (struct fault_job){ .r = r, .s = s, .idx = i, .f.rows_verified = -1 };
+			if (s->nexpect) {
+				j->expect_counter = calloc(s->nexpect, sizeof(char *));
+				j->expect_event = calloc(s->nexpect, sizeof(char *));
+				if (!j->expect_counter || !j->expect_event) {
+					free(j->expect_counter);
+					free(j->expect_event);
+					(*njobs)--;
+					snprintf(why, len, "out of memory");
+					err = -ENOMEM;
+					break;
+				}
+			}
 			pthread_mutex_init(&j->mu, NULL);
 			pthread_cond_init(&j->cv, NULL);
 			say(r, "   method: %s %s on %s", s->args[0], s->args[1], e->nodes[s->node].name);
@@ -1112,7 +1114,7 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 			}
 			/* The job's fields are its thread's until DONE (job_set's lock
 			 * orders them before it). */
-			if (j->state == JOB_DONE && (j->failed || !j->applied_ms)) {
+			if (j->state == JOB_DONE && (j->failed || !j->f.applied_ms)) {
 				snprintf(why, len, "%s", *j->why ? j->why : "the fault did not apply");
 				err = -EIO;
 			}
@@ -1131,7 +1133,7 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 
 			pthread_mutex_lock(&j->mu);
 			done = j->state == JOB_DONE;
-			deadline_ms = j->state >= JOB_APPLIED ? j->deadline_ms : 0;
+			deadline_ms = j->state >= JOB_APPLIED ? j->f.deadline_ms : 0;
 			pthread_mutex_unlock(&j->mu);
 			if (done)
 				break;
@@ -1147,26 +1149,31 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 		pthread_join(j->th, NULL);
 		/* A one-shot's window is the outage the node saw, not the instant
 		 * it acted: signalled until it served again. */
-		if (j->s->oneshot && !j->failed && outage_from_events(j->events, &j->outage)) {
-			j->has_outage = true;
-			j->applied_ms = j->outage.start_ms;
-			j->reverted_ms = j->outage.back_ms;
-			if (!r->has_outage || outage_ms(&j->outage) > outage_ms(&r->outage))
-				r->outage = j->outage;
+		if (j->s->oneshot && !j->failed && j->outage_known) {
+			j->f.outage = j->seen;
+			j->f.has_outage = true;
+			j->f.applied_ms = j->f.outage.start_ms;
+			j->f.reverted_ms = j->f.outage.back_ms;
+			if (!r->has_outage || outage_ms(&j->f.outage) > outage_ms(&r->outage))
+				r->outage = j->f.outage;
 			r->has_outage = true;
 		}
-		if (j->applied_ms && (!fault_start || j->applied_ms < fault_start))
-			fault_start = j->applied_ms;
-		if (j->reverted_ms > *end)
-			*end = j->reverted_ms;
+		if (j->f.applied_ms && (!fault_start || j->f.applied_ms < fault_start))
+			fault_start = j->f.applied_ms;
+		if (j->f.reverted_ms > *end)
+			*end = j->f.reverted_ms;
 		if (!err && j->failed) {
 			snprintf(why, len, "%s", j->why);
 			err = -EIO;
 		}
 		if (!err && !j->failed && !r->stop && j->s->nexpect)
 			err = job_expect(j, why, len);
+		snprintf(j->f.fault, sizeof(j->f.fault), "%s %s", j->s->args[0], j->s->args[1]);
+		j->f.step = j->s->name ? j->s->name : j->f.fault;
+		j->f.node = e->nodes[j->s->node].name;
+		j->f.error = j->failed ? j->why : NULL;
 		pthread_mutex_lock(&r->lock);
-		json_object_array_add(r->faults, job_json(j));
+		runrec_fault_add(&r->rec, &j->f);
 		pthread_mutex_unlock(&r->lock);
 	}
 	/* The window opens with the first fault, not with the actions that
@@ -1203,38 +1210,32 @@ static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t
 			char *why, size_t len)
 {
 	const struct experiment *e = r->e;
-	json_object *notes = json_object_new_array();
 	int64_t ttd = -1;
 	int err = 0;
 
-	if (!pl) {
-		json_object_put(notes);
+	if (!pl)
 		return 0;
-	}
 	pollers_join(pl, e->nduring);
 	free(pl);
-	if (r->stop) {
-		json_object_put(notes);
+	if (r->stop)
 		return -EINTR;
-	}
 	for (size_t i = 0; i < e->nduring; i++) {
 		const struct exp_probe *p = &e->during[i];
 		int64_t first_fail = -1, limit = p->must_fail && p->within_ns ? start + ms(p->within_ns) : end;
 		double slowest = 0;
 		unsigned fails = 0;
 		bool all_ok = true, any = false;
-		size_t n;
+		const struct rr_probe *pr;
 
+		/* Its samples only: the recovery pollers may add theirs meanwhile. */
 		pthread_mutex_lock(&r->lock);
-		n = json_object_array_length(r->events);
-		for (size_t k = 0; k < n; k++) {
-			json_object *ev = json_object_array_get_idx(r->events, k);
-			int64_t t = json_get_int(ev, "ts_ms", 0);
-			bool ok = json_object_get_boolean(json_get(ev, "ok"));
-			double lat = json_object_get_double(json_get(ev, "latency_ms"));
+		pr = runrec_probe_find(&r->rec, p->name, "during");
+		for (size_t k = 0; pr && k < pr->nsamples; k++) {
+			int64_t t = pr->samples[k].ts_ms;
+			bool ok = pr->samples[k].ok;
+			double lat = pr->samples[k].latency_ms;
 
-			if (strcmp(json_get_str(ev, "phase", ""), "during") ||
-			    strcmp(json_get_str(ev, "probe", ""), p->name) || t < start || t > limit)
+			if (t < start || t > limit)
 				continue;
 			any = true;
 			if (!ok && first_fail < 0)
@@ -1254,7 +1255,7 @@ static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t
 				snprintf(note, sizeof(note), "'%s': outage %" PRId64 " ms, shorter than the %"
 					 PRId64 " ms probe interval: seen from the node's events", p->name,
 					 outage_ms(&r->outage), ms(p->interval_ns));
-				json_object_array_add(notes, json_object_new_string(note));
+				runrec_note_add(&r->rec, note);
 				say(r, "   during   %s", note);
 			} else if (seen == MISSED && !err) {
 				snprintf(why, len, "expect-during '%s' never failed %s%s", p->name,
@@ -1276,11 +1277,8 @@ static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t
 		if (p->must_fail && first_fail >= 0 && (ttd < 0 || first_fail - start > ttd))
 			ttd = first_fail - start;
 	}
-	json_object_object_add(r->rec, "time_to_detect_ms", ttd >= 0 ? json_object_new_int64(ttd) : NULL);
-	if (json_object_array_length(notes))
-		json_object_object_add(r->rec, "during_notes", notes);
-	else
-		json_object_put(notes);
+	r->rec.ttd = ttd >= 0 ? RR_TTD_SET : RR_TTD_NULL;
+	r->rec.ttd_ms = ttd;
 	return err;
 }
 
@@ -1291,67 +1289,10 @@ struct run_opts {
 	size_t nvars;
 	const char *db, *operator;
 	bool accept_new, json;
-	json_object *suite;		/* { id, title, position } of a suite's run */
+	const char *suite_id, *suite_title;	/* a suite's run: its suite, */
+	int64_t suite_position;			/* and where in it */
 	const struct sink *sink;	/* the operator's summary table, with --db */
 };
-
-/* The numbers of the summary table, into the record: faults held (applied
- * on a node), OOM kills the nodes saw (their "oom_kill" events or the
- * cgroups' counters), rows verified (pg crash --verify), and notes (a
- * restart's pids, each step's time). */
-static void summarize(struct run *r, struct fault_job *jobs, size_t njobs)
-{
-	int64_t held = 0, ooms = 0, rows = -1;
-	char notes[1024] = "";
-	size_t off = 0;
-	json_object *victims = json_object_new_array();
-
-	for (size_t i = 0; i < njobs; i++) {
-		struct fault_job *j = &jobs[i];
-		json_object *c = j->counters ? json_get(j->counters, "oom_kills") : NULL;
-		int64_t k = c ? json_object_get_int64(c) : 0;
-		size_t n = j->events ? json_object_array_length(j->events) : 0;
-		const char *what = j->s->name ? j->s->name : j->s->args[1];
-
-		held += j->applied_ms > 0;
-		ooms += (int64_t)j->oom_events > k ? (int64_t)j->oom_events : k;
-		for (size_t e = 0; e < n; e++) {
-			json_object *x = json_object_array_get_idx(j->events, e);
-			enum tug_event ev = event_parse(json_get_str(x, EVF_EVENT, NULL));
-
-			if (ev == EV_OOM_KILL) {
-				json_object_array_add(victims, json_object_get(x));
-				if (off < sizeof(notes))
-					off += snprintf(notes + off, sizeof(notes) - off,
-							"%sOOM victim %s pid %s in %s (anon %.1f MiB)",
-							off ? "; " : "", json_get_str(x, "comm", "?"),
-							json_object_get_string(json_get(x, "pid")), json_get_str(x, "cgroup", "?"),
-							json_get_int(x, "anon_rss", 0) / 1048576.0);
-			} else if (ev == EV_VERIFIED) {
-				rows = (rows < 0 ? 0 : rows) + json_get_int(x, EVF_ROWS_BEFORE, 0) -
-				       json_get_int(x, EVF_MISSING, 0);
-			} else if ((ev == EV_PASS || ev == EV_FAIL) && off < sizeof(notes)) {
-				json_object *t = json_get(x, EVF_TO_HEALTHY) ?: json_get(x, EVF_TO_ACCEPTING) ?:
-						 json_get(x, EVF_TO_START);
-
-				off += snprintf(notes + off, sizeof(notes) - off, "%s%s", off ? "; " : "", what);
-				if (json_get(x, EVF_OLD_PID) && json_get(x, EVF_NEW_PID) && off < sizeof(notes))
-					off += snprintf(notes + off, sizeof(notes) - off, " pid %s->%s",
-							json_object_get_string(json_get(x, EVF_OLD_PID)),
-							json_object_get_string(json_get(x, EVF_NEW_PID)));
-				if (t && off < sizeof(notes))
-					off += snprintf(notes + off, sizeof(notes) - off, " %.2fs",
-							json_object_get_int64(t) / 1e3);
-			}
-		}
-	}
-	json_object_object_add(r->rec, "faults_held", json_object_new_int64(held));
-	json_object_object_add(r->rec, "oom_kills", json_object_new_int64(ooms));
-	json_object_object_add(r->rec, "oom_victims", victims);
-	if (rows >= 0)
-		json_object_object_add(r->rec, "rows_verified", json_object_new_int64(rows));
-	json_object_object_add(r->rec, "notes", json_object_new_string(notes));
-}
 
 /* ---- the phases ---- */
 
@@ -1385,8 +1326,8 @@ static enum phase_result phase_connect(struct run *r, struct run_state *s)
 		if (node_open(&r->e->nodes[i], s->opt->accept_new, &c, s->why, sizeof(s->why))) {
 			phase_end(r, "connect", "fail", t, "%s", s->why);
 			log_error("refused: %s; nothing was touched", s->why);
-			json_object_object_add(r->rec, "verdict", json_object_new_string("refused"));
-			json_object_object_add(r->rec, "reason", json_object_new_string(s->why));
+			r->rec.verdict = "refused";
+			runrec_set_reason(&r->rec, &r->rec.reason, s->why);
 			return PHASE_REFUSED;
 		}
 		node_close(c);
@@ -1424,7 +1365,6 @@ static enum phase_result phase_method(struct run *r, struct run_state *s)
 {
 	int64_t t = ms(now_realtime_ns());
 	char why2[512];
-	json_object *w;
 	int err;
 
 	s->jobs = calloc(r->e->nmethod, sizeof(*s->jobs));
@@ -1436,10 +1376,9 @@ static enum phase_result phase_method(struct run *r, struct run_state *s)
 	phase_begin(r, "method", 0);
 	err = run_method(r, s->jobs, &s->njobs, &s->start_ms, &s->end_ms, &s->during, s->why,
 			 sizeof(s->why));
-	w = json_object_new_object();
-	json_object_object_add(w, "start_ms", json_object_new_int64(s->start_ms));
-	json_object_object_add(w, "end_ms", json_object_new_int64(s->end_ms));
-	json_object_object_add(r->rec, "window", w);
+	r->rec.has_window = true;
+	r->rec.window_start_ms = s->start_ms;
+	r->rec.window_end_ms = s->end_ms;
 	if (err || interrupted) {
 		r->stop = 1;
 		during_judge(r, s->during, s->start_ms, s->end_ms, why2, sizeof(why2));
@@ -1507,9 +1446,10 @@ static enum phase_result phase_recovery(struct run *r, struct run_state *s)
 	}
 	/* After a one-shot action the node timed the recovery itself
 	 * (signalled -> serving again); the probes confirm it. */
-	if (all)
-		json_object_object_add(r->rec, "time_to_recover_ms", json_object_new_int64(
-			r->has_outage ? outage_ms(&r->outage) : ttr));
+	if (all) {
+		r->rec.has_ttr = true;
+		r->rec.ttr_ms = r->has_outage ? outage_ms(&r->outage) : ttr;
+	}
 	if (!all || interrupted) {
 		phase_end(r, "recovery", "fail", t, "%s", interrupted ? "interrupted" : s->why);
 		return PHASE_FAIL;
@@ -1582,67 +1522,57 @@ static const struct phase {
 };
 
 /* Run one loaded experiment (policy already checked): its record to the
- * report directory and PostgreSQL; the record in *ret_rec when asked. */
+ * report directory and PostgreSQL; the record moved to *ret_rec when asked
+ * (runrec_free() it). */
 static int execute(const struct run_opts *opt, struct experiment *e, const char *file,
-		   const char *report, json_object **ret_rec)
+		   const char *report, struct runrec *ret_rec)
 {
 	struct run r = { .json = opt->json, .e = e };
 	struct run_state st = { .opt = opt };
 	struct sigaction sa = { .sa_handler = on_signal };
-	char why[1024] = "", dir[512], stamp[32], name[64], rid[40];
+	char why[1024] = "", dir[512], stamp[32], name[64];
+	struct runrec *rr = &r.rec;
+	json_object *rec = NULL;
 	int err, ret = 2;
-	int64_t t_begin;
 	uint64_t rnd[2];
 	time_t now;
 
 	/* The record. */
+	runrec_init(rr);
 	getrandom(rnd, sizeof(rnd), 0);
-	snprintf(rid, sizeof(rid), "%016" PRIx64 "%016" PRIx64, rnd[0], rnd[1]);
+	snprintf(rr->run_id, sizeof(rr->run_id), "%016" PRIx64 "%016" PRIx64, rnd[0], rnd[1]);
 	pthread_mutex_init(&r.lock, NULL);
 	r.accept_new = opt->accept_new;
 	r.tty = isatty(STDOUT_FILENO);
-	r.rec = json_object_new_object();
-	r.events = json_object_new_array();
-	r.phases = json_object_new_array();
-	r.faults = json_object_new_array();
-	r.probes = json_object_new_array();
-	t_begin = ms(now_realtime_ns());
-	{
-		json_object *a = json_object_new_array(), *params = json_object_new_object(), *cli;
+	rr->started_ms = ms(now_realtime_ns());
+	rr->title = e->title;
+	rr->file = file;
+	rr->risk = risk_name(e->risk);
+	rr->operator = opt->operator;
+	rr->approvers = calloc(opt->napprovers ? opt->napprovers : 1, sizeof(*rr->approvers));
+	for (size_t i = 0; rr->approvers && i < opt->napprovers; i++) {
+		bool dup = false;
 
-		for (size_t i = 0; i < opt->napprovers; i++) {
-			bool dup = false;
-
-			for (size_t j = 0; j < i; j++)
-				dup |= !strcmp(opt->approvers[i], opt->approvers[j]);
-			if (!dup)
-				json_object_array_add(a, json_object_new_string(opt->approvers[i]));
-		}
-		cli = json_object_new_object();
-		for (size_t i = 0; i < opt->nvars; i++)
-			json_object_object_add(cli, opt->vars[i].name, json_object_new_string(opt->vars[i].value));
-		json_object_object_add(params, "variables", json_object_get(r.e->variables));
-		json_object_object_add(params, "overrides", cli);
-		json_object_object_add(params, "accept_new_host_keys", json_object_new_boolean(opt->accept_new));
-		json_object_object_add(r.rec, "run_id", json_object_new_string(rid));
-		json_object_object_add(r.rec, "title", json_object_new_string(r.e->title));
-		json_object_object_add(r.rec, "file", json_object_new_string(file));
-		json_object_object_add(r.rec, "risk", json_object_new_string(risk_name(r.e->risk)));
-		json_object_object_add(r.rec, "operator", json_object_new_string(opt->operator));
-		json_object_object_add(r.rec, "approvers", a);
-		json_object_object_add(r.rec, "parameters", params);
-		json_object_object_add(r.rec, "started_ms", json_object_new_int64(t_begin));
-		json_object_object_add(r.rec, "phases", json_object_get(r.phases));
-		json_object_object_add(r.rec, "faults", json_object_get(r.faults));
-		json_object_object_add(r.rec, "probes", json_object_get(r.probes));
-		json_object_object_add(r.rec, "events", json_object_get(r.events));
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(opt->approvers[i], opt->approvers[j]);
+		if (!dup)
+			rr->approvers[rr->napprovers++] = opt->approvers[i];
 	}
-	say(&r, "tug run '%s' (%s risk) by %s, run %s", r.e->title, risk_name(r.e->risk), opt->operator, rid);
+	rr->variables = e->variables;
+	rr->overrides = opt->vars;
+	rr->noverrides = opt->nvars;
+	rr->accept_new = opt->accept_new;
+	say(&r, "tug run '%s' (%s risk) by %s, run %s", e->title, risk_name(e->risk), opt->operator,
+	    rr->run_id);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (!rr->approvers) {
+		log_error("out of memory; nothing was touched");
+		goto results;
+	}
 	if (node_global_init() || http_init()) {
 		log_error("cannot initialise libssh2 or libcurl");
 		goto results;
@@ -1659,27 +1589,32 @@ static int execute(const struct run_opts *opt, struct experiment *e, const char 
 		if (pr == PHASE_FAIL)
 			st.failed = true;
 	}
-	json_object_object_add(r.rec, "verdict",
-			       json_object_new_string(interrupted ? "interrupted" : st.failed ? "fail" : "pass"));
-	json_object_object_add(r.rec, "reason", json_object_new_string(
-		interrupted ? "interrupted by a signal" :
-		*json_get_str(r.rec, "reason_during", "") ? json_get_str(r.rec, "reason_during", "") :
-		st.failed ? st.why : ""));
+	rr->verdict = interrupted ? "interrupted" : st.failed ? "fail" : "pass";
+	runrec_set_reason(rr, &rr->reason, interrupted ? "interrupted by a signal" :
+			  rr->reason_during && *rr->reason_during ? rr->reason_during :
+			  st.failed ? st.why : "");
 	ret = st.failed || interrupted ? EXIT_FAILURE : EXIT_SUCCESS;
 
 results:
-	json_object_object_add(r.rec, "finished_ms", json_object_new_int64(ms(now_realtime_ns())));
-	summarize(&r, st.jobs, st.njobs);
-	if (opt->suite)
-		json_object_object_add(r.rec, "suite", json_object_get(opt->suite));
-	now = t_begin / 1000;
+	rr->finished_ms = ms(now_realtime_ns());
+	rr->finished = true;
+	runrec_summarize(rr);
+	if (opt->suite_id) {
+		rr->in_suite = true;
+		rr->suite_id = opt->suite_id;
+		rr->suite_title = opt->suite_title;
+		rr->suite_position = opt->suite_position;
+	}
+	now = rr->started_ms / 1000;
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
-	slug(r.e->title, name, sizeof(name));
+	slug(e->title, name, sizeof(name));
 	if (report)
 		snprintf(dir, sizeof(dir), "%s", report);
 	else
 		snprintf(dir, sizeof(dir), "tug-reports/%s-%s", stamp, name);
-	err = report_write(dir, r.rec, why, sizeof(why));
+	/* Every thread has ended: the record is whole, made JSON once. */
+	rec = runrec_json(rr);
+	err = rec ? report_write(dir, rec, why, sizeof(why)) : -ENOMEM;
 	if (err == -EPERM) {
 		log_error("the report was not written: %s", why);
 		if (!ret)
@@ -1689,124 +1624,176 @@ results:
 		if (!ret)
 			ret = EXIT_FAILURE;
 	}
-	if (opt->db) {
+	if (opt->db && rec) {
 		char dbwhy[512] = "";
 
-		err = results_store(opt->db, r.rec, dbwhy, sizeof(dbwhy));
+		err = results_store(opt->db, rec, dbwhy, sizeof(dbwhy));
 		if (err) {
 			log_error("results not stored in PostgreSQL: %s", dbwhy);
 			if (!ret)
 				ret = EXIT_FAILURE;
 		}
-		if (opt->sink && sink_store(opt->db, opt->sink, r.rec, dbwhy, sizeof(dbwhy))) {
+		if (opt->sink && sink_store(opt->db, opt->sink, rec, dbwhy, sizeof(dbwhy))) {
 			log_error("summary row not stored in %s: %s", opt->sink->table, dbwhy);
 			if (!ret)
 				ret = EXIT_FAILURE;
 		}
 	}
 	{
-		json_object *ttd = json_get(r.rec, "time_to_detect_ms"), *ttr = json_get(r.rec, "time_to_recover_ms");
-		const char *v = json_get_str(r.rec, "verdict", "?");
+		const char *v = rr->verdict ? rr->verdict : "?", *reason = rr->reason ? rr->reason : "";
+		char ttd[32] = "-", ttr[32] = "-";
 		json_object *o = json_object_new_object();
 
-		say(&r, "%s: %s%s%s  detect %s%s  recover %s%s  report %s%s", r.e->title,
+		if (rr->ttd == RR_TTD_SET)
+			snprintf(ttd, sizeof(ttd), "%" PRId64 " ms", rr->ttd_ms);
+		if (rr->has_ttr)
+			snprintf(ttr, sizeof(ttr), "%" PRId64 " ms", rr->ttr_ms);
+		say(&r, "%s: %s%s%s  detect %s  recover %s  report %s%s", e->title,
 		    !strcmp(v, "pass") ? "PASS" : !strcmp(v, "fail") ? "FAIL" : v,
-		    *json_get_str(r.rec, "reason", "") ? " - " : "", json_get_str(r.rec, "reason", ""),
-		    ttd ? json_object_get_string(ttd) : "-", ttd ? " ms" : "",
-		    ttr ? json_object_get_string(ttr) : "-", ttr ? " ms" : "", dir,
+		    *reason ? " - " : "", reason, ttd, ttr, dir,
 		    opt->db && !err ? ", stored in PostgreSQL" : "");
-		json_object_object_add(o, "run_id", json_object_new_string(rid));
+		json_object_object_add(o, "run_id", json_object_new_string(rr->run_id));
 		json_object_object_add(o, "verdict", json_object_new_string(v));
-		json_object_object_add(o, "reason", json_object_new_string(json_get_str(r.rec, "reason", "")));
-		json_object_object_add(o, "time_to_detect_ms", json_object_get(ttd));
-		json_object_object_add(o, "time_to_recover_ms", json_object_get(ttr));
+		json_object_object_add(o, "reason", json_object_new_string(reason));
+		json_object_object_add(o, "time_to_detect_ms", rr->ttd == RR_TTD_SET ?
+				       json_object_new_int64(rr->ttd_ms) : NULL);
+		json_object_object_add(o, "time_to_recover_ms", rr->has_ttr ?
+				       json_object_new_int64(rr->ttr_ms) : NULL);
 		json_object_object_add(o, "report", json_object_new_string(dir));
 		emit(&r, "result", o);
 	}
 	node_global_cleanup();
 	for (size_t i = 0; i < st.njobs; i++) {
-		json_object_put(st.jobs[i].counters);
-		json_object_put(st.jobs[i].events);
+		for (size_t k = 0; k < st.jobs[i].s->nexpect; k++) {
+			free(st.jobs[i].expect_counter[k]);
+			free(st.jobs[i].expect_event[k]);
+		}
+		free(st.jobs[i].expect_counter);
+		free(st.jobs[i].expect_event);
+		json_object_put(st.jobs[i].f.counters);
+		json_object_put(st.jobs[i].f.node_events);
 	}
 	free(st.jobs);
-	json_object_object_add(r.rec, "report", json_object_new_string(dir));
+	json_object_put(rec);
+	rr->report = strdup(dir);
 	if (ret_rec)
-		*ret_rec = json_object_get(r.rec);
-	json_object_put(r.rec);
-	json_object_put(r.events);
-	json_object_put(r.phases);
-	json_object_put(r.faults);
-	json_object_put(r.probes);
+		*ret_rec = *rr;
+	else
+		runrec_free(rr);
 	pthread_mutex_destroy(&r.lock);
 	return ret;
 }
 
 /* ---- suites ---- */
 
-static void suite_row(json_object *rows, size_t pos, const char *file, enum risk risk,
-		      json_object *rec, const char *verdict, const char *reason)
+/* One experiment of a suite: its record when it ran. */
+struct suite_row {
+	int64_t position;
+	const char *file, *risk;
+	const char *title, *verdict, *reason;	/* the record's when it ran */
+	bool ran;
+	struct runrec rec;
+};
+
+static void suite_row_set(struct suite_row *row, size_t pos, const char *file, enum risk risk,
+			  struct runrec *rec, const char *verdict, const char *reason)
 {
+	*row = (struct suite_row){ .position = pos, .file = file, .risk = risk_name(risk),
+				   .title = file, .verdict = verdict, .reason = reason };
+	if (!rec)
+		return;
+	row->ran = true;
+	row->rec = *rec;
+	row->title = rec->title ? rec->title : file;
+	row->verdict = rec->verdict ? rec->verdict : "?";
+	row->reason = rec->reason ? rec->reason : "";
+}
+
+static json_object *suite_row_json(const struct suite_row *row)
+{
+	const struct runrec *rr = &row->rec;
 	json_object *o = json_object_new_object();
-	static const char *const keys[] = { "time_to_detect_ms", "time_to_recover_ms", "faults_held",
-					    "oom_kills", "rows_verified", "notes", "run_id", "report",
-					    "started_ms", "finished_ms", NULL };
 
-	json_object_object_add(o, "position", json_object_new_int64(pos));
-	json_object_object_add(o, "file", json_object_new_string(file));
-	json_object_object_add(o, "title", json_object_new_string(rec ? json_get_str(rec, "title", file) : file));
-	json_object_object_add(o, "risk", json_object_new_string(risk_name(risk)));
-	json_object_object_add(o, "verdict", json_object_new_string(rec ? json_get_str(rec, "verdict", "?") : verdict));
-	json_object_object_add(o, "reason", json_object_new_string(rec ? json_get_str(rec, "reason", "") : reason));
-	for (size_t i = 0; rec && keys[i]; i++)
-		if (json_get(rec, keys[i]))
-			json_object_object_add(o, keys[i], json_object_get(json_get(rec, keys[i])));
-	json_object_array_add(rows, o);
+	json_object_object_add(o, "position", json_object_new_int64(row->position));
+	json_object_object_add(o, "file", json_object_new_string(row->file));
+	json_object_object_add(o, "title", json_object_new_string(row->title));
+	json_object_object_add(o, "risk", json_object_new_string(row->risk));
+	json_object_object_add(o, "verdict", json_object_new_string(row->verdict));
+	json_object_object_add(o, "reason", json_object_new_string(row->reason));
+	if (!row->ran)
+		return o;
+	if (rr->ttd == RR_TTD_SET)
+		json_object_object_add(o, "time_to_detect_ms", json_object_new_int64(rr->ttd_ms));
+	if (rr->has_ttr)
+		json_object_object_add(o, "time_to_recover_ms", json_object_new_int64(rr->ttr_ms));
+	json_object_object_add(o, "faults_held", json_object_new_int64(rr->faults_held));
+	json_object_object_add(o, "oom_kills", json_object_new_int64(rr->oom_kills));
+	if (rr->rows_verified >= 0)
+		json_object_object_add(o, "rows_verified", json_object_new_int64(rr->rows_verified));
+	json_object_object_add(o, "notes", json_object_new_string(rr->notes));
+	json_object_object_add(o, "run_id", json_object_new_string(rr->run_id));
+	json_object_object_add(o, "report", json_object_new_string(rr->report ? rr->report : ""));
+	json_object_object_add(o, "started_ms", json_object_new_int64(rr->started_ms));
+	json_object_object_add(o, "finished_ms", json_object_new_int64(rr->finished_ms));
+	return o;
 }
 
-static const char *ms_cell(json_object *row, const char *key, char *buf, size_t len)
+static const char *ms_cell(bool has, int64_t v, char *buf, size_t len)
 {
-	json_object *v = json_get(row, key);
-
-	if (!v)
+	if (!has)
 		return "-";
-	snprintf(buf, len, "%.1fs", json_object_get_int64(v) / 1e3);
+	snprintf(buf, len, "%.1fs", v / 1e3);
 	return buf;
 }
 
-static const char *int_cell(json_object *row, const char *key, char *buf, size_t len)
+static const char *int_cell(bool has, int64_t v, char *buf, size_t len)
 {
-	json_object *v = json_get(row, key);
-
-	if (!v)
+	if (!has)
 		return "-";
-	snprintf(buf, len, "%" PRId64, json_object_get_int64(v));
+	snprintf(buf, len, "%" PRId64, v);
 	return buf;
+}
+
+/* The numeric cells of a row: detect, recover, faults, OOM, rows. */
+static void row_cells(const struct suite_row *row, char cell[5][32])
+{
+	const struct runrec *rr = &row->rec;
+	const char *c[5] = {
+		ms_cell(row->ran && rr->ttd == RR_TTD_SET, rr->ttd_ms, cell[0], 32),
+		ms_cell(row->ran && rr->has_ttr, rr->ttr_ms, cell[1], 32),
+		int_cell(row->ran, rr->faults_held, cell[2], 32),
+		int_cell(row->ran, rr->oom_kills, cell[3], 32),
+		int_cell(row->ran && rr->rows_verified >= 0, rr->rows_verified, cell[4], 32),
+	};
+
+	for (size_t i = 0; i < 5; i++)
+		if (c[i] != cell[i])
+			snprintf(cell[i], 32, "%s", c[i]);
+}
+
+static const char *row_notes(const struct suite_row *row)
+{
+	return row->ran ? row->rec.notes : "";
 }
 
 /* The summary table: experiment, verdict, time to detect, time to recover,
  * faults held, OOM kills seen, rows verified; notes and reasons below. */
-static void suite_print(FILE *f, json_object *rows)
+static void suite_print(FILE *f, const struct suite_row *rows, size_t n)
 {
-	size_t n = json_object_array_length(rows);
-	char a[32], b[32], c[32], d[32], e[32];
+	char c[5][32];
 
 	fprintf(f, "\n %-2s %-40s %-6s %-11s %7s %8s %6s %4s %6s\n", "#", "experiment", "risk", "verdict",
 		"detect", "recover", "faults", "OOM", "rows");
 	for (size_t i = 0; i < n; i++) {
-		json_object *r = json_object_array_get_idx(rows, i);
-		const char *v = json_get_str(r, "verdict", "?");
+		const char *v = rows[i].verdict;
 
-		fprintf(f, " %-2zu %-40.40s %-6s %-11s %7s %8s %6s %4s %6s\n", i + 1,
-			json_get_str(r, "title", "?"), json_get_str(r, "risk", "?"),
-			!strcmp(v, "pass") ? "PASS" : !strcmp(v, "fail") ? "FAIL" : v,
-			ms_cell(r, "time_to_detect_ms", a, sizeof(a)),
-			ms_cell(r, "time_to_recover_ms", b, sizeof(b)),
-			int_cell(r, "faults_held", c, sizeof(c)), int_cell(r, "oom_kills", d, sizeof(d)),
-			int_cell(r, "rows_verified", e, sizeof(e)));
+		row_cells(&rows[i], c);
+		fprintf(f, " %-2zu %-40.40s %-6s %-11s %7s %8s %6s %4s %6s\n", i + 1, rows[i].title,
+			rows[i].risk, !strcmp(v, "pass") ? "PASS" : !strcmp(v, "fail") ? "FAIL" : v,
+			c[0], c[1], c[2], c[3], c[4]);
 	}
 	for (size_t i = 0; i < n; i++) {
-		json_object *r = json_object_array_get_idx(rows, i);
-		const char *notes = json_get_str(r, "notes", ""), *why = json_get_str(r, "reason", "");
+		const char *notes = row_notes(&rows[i]), *why = rows[i].reason;
 
 		if (*notes) {
 			fprintf(f, " %zu: ", i + 1);
@@ -1814,7 +1801,7 @@ static void suite_print(FILE *f, json_object *rows)
 			fputc('\n', f);
 		}
 		if (*why) {
-			fprintf(f, " %zu: %s: ", i + 1, json_get_str(r, "verdict", "?"));
+			fprintf(f, " %zu: %s: ", i + 1, rows[i].verdict);
 			term_fputs(why, f);
 			fputc('\n', f);
 		}
@@ -1822,10 +1809,10 @@ static void suite_print(FILE *f, json_object *rows)
 }
 
 /* suite.json, junit.xml (one test case per experiment) and index.html. */
-static int suite_write(const char *dir, json_object *suite, char *why, size_t len)
+static int suite_write(const char *dir, json_object *suite, const struct suite_row *rows, size_t n,
+		       char *why, size_t len)
 {
-	json_object *rows = json_get(suite, "experiments");
-	size_t n = json_object_array_length(rows), fails = 0;
+	size_t fails = 0;
 	FILE *f = NULL;
 	int dfd, err = safe_dir_open(dir, true, &dfd, why, len);
 
@@ -1838,7 +1825,7 @@ static int suite_write(const char *dir, json_object *suite, char *why, size_t le
 							    JSON_C_TO_STRING_NOSLASHESCAPE));
 	err = safe_file_commit(dfd, "suite.json", f);
 	for (size_t i = 0; i < n; i++)
-		fails += strcmp(json_get_str(json_object_array_get_idx(rows, i), "verdict", ""), "pass") != 0;
+		fails += strcmp(rows[i].verdict, "pass") != 0;
 	if (!err)
 		err = safe_file_create(dfd, "junit.xml", 0644, &f);
 	if (err)
@@ -1848,15 +1835,15 @@ static int suite_write(const char *dir, json_object *suite, char *why, size_t le
 	html_escape(f, json_get_str(suite, "title", "suite"));
 	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\">\n", n, fails);
 	for (size_t i = 0; i < n; i++) {
-		json_object *r = json_object_array_get_idx(rows, i);
-		int64_t t = json_get_int(r, "finished_ms", 0) - json_get_int(r, "started_ms", 0);
+		const struct suite_row *r = &rows[i];
+		int64_t t = r->ran ? r->rec.finished_ms - r->rec.started_ms : 0;
 
 		fprintf(f, "    <testcase classname=\"tug.suite\" name=\"");
-		html_escape(f, json_get_str(r, "title", "?"));
+		html_escape(f, r->title);
 		fprintf(f, "\" time=\"%.3f\">", t > 0 ? t / 1e3 : 0.0);
-		if (strcmp(json_get_str(r, "verdict", ""), "pass")) {
+		if (strcmp(r->verdict, "pass")) {
 			fprintf(f, "<failure message=\"");
-			html_escape(f, json_get_str(r, "reason", json_get_str(r, "verdict", "")));
+			html_escape(f, r->reason);
 			fprintf(f, "\"/>");
 		}
 		fprintf(f, "</testcase>\n");
@@ -1880,10 +1867,10 @@ static int suite_write(const char *dir, json_object *suite, char *why, size_t le
 		   "<th>time to detect</th><th>time to recover</th><th>faults held</th>"
 		   "<th>OOM kills</th><th>rows verified</th><th>notes</th></tr>\n");
 	for (size_t i = 0; i < n; i++) {
-		json_object *r = json_object_array_get_idx(rows, i);
-		const char *v = json_get_str(r, "verdict", "?"), *rep = json_get_str(r, "report", "");
-		char a[32], b[32], c[32], d[32], e[32];
-		const char *base = strrchr(rep, '/');
+		const struct suite_row *r = &rows[i];
+		const char *v = r->verdict, *rep = r->ran && r->rec.report ? r->rec.report : "";
+		const char *base = strrchr(rep, '/'), *notes = row_notes(r);
+		char c[5][32];
 
 		fprintf(f, "<tr><td>%zu</td><td>", i + 1);
 		if (*rep) {
@@ -1891,17 +1878,15 @@ static int suite_write(const char *dir, json_object *suite, char *why, size_t le
 			html_escape(f, base ? base + 1 : rep);
 			fprintf(f, "/report.html\">");
 		}
-		html_escape(f, json_get_str(r, "title", "?"));
+		html_escape(f, r->title);
+		row_cells(r, c);
 		fprintf(f, "%s</td><td>%s</td><td class=\"%s\">%s</td><td>%s</td><td>%s</td><td>%s</td>"
-			   "<td>%s</td><td>%s</td><td>", *rep ? "</a>" : "", json_get_str(r, "risk", "?"), v, v,
-			ms_cell(r, "time_to_detect_ms", a, sizeof(a)),
-			ms_cell(r, "time_to_recover_ms", b, sizeof(b)),
-			int_cell(r, "faults_held", c, sizeof(c)), int_cell(r, "oom_kills", d, sizeof(d)),
-			int_cell(r, "rows_verified", e, sizeof(e)));
-		html_escape(f, json_get_str(r, "notes", ""));
-		if (*json_get_str(r, "reason", "")) {
-			fprintf(f, "%s", *json_get_str(r, "notes", "") ? "<br>" : "");
-			html_escape(f, json_get_str(r, "reason", ""));
+			   "<td>%s</td><td>%s</td><td>", *rep ? "</a>" : "", r->risk, v, v,
+			c[0], c[1], c[2], c[3], c[4]);
+		html_escape(f, notes);
+		if (*r->reason) {
+			fprintf(f, "%s", *notes ? "<br>" : "");
+			html_escape(f, r->reason);
 		}
 		fprintf(f, "</td></tr>\n");
 	}
@@ -1943,7 +1928,8 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 	struct experiment **es = NULL;
 	enum risk *risks = NULL;
 	struct exp_errors errs;
-	json_object *suite = NULL, *rows = NULL;
+	json_object *suite = NULL, *rows_json;
+	struct suite_row *rows = NULL;
 	char dir[512], stamp[32], name[64], sid[40], pwhy[256], why[512];
 	size_t bad = 0;
 	uint64_t rnd[2];
@@ -2061,7 +2047,12 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 		goto out;
 	}
 	suite = json_object_new_object();
-	rows = json_object_new_array();
+	rows = calloc(su->nentries, sizeof(*rows));
+	if (!rows) {
+		ret = 2;
+		log_error("out of memory; nothing was touched");
+		goto out;
+	}
 	{
 		json_object *a = json_object_new_array();
 
@@ -2079,27 +2070,24 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 		json_object_object_add(suite, "operator", json_object_new_string(base->operator));
 		json_object_object_add(suite, "approvers", a);
 		json_object_object_add(suite, "started_ms", json_object_new_int64(ms(now_realtime_ns())));
-		json_object_object_add(suite, "experiments", json_object_get(rows));
 	}
 	if (!base->json)
 		printf("suite '%s': %zu experiments, run %s, report %s\n", su->title, su->nentries, sid, dir);
 	ret = EXIT_SUCCESS;
 	for (size_t i = 0; i < su->nentries; i++) {
 		struct run_opts o = *base;
-		json_object *rec = NULL, *tag = json_object_new_object();
+		struct runrec rec;
 		char sub[600];
 		int r;
 
 		if (interrupted) {
-			suite_row(rows, i + 1, su->entries[i].file, risks[i], NULL, "not-run",
-				  "the suite was interrupted");
-			json_object_put(tag);
+			suite_row_set(&rows[i], i + 1, su->entries[i].file, risks[i], NULL, "not-run",
+				      "the suite was interrupted");
 			continue;
 		}
-		json_object_object_add(tag, "id", json_object_new_string(sid));
-		json_object_object_add(tag, "title", json_object_new_string(su->title));
-		json_object_object_add(tag, "position", json_object_new_int64(i + 1));
-		o.suite = tag;
+		o.suite_id = sid;
+		o.suite_title = su->title;
+		o.suite_position = i + 1;
 		slug(es[i]->title, name, sizeof(name));
 		snprintf(sub, sizeof(sub), "%s/%02zu-%s", dir, i + 1, name);
 		if (!base->json)
@@ -2107,19 +2095,21 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 			       risk_name(risks[i]));
 		fflush(stdout);
 		r = execute(&o, es[i], su->entries[i].file, sub, &rec);
-		json_object_put(tag);
-		suite_row(rows, i + 1, su->entries[i].file, risks[i], rec,
-			  r == 2 ? "refused" : "fail", r == 2 ? "see the log" : "");
-		json_object_put(rec);
+		suite_row_set(&rows[i], i + 1, su->entries[i].file, risks[i], &rec,
+			      r == 2 ? "refused" : "fail", r == 2 ? "see the log" : "");
 		if (r && ret != 2)
 			ret = r == 2 ? 2 : EXIT_FAILURE;
 		if (r == 2)
 			ret = EXIT_FAILURE;
 	}
+	rows_json = json_object_new_array();
+	for (size_t i = 0; i < su->nentries; i++)
+		json_object_array_add(rows_json, suite_row_json(&rows[i]));
+	json_object_object_add(suite, "experiments", rows_json);
 	json_object_object_add(suite, "finished_ms", json_object_new_int64(ms(now_realtime_ns())));
 	json_object_object_add(suite, "verdict", json_object_new_string(
 		interrupted ? "interrupted" : ret ? "fail" : "pass"));
-	err = suite_write(dir, suite, why, sizeof(why));
+	err = suite_write(dir, suite, rows, su->nentries, why, sizeof(why));
 	if (err == -EPERM) {
 		log_error("the suite report was not written: %s", why);
 		ret = EXIT_FAILURE;
@@ -2137,12 +2127,15 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 	} else {
 		printf("\n== summary of suite '%s' (run %s): %s\n", su->title, sid,
 		       interrupted ? "INTERRUPTED" : ret ? "FAIL" : "PASS");
-		suite_print(stdout, rows);
+		suite_print(stdout, rows, su->nentries);
 		printf("\nreport: %s/index.html (each experiment: %s/NN-*/report.html)\n", dir, dir);
 	}
 	fflush(stdout);
 out:
-	json_object_put(rows);
+	for (size_t i = 0; rows && i < su->nentries; i++)
+		if (rows[i].ran)
+			runrec_free(&rows[i].rec);
+	free(rows);
 	json_object_put(suite);
 	for (size_t i = 0; es && i < su->nentries; i++)
 		experiment_free(es[i]);

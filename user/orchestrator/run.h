@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The record of one `tug run`, as JSON, shared by the orchestrator
- * (run.c), the report writer (report.c) and the results store (results.c):
+ * (run.c), the report writer (report.c), the results store (results.c) and
+ * the summary row (sink.c). While the run goes it is C structures
+ * (runrec.h); runrec_json() writes this once, when every thread has ended:
  *
  *   { "run_id", "title", "file", "risk", "operator", "approvers": [...],
  *     "parameters": {...}, "started_ms", "finished_ms", "verdict": "pass" |
@@ -9,9 +11,21 @@
  *     "time_to_recover_ms", "window": { "start_ms", "end_ms" },
  *     "phases": [ { "name", "verdict", "started_ms", "finished_ms", "detail" } ],
  *     "faults": [ { "step", "node", "fault", "id", "applied_ms", "deadline_ms",
- *                   "reverted_ms", "reason", "counters" } ],
- *     "probes": [ { "name", "type", "phase" } ],
- *     "events": [ { "ts_ms", "phase", "probe", "ok", "latency_ms", "detail" } ] }
+ *                   "reverted_ms", "reason", "exit_code", "error"?, "counters",
+ *                   "node_events", "reboot"?: { "old_boot_id", "new_boot_id",
+ *                   "rebooted", "reboot_at_ms", "to_ssh_ms"? }, "outage"?: {
+ *                   "start_ms", "down_ms", "restarted_ms", "back_ms", "outage_ms",
+ *                   "source" } } ],
+ *     "probes": [ { "name", "type", "phase", "state", "outcome" } ],
+ *     "events": [ { "ts_ms", "phase", "probe", "ok", "outcome", "latency_ms", "detail" }
+ *               | { "ts_ms", "phase", "action", "node", "exit_code", "ok",
+ *                   "duration_ms", "output", "detail" } ],	(in the order they came)
+ *     "during_notes"?: [...], "reason_during"?, "faults_held", "oom_kills",
+ *     "oom_victims": [...], "rows_verified"?, "notes",
+ *     "suite"?: { "id", "title", "position" } }
+ *
+ * "time_to_detect_ms" is null when expect-during was judged and nothing was
+ * detected, absent when it was not judged. A suite's row adds "report".
  */
 #ifndef TUG_RUN_H
 #define TUG_RUN_H
