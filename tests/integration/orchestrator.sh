@@ -193,7 +193,9 @@ t_check kill_short_outage_no_detect_time "time to detect should be unknown" \
 cp "$W/svc.pid" "$W/old.pid"
 run_tug "$W/out-kill-missed" "$W/kill.yaml" --var down_port=$PORT
 rc=$?
-t_check kill_missed_outage_fails "rc=$rc: $(grep -E "FAIL|during|proc kill" "$W/out-kill-missed" | head -12)" \
+# The service's side, should a kill find nothing to signal.
+svc_state() { echo "svc.pid $(cat "$W/svc.pid") ($(stat -c %y "$W/svc.pid")): $(ps -o pid=,lstart=,args= -p "$(cat "$W/svc.pid")" || echo gone); svc.log: $(tail -3 "$W/svc.log")"; }
+t_check kill_missed_outage_fails "rc=$rc: $(grep -E "FAIL|during|proc kill" "$W/out-kill-missed" | head -12); $(svc_state)" \
 	bash -c "[ $rc -eq 1 ] && grep -qE \"never failed within 2s, although the node's events show an outage of [0-9]+ ms\" '$W/out-kill-missed'"
 for _ in $(seq 50); do http_up 0.2 && break; sleep 0.1; done
 
@@ -203,7 +205,7 @@ rm -f "$W/rolled"
 cp "$W/svc.pid" "$W/old.pid"
 run_tug "$W/out-killfail" "$W/kill.yaml" --var bound=1500ms --db "${T_PG_DB:-}"
 rc=$?
-t_check kill_fail_when_not_back "rc=$rc: $(grep -E "method|proc kill|during" "$W/out-killfail")" \
+t_check kill_fail_when_not_back "rc=$rc: $(grep -E "method|proc kill|during" "$W/out-killfail"); $(svc_state)" \
 	bash -c "[ $rc -eq 1 ] && grep -q \"FAIL.*proc kill' on n: FAIL: no new process within the bound\" '$W/out-killfail'"
 t_check rollback_runs_after_failure "rolled: $(cat "$W/rolled" 2>/dev/null)" test -s "$W/rolled"
 for _ in $(seq 50); do http_up 0.2 && break; sleep 0.1; done

@@ -703,17 +703,22 @@ static void *fault_main(void *arg)
 		snprintf(j->why, sizeof(j->why), "'%s %s' on %s exited %d%s%.*s", j->s->args[0],
 			 j->s->args[1], n->name, j->f.exit_code, *e ? ": " : "",
 			 (int)strcspn(e, "\n"), e);
-		/* Report the last line, usually the one that says why. */
+		/* Report the last line, usually the one that says what was not
+		 * done, after tug's first error, the one that says why. */
 		if (*e) {
-			const char *last = e + strlen(e);
+			const char *last = e + strlen(e), *first = NULL;
 
 			while (last > e && last[-1] == '\n')
 				last--;
 			while (last > e && last[-1] != '\n')
 				last--;
-			snprintf(j->why, sizeof(j->why), "'%s %s' on %s exited %d: %.*s",
+			for (const char *l = e; l < last && !first; l = l + strcspn(l, "\n") + 1)
+				if (!strncmp(l, "tug: error: ", 12))
+					first = l;
+			snprintf(j->why, sizeof(j->why), "'%s %s' on %s exited %d: %.*s%s%.*s",
 				 j->s->args[0], j->s->args[1], n->name, j->f.exit_code,
-				 (int)strcspn(last, "\n"), last);
+				 first ? (int)strcspn(first, "\n") : 0, first ? first : "",
+				 first ? "; " : "", (int)strcspn(last, "\n"), last);
 		}
 		/* A one-shot verb that judged itself says why in its FAIL event. */
 		if (*j->fail_why)
