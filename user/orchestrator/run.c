@@ -2102,9 +2102,9 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 		r = execute(&o, es[i], su->entries[i].file, sub, &rec);
 		suite_row_set(&rows[i], i + 1, su->entries[i].file, risks[i], &rec,
 			      r == 2 ? "refused" : "fail", r == 2 ? "see the log" : "");
-		if (r && ret != 2)
-			ret = r == 2 ? 2 : EXIT_FAILURE;
-		if (r == 2)
+		/* A refused or failed experiment fails the suite; 2 stays for
+		 * the suite's own command line and file, refused before any ran. */
+		if (r)
 			ret = EXIT_FAILURE;
 	}
 	rows_json = json_object_new_array();

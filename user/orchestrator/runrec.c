@@ -10,7 +10,6 @@
 
 #include "events.h"
 #include "json.h"
-#include "journal.h"
 #include "runrec.h"
 
 void runrec_init(struct runrec *rr)
@@ -117,15 +116,8 @@ int runrec_event_add(struct runrec *rr, struct rr_probe *p, int64_t ts_ms, bool 
 {
 	struct rr_sample *s;
 
-	if (p->nsamples == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 16;
-		void *n = realloc(p->samples, cap * sizeof(*p->samples));
-
-		if (!n)
-			return -ENOMEM;
-		p->samples = n;
-		p->cap = cap;
-	}
+	if (grow(&p->samples, p->nsamples, sizeof(*p->samples)))
+		return -ENOMEM;
 	s = &p->samples[p->nsamples];
 	*s = (struct rr_sample){ .seq = rr->seq, .ts_ms = ts_ms, .ok = ok, .outcome = outcome,
 				 .latency_ms = latency_ms, .detail = strdup(detail) };

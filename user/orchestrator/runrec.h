@@ -42,7 +42,7 @@ struct rr_probe {
 	bool state;			/* its last result */
 	const char *outcome;		/* static */
 	struct rr_sample *samples;
-	size_t nsamples, cap;
+	size_t nsamples;
 };
 
 /* An action (method step or rollback) run to completion. */
