@@ -33,12 +33,18 @@ t_check sys_rate_counter_matches "tug failed=$failed, command saw $got" [ "${fai
 t_check sys_rate_command_exit_reported "no 'command exited' event" \
 	grep -q '"event":"command exited".*"exit_status":0' "$out"
 
-# --- after N: the first 10 calls run, every later one fails ---
+# --- after N: the first 10 calls run, every later one fails; the
+# command's exit ends the fault, long before its deadline ---
 out="$T_TMP/after"
-"$TUG" sys fail --syscall write --errno EIO --after 10 --for 20s -- "$SL" -n 30 >"$out" 2>&1
+t0=$(now_ms)
+"$TUG" sys fail --json --syscall write --errno EIO --after 10 --for 20s -- "$SL" -n 30 >"$out" 2>&1
+t1=$(now_ms)
 seq=$(field "$out" seq)
 t_check sys_after_n "seq $seq" [ "$seq" = "..........EEEEEEEEEEEEEEEEEEEE" ]
 t_check sys_after_errno "errnos: $(grep '^err_' "$out")" [ "$(field "$out" err_EIO)" = 20 ]
+echo "  a 30-write command under a 20 s fault: tug returned after $((t1 - t0)) ms"
+t_check sys_command_exit_ends_fault "$((t1 - t0)) ms; $(grep '"reverted"' "$out")" \
+	bash -c "[ $((t1 - t0)) -lt $((5000 * ${TUG_SLOW:-1})) ] && grep -q '\"reason\":\"command exited\"' '$out'"
 
 # --- paths: only matching opens fail; the loader's own opens do not ---
 mkdir -p "$T_TMP/d" && touch "$T_TMP/d/data1" "$T_TMP/d/other"

@@ -1076,6 +1076,10 @@ static int apply_seccomp(struct fault *f)
 	if (err)
 		return err;
 	p->thread_started = true;
+	/* The command's exit ends the hold: a fault on a command is over with
+	 * it, whatever the deadline says. */
+	f->end_fd = p->child_pidfd;
+	f->end_reason = "command exited";
 	err = release(p);
 	if (err)
 		return err;
@@ -1444,9 +1448,11 @@ const struct fault_ops sys_fail_ops = {
 		 "  --path GLOB         only calls whose path matches (open family, stat,\n"
 		 "                      unlink, mkdir, execve...; '*' also matches '/';\n"
 		 "                      relative paths are joined to the cwd or dirfd)\n"
-		 "  --pid PID           a running process (all its threads)\n"
+		 "  --pid PID           a running process (all its threads); its exit\n"
+		 "                      ends the fault\n"
 		 "  --cgroup PATH       every process in a cgroup v2 subtree\n"
-		 "  -- CMD ARGS...      launch CMD and fault it and everything it forks\n"
+		 "  -- CMD ARGS...      launch CMD and fault it and everything it forks;\n"
+		 "                      CMD's exit ends the fault (tug returns then)\n"
 		 "  --kill-at-end       SIGKILL the launched command at the deadline\n"
 		 "                      (default: its calls run unchanged and tug waits for it)\n"
 		 "  --backend B         auto, kprobe, fmod_ret, lsm, seccomp or tracepoint\n"
