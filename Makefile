@@ -5,6 +5,7 @@
 #   make check SAN=1  the same against an -fsanitize=address,undefined build
 #   make check SAN=thread T=orchestrator   the orchestrator's tests under TSan
 #   T=PATTERN         only the tests whose file name contains PATTERN
+#   EXCEPT=PATTERN    all but the tests whose file name contains PATTERN
 #   make torture      SIGKILL/SIGSTOP cycles for every fault family, residue and
 #                     revert lateness, table written to docs/TORTURE.md
 #                     (TORTURE_CYCLES=2 is the short version)
@@ -175,7 +176,7 @@ $(OUT):
 check:
 	$(Q)scripts/install-deps
 	$(Q)$(MAKE) --no-print-directory all deb
-	$(Q)$(SAN_ENV) TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/run $(T)
+	$(Q)$(SAN_ENV) TUG=$(CURDIR)/$(OUT)/tug TUG_BUILD=$(CURDIR)/$(OUT) TUG_SAN=$(SAN) tests/run $(if $(EXCEPT),--except=$(EXCEPT)) $(T)
 
 # Debian's own kernels (6.1, 6.12) with systemd, in QEMU guests built from
 # Debian's archive and cached in /var/cache/tug/vm; tug is built for each
