@@ -225,10 +225,13 @@ for verb in partition loss; do
 		t >= e + 20 && !$3 { if (c && t >= e + 150 && t <= e + 200 + 300 * s) graft++; else lost_after++ }
 		END { printf "%s %d %d %d\n", heal == "" ? -1 : heal, leaked, lost_after, graft }' "$trace")"
 	st=$(awk '/^State/ { print $2 }' "/proc/$tugpid/status" 2>/dev/null)
+	# Should either fail: where the controller waits, and what the probes saw.
+	where=$(cat "/proc/$tugpid/wchan" 2>/dev/null; echo; head -8 "/proc/$tugpid/stack" 2>/dev/null | tr '\n' ' ')
+	seen="$(wc -l <"$trace") probes from $(head -1 "$trace" | cut -d' ' -f1) to $(tail -1 "$trace" | cut -d' ' -f1) us, deadline $deadline ms"
 	echo "  $verb, controller stopped: heal ${heal} ms after the deadline; controller state now '${st:-gone}'"
-	t_check sigstop_${verb}_heals_at_deadline "heal $heal ms after the deadline, $leaked probes leaked before it, $lost_after lost after ($graft in the guardian's clsact revert)" \
+	t_check sigstop_${verb}_heals_at_deadline "heal $heal ms after the deadline, $leaked probes leaked before it, $lost_after lost after ($graft in the guardian's clsact revert); $seen; $(head -c 600 "$out")" \
 		awk -v h="$heal" -v l="$leaked" -v a="$lost_after" -v s="$SLOW" 'BEGIN { exit !(h >= 0 && h < 50 * s && l == 0 && a == 0) }'
-	t_check sigstop_${verb}_controller_killed "controller state '$st'; $(cat "$out.err")" \
+	t_check sigstop_${verb}_controller_killed "controller state '$st' (waiting in: $where); $(cat "$out.err")" \
 		bash -c "[ -z '$st' ] || [ '$st' = Z ]"
 	t_check sigstop_${verb}_journal_cleared "journal: $(ls "$TUG_RUN_DIR/faults" 2>/dev/null)" \
 		bash -c "[ -z \"\$(ls '$TUG_RUN_DIR/faults' 2>/dev/null)\" ]"
@@ -335,9 +338,10 @@ sleep 0.3
 ip netns exec "$B" /usr/bin/python3 "$T_TMP/client.py" 20 "$T_TMP/ctl_go" >"$T_TMP/ctl_ok" &
 cli=$!
 sleep 0.2
-# 20 echoes 50 ms apart take about 1 s: the fault outlasts them.
+# 20 echoes 50 ms apart take about 1 s, the ping at most 1 s: the fault
+# outlasts both, with room for an emulated guest's slower Python.
 SSH_CONNECTION="10.200.0.2 40123 10.200.0.1 2222" "$TUG" net partition --netns "$A" --peer 10.200.0.2 \
-	--for $((2000 * SLOW))ms --json >"$T_TMP/out-ctl" 2>&1 &
+	--for $((2000 + 300 * SLOW))ms --json >"$T_TMP/out-ctl" 2>&1 &
 tp=$!
 wait_for "$T_TMP/out-ctl" '"applied"' 3000
 : >"$T_TMP/ctl_go"
