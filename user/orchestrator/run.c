@@ -14,10 +14,13 @@
  * key were checked. Faults run one thread each, probes one thread each while
  * polled; all results go into one record (runrec.h) under r->lock, made
  * JSON once at the end.
+ *
+ * The parts, one file each (run_int.h is what they share):
+ *   run.c       the command: options, the checks on them, a file or a suite
+ *   run_out.c   what a run says (text or JSON lines) and records
  */
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -27,16 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
 #include "json.h"
 #include "config.h"
+#include "clock.h"
 #include "experiment.h"
-#include "fault.h"
-#include "journal.h"
 #include "log.h"
 #include "node.h"
 #include "events.h"
@@ -46,6 +47,7 @@
 #include "health.h"
 #include "http.h"
 #include "run.h"
+#include "run_int.h"
 #include "runrec.h"
 #include "safefile.h"
 #include "conninfo.h"
@@ -68,19 +70,7 @@
  * async-signal-safe. */
 static atomic_int interrupted;
 
-struct run {
-	struct experiment *e;
-	bool accept_new, json, tty;
-	pthread_mutex_t lock;
-	struct runrec rec;	/* the run's state, under lock */
-	const char *phase;
-	uint64_t phase_started_ns, phase_deadline_ns;
-	atomic_int stop;	/* interrupt or abort: faults and pollers end */
-	struct outage outage;	/* the longest one-shot outage the nodes reported */
-	bool has_outage;
-};
-
-static int64_t ms(uint64_t ns)
+int64_t run_ms(uint64_t ns)
 {
 	return ns / NSEC_PER_MSEC;
 }
@@ -98,154 +88,6 @@ static void on_signal(int sig)
 	interrupted = sig;
 }
 
-/* ---- output ---- */
-
-__attribute__((format(printf, 2, 3)))
-static void say(struct run *r, const char *fmt, ...)
-{
-	va_list ap;
-	char *line;
-
-	if (r->json)
-		return;
-	va_start(ap, fmt);
-	if (vasprintf(&line, fmt, ap) < 0)
-		line = NULL;
-	va_end(ap);
-	if (!line)
-		return;
-	term_clean(line);	/* node and probe text: no escape sequences */
-	pthread_mutex_lock(&r->lock);
-	if (r->tty)
-		printf("\r\033[K");
-	printf("%s\n", line);
-	free(line);
-	fflush(stdout);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static void emit(struct run *r, const char *event, json_object *o)
-{
-	if (!r->json) {
-		json_object_put(o);
-		return;
-	}
-	json_object_object_add(o, "event", json_object_new_string(event));
-	json_object_object_add(o, "ts_ms", json_object_new_int64(ms(now_realtime_ns())));
-	pthread_mutex_lock(&r->lock);
-	printf("%s\n", json_line(o));
-	fflush(stdout);
-	pthread_mutex_unlock(&r->lock);
-	json_object_put(o);
-}
-
-/* The live line on a terminal: phase, elapsed, remaining, probe states. */
-static void progress(struct run *r)
-{
-	uint64_t now = mono_ns();
-
-	if (!r->tty || r->json)
-		return;
-	pthread_mutex_lock(&r->lock);
-	printf("\r\033[K  [%s] %.1fs", r->phase, (now - r->phase_started_ns) / 1e9);
-	if (r->phase_deadline_ns > now)
-		printf(", %.1fs left", (r->phase_deadline_ns - now) / 1e9);
-	for (size_t i = 0; i < r->rec.nprobes; i++) {
-		const struct rr_probe *p = r->rec.probes[i];
-
-		if (!strcmp(p->phase, r->phase))
-			printf("  %s:%s", p->name, p->outcome);
-	}
-	fflush(stdout);
-	pthread_mutex_unlock(&r->lock);
-}
-
-static void phase_begin(struct run *r, const char *name, uint64_t deadline_ns)
-{
-	r->phase = name;
-	r->phase_started_ns = mono_ns();
-	r->phase_deadline_ns = deadline_ns;
-	say(r, "== %s", name);
-	if (r->json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "phase", json_object_new_string(name));
-		emit(r, "phase", o);
-	}
-}
-
-static void phase_end(struct run *r, const char *name, const char *verdict, int64_t started_ms,
-		      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void phase_end(struct run *r, const char *name, const char *verdict, int64_t started_ms,
-		      const char *fmt, ...)
-{
-	json_object *o = json_object_new_object();
-	char detail[512] = "";
-	int64_t finished_ms;
-	va_list ap;
-
-	if (fmt) {
-		va_start(ap, fmt);
-		vsnprintf(detail, sizeof(detail), fmt, ap);
-		va_end(ap);
-	}
-	finished_ms = ms(now_realtime_ns());
-	pthread_mutex_lock(&r->lock);
-	runrec_phase_add(&r->rec, name, verdict, started_ms, finished_ms, detail);
-	pthread_mutex_unlock(&r->lock);
-	json_object_object_add(o, "name", json_object_new_string(name));
-	json_object_object_add(o, "verdict", json_object_new_string(verdict));
-	json_object_object_add(o, "started_ms", json_object_new_int64(started_ms));
-	json_object_object_add(o, "finished_ms", json_object_new_int64(finished_ms));
-	json_object_object_add(o, "detail", json_object_new_string(detail));
-	say(r, "   %s %s%s%s", name, !strcmp(verdict, "pass") ? "passed" :
-	    !strcmp(verdict, "fail") ? "FAILED" : verdict, *detail ? ": " : "", detail);
-	emit(r, "phase-end", o);
-}
-
-/* What a result means in its phase: a must-fail probe failing is the
- * outcome asked for ("confirmed"), a recovery probe failing is "not yet";
- * FAIL is kept for results that fail the experiment. */
-static const char *probe_outcome(const char *phase, const struct exp_probe *p, bool ok)
-{
-	if (!strcmp(phase, "during") && p->must_fail)
-		return ok ? "up" : "confirmed";
-	if (!strcmp(phase, "recovery"))
-		return ok ? "ok" : "not yet";
-	return ok ? "ok" : "FAIL";
-}
-
-/* Record one probe result; print it when its state changed. */
-static void record(struct run *r, const char *phase, const struct exp_probe *p,
-		   const struct probe_result *res)
-{
-	const char *outcome = probe_outcome(phase, p, res->ok);
-	struct rr_probe *pr;
-	bool changed = true;
-	json_object *ev;
-
-	pthread_mutex_lock(&r->lock);
-	pr = runrec_probe(&r->rec, p->name, probe_type_name(p->type), phase);
-	if (pr)
-		runrec_event_add(&r->rec, pr, ms(res->ts_ns), res->ok, outcome, res->latency_ns / 1e6,
-				 res->detail, &changed);
-	pthread_mutex_unlock(&r->lock);
-	if (changed)
-		say(r, "   %-8s %s: %s (%s)", phase, p->name, outcome, res->detail);
-	if (!r->json)
-		return;
-	ev = json_object_new_object();
-	json_object_object_add(ev, "ts_ms", json_object_new_int64(ms(res->ts_ns)));
-	json_object_object_add(ev, "phase", json_object_new_string(phase));
-	json_object_object_add(ev, "probe", json_object_new_string(p->name));
-	json_object_object_add(ev, "ok", json_object_new_boolean(res->ok));
-	json_object_object_add(ev, "outcome", json_object_new_string(outcome));
-	json_object_object_add(ev, "latency_ms", json_object_new_double(res->latency_ns / 1e6));
-	json_object_object_add(ev, "detail", json_object_new_string(res->detail));
-	emit(r, "probe", ev);
-}
-
 /* ---- probes run once (preconditions, steady state, post-checks) ---- */
 
 static bool check_probes(struct run *r, const char *phase, const struct exp_probe *ps, size_t n,
@@ -260,7 +102,7 @@ static bool check_probes(struct run *r, const char *phase, const struct exp_prob
 		prober_init(&pr, r->e, &ps[i], r->accept_new);
 		probe_check(&pr, &res, &r->stop);
 		prober_cleanup(&pr);
-		record(r, phase, &ps[i], &res);
+		run_record(r, phase, &ps[i], &res);
 		if (!res.ok && all) {
 			snprintf(why, len, "%s: %s", ps[i].name, res.detail);
 			all = false;
@@ -307,11 +149,11 @@ static void *poller_main(void *arg)
 		if (!res.ok) {
 			pl->fails++;
 			if (pl->first_fail_ms < 0)
-				pl->first_fail_ms = ms(res.ts_ns);
+				pl->first_fail_ms = run_ms(res.ts_ns);
 		} else if (pl->first_pass_ms < 0) {
-			pl->first_pass_ms = ms(res.ts_ns);
+			pl->first_pass_ms = run_ms(res.ts_ns);
 		}
-		record(pl->r, pl->phase, pl->p, &res);
+		run_record(pl->r, pl->phase, pl->p, &res);
 		if (res.ok && pl->stop_on_pass)
 			break;
 		if (mono_ns() - t0 < pl->p->interval_ns)
@@ -487,7 +329,7 @@ static void job_event(struct fault_job *j, const char *line)
 		return;
 	}
 	ev = event_parse(json_get_str(o, EVF_EVENT, NULL));
-	ts = json_get_int(o, EVF_TS, ms(now_realtime_ns()));
+	ts = json_get_int(o, EVF_TS, run_ms(now_realtime_ns()));
 	if (ev != EV_PROGRESS) {
 		if (!j->f.node_events)
 			j->f.node_events = json_object_new_array();
@@ -499,16 +341,16 @@ static void job_event(struct fault_job *j, const char *line)
 	switch (ev) {
 	case EV_OOM_KILL:
 		j->f.oom_events++;
-		say(j->r, "   OOM kill on %s: pid %s (%s), cgroup %s", n->name,
-		    json_object_get_string(json_get(o, EVF_PID)), json_get_str(o, EVF_COMM, "?"),
-		    json_get_str(o, EVF_CGROUP, "?"));
+		run_say(j->r, "   OOM kill on %s: pid %s (%s), cgroup %s", n->name,
+			json_object_get_string(json_get(o, EVF_PID)), json_get_str(o, EVF_COMM, "?"),
+			json_get_str(o, EVF_CGROUP, "?"));
 		break;
 	case EV_APPLIED:
 		snprintf(j->f.id, sizeof(j->f.id), "%s", json_get_str(o, EVF_ID, ""));
 		j->f.applied_ms = ts;
 		j->f.deadline_ms = json_get_int(o, EVF_DEADLINE, 0);
-		say(j->r, "   fault %s %s on %s applied (id %s)", j->s->args[0], j->s->args[1],
-		    n->name, j->f.id);
+		run_say(j->r, "   fault %s %s on %s applied (id %s)", j->s->args[0], j->s->args[1],
+			n->name, j->f.id);
 		job_set(j, JOB_APPLIED);
 		break;
 	case EV_REVERTED:
@@ -518,8 +360,8 @@ static void job_event(struct fault_job *j, const char *line)
 		j->f.counters = json_object_get(json_get(o, EVF_COUNTERS));
 		j->f.counter_oom_kills = json_get_int(j->f.counters, "oom_kills", 0);
 		job_expect_take(j, j->f.counters, j->expect_counter, false);
-		say(j->r, "   fault %s %s on %s reverted (%s)", j->s->args[0], j->s->args[1],
-		    n->name, j->f.reason);
+		run_say(j->r, "   fault %s %s on %s reverted (%s)", j->s->args[0], j->s->args[1],
+			n->name, j->f.reason);
 		break;
 	case EV_SIGNALLED:
 	case EV_RESTART_REQUESTED:
@@ -535,8 +377,8 @@ static void job_event(struct fault_job *j, const char *line)
 			snprintf(j->f.reason, sizeof(j->f.reason), "%s", event_name(ev));
 		}
 		if (j->f.applied_ms)
-			say(j->r, "   %s %s on %s: %s %+.3fs", j->s->args[0], j->s->args[1], n->name,
-			    event_name(ev), (ts - j->f.applied_ms) / 1e3);
+			run_say(j->r, "   %s %s on %s: %s %+.3fs", j->s->args[0], j->s->args[1], n->name,
+				event_name(ev), (ts - j->f.applied_ms) / 1e3);
 		break;
 	case EV_REBOOTING:
 		if (!j->s->oneshot)
@@ -545,8 +387,8 @@ static void job_event(struct fault_job *j, const char *line)
 		j->f.reboot_at_ms = ts + json_get_int(o, EVF_IN_MS, 0);
 		j->f.applied_ms = j->f.reverted_ms = j->f.reboot_at_ms;
 		snprintf(j->f.reason, sizeof(j->f.reason), "%s", event_name(ev));
-		say(j->r, "   %s reboots in %.1fs (boot id %s)", n->name, (j->f.reboot_at_ms - ts) / 1e3,
-		    j->f.old_boot);
+		run_say(j->r, "   %s reboots in %.1fs (boot id %s)", n->name, (j->f.reboot_at_ms - ts) / 1e3,
+			j->f.old_boot);
 		break;
 	case EV_UNKNOWN:
 		log_debug("%s: an event tug does not know: %s", n->name, line);
@@ -569,7 +411,7 @@ static int await_reboot(struct fault_job *j)
 {
 	const struct exp_node *n = &j->r->e->nodes[j->s->node];
 	uint64_t bound = j->r->e->recovery_within_ns ? j->r->e->recovery_within_ns : REBOOT_WAIT_NS;
-	int64_t left_ms = j->f.reboot_at_ms + ms(bound) - ms(now_realtime_ns());
+	int64_t left_ms = j->f.reboot_at_ms + run_ms(bound) - run_ms(now_realtime_ns());
 	uint64_t deadline = mono_ns() + (left_ms > 0 ? left_ms * NSEC_PER_MSEC : 0);
 	bool same = false;	/* the last answer still had the old boot id */
 	char why[256] = "";
@@ -598,9 +440,9 @@ static int await_reboot(struct fault_job *j)
 			same = !strcmp(out, j->f.old_boot);
 			if (!same) {
 				snprintf(j->f.new_boot, sizeof(j->f.new_boot), "%s", out);
-				j->f.to_ssh_ms = ms(now_realtime_ns()) - j->f.reboot_at_ms;
-				say(j->r, "   %s answers SSH again %.3fs after its reboot (boot id %s)",
-				    n->name, j->f.to_ssh_ms / 1e3, j->f.new_boot);
+				j->f.to_ssh_ms = run_ms(now_realtime_ns()) - j->f.reboot_at_ms;
+				run_say(j->r, "   %s answers SSH again %.3fs after its reboot (boot id %s)",
+					n->name, j->f.to_ssh_ms / 1e3, j->f.new_boot);
 				free(out);
 				return 0;
 			}
@@ -727,7 +569,7 @@ static void *fault_main(void *arg)
 		err = -EIO;
 	}
 	if (j->s->oneshot && !j->f.applied_ms && j->f.exit_code == 0) {
-		j->f.applied_ms = j->f.reverted_ms = ms(now_realtime_ns());
+		j->f.applied_ms = j->f.reverted_ms = run_ms(now_realtime_ns());
 		err = 0;
 	}
 	if (!err && !j->s->oneshot && j->f.applied_ms && !j->f.reverted_ms && !j->r->stop) {
@@ -739,7 +581,7 @@ static void *fault_main(void *arg)
 		err = -EIO;
 	}
 	if (j->f.applied_ms && !j->f.reverted_ms)
-		j->f.reverted_ms = ms(now_realtime_ns());
+		j->f.reverted_ms = run_ms(now_realtime_ns());
 	if (!err && j->f.reboot_at_ms) {
 		/* That session dies with the node: the check needs a new one. */
 		node_proc_free(p);
@@ -819,14 +661,14 @@ static int run_action(struct run *r, const struct exp_step *s, const char *phase
 	struct rr_action a;
 	json_object *ev;
 
-	say(r, "   %s on %s: %s", phase, n->name, s->run);
+	run_say(r, "   %s on %s: %s", phase, n->name, s->run);
 	/* A rollback runs after a stop too: it retries to its own timeout. */
 	err = node_open_retry(n, r->accept_new, mono_ns() + s->timeout_ns,
 			      strcmp(phase, "rollbacks") ? &r->stop : NULL, &c, reason, sizeof(reason));
-	*start_ms = ms(now_realtime_ns());
+	*start_ms = run_ms(now_realtime_ns());
 	if (!err)
 		err = node_run(c, s->run, s->timeout_ns, &code, &out, reason, sizeof(reason));
-	*end_ms = ms(now_realtime_ns());
+	*end_ms = run_ms(now_realtime_ns());
 	node_close(c);
 	a = (struct rr_action){ .ts_ms = *end_ms, .duration_ms = *end_ms - *start_ms, .phase = phase,
 				.name = s->name ? s->name : s->run, .node = n->name, .exit_code = code,
@@ -844,7 +686,7 @@ static int run_action(struct run *r, const struct exp_step *s, const char *phase
 	json_object_object_add(ev, "duration_ms", json_object_new_int64(*end_ms - *start_ms));
 	json_object_object_add(ev, "output", json_object_new_string(out ? out : ""));
 	json_object_object_add(ev, "detail", json_object_new_string(reason));
-	emit(r, "action", ev);
+	run_emit(r, "action", ev);
 	free(out);
 	if (err) {
 		snprintf(why, len, "%s on %s: %s", s->name ? s->name : s->run, n->name, reason);
@@ -863,7 +705,7 @@ static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t
 
 static int judge_during_phase(struct run *r, struct poller **pl, int64_t start, int64_t end)
 {
-	int64_t t = ms(now_realtime_ns());
+	int64_t t = run_ms(now_realtime_ns());
 	char why[512] = "";
 	int err = during_judge(r, *pl, start, end, why, sizeof(why));
 	char ttd[64] = "";
@@ -872,9 +714,9 @@ static int judge_during_phase(struct run *r, struct poller **pl, int64_t start, 
 		snprintf(ttd, sizeof(ttd), ", detected after %" PRId64 " ms", r->rec.ttd_ms);
 	*pl = NULL;
 	if (err && err != -EINTR)
-		phase_end(r, "expect-during", "fail", t, "%s", why);
+		run_phase_end(r, "expect-during", "fail", t, "%s", why);
 	else if (!err)
-		phase_end(r, "expect-during", "pass", t, "%zu probes%s", r->e->nduring, ttd);
+		run_phase_end(r, "expect-during", "pass", t, "%zu probes%s", r->e->nduring, ttd);
 	if (err && (!r->rec.reason_during || !*r->rec.reason_during))
 		runrec_set_reason(&r->rec, &r->rec.reason_during, why);
 	return err;
@@ -1059,7 +901,7 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 			uint64_t until = mono_ns() + s->pause_ns;
 
 			while (mono_ns() < until && !interrupted) {
-				progress(r);
+				run_progress(r);
 				sleep_ns(until - mono_ns() < 100 * NSEC_PER_MSEC ? until - mono_ns() :
 					 100 * NSEC_PER_MSEC);
 			}
@@ -1092,7 +934,7 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 			}
 			pthread_mutex_init(&j->mu, NULL);
 			pthread_cond_init(&j->cv, NULL);
-			say(r, "   method: %s %s on %s", s->args[0], s->args[1], e->nodes[s->node].name);
+			run_say(r, "   method: %s %s on %s", s->args[0], s->args[1], e->nodes[s->node].name);
 			if (pthread_create(&j->th, NULL, fault_main, j)) {
 				(*njobs)--;
 				snprintf(why, len, "cannot start a thread");
@@ -1114,7 +956,7 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 				if (interrupted)
 					r->stop = 1;
 				pthread_mutex_unlock(&j->mu);
-				progress(r);
+				run_progress(r);
 				pthread_mutex_lock(&j->mu);
 			}
 			/* The job's fields are its thread's until DONE (job_set's lock
@@ -1146,9 +988,9 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 				r->stop = 1;	/* a failed fault (a silent node) ends the others now */
 			if (deadline_ms)
 				r->phase_deadline_ns = mono_ns() +
-					(deadline_ms > ms(now_realtime_ns()) ?
-					 (deadline_ms - ms(now_realtime_ns())) * NSEC_PER_MSEC : 0);
-			progress(r);
+					(deadline_ms > run_ms(now_realtime_ns()) ?
+					 (deadline_ms - run_ms(now_realtime_ns())) * NSEC_PER_MSEC : 0);
+			run_progress(r);
 			sleep_ns(100 * NSEC_PER_MSEC);
 		}
 		pthread_join(j->th, NULL);
@@ -1195,11 +1037,11 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
  * one-shot fault's window is an instant). */
 static void during_close(struct run *r, struct poller *pl, int64_t start)
 {
-	int64_t now = ms(now_realtime_ns());
+	int64_t now = run_ms(now_realtime_ns());
 
 	for (size_t i = 0; pl && i < r->e->nduring; i++) {
 		const struct exp_probe *p = &r->e->during[i];
-		int64_t until = start + ms(p->within_ns);
+		int64_t until = start + run_ms(p->within_ns);
 
 		if (p->must_fail && p->within_ns && until > now && !r->stop)
 			pl[i].until_mono = mono_ns() + (until - now) * NSEC_PER_MSEC;
@@ -1226,7 +1068,7 @@ static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t
 		return -EINTR;
 	for (size_t i = 0; i < e->nduring; i++) {
 		const struct exp_probe *p = &e->during[i];
-		int64_t first_fail = -1, limit = p->must_fail && p->within_ns ? start + ms(p->within_ns) : end;
+		int64_t first_fail = -1, limit = p->must_fail && p->within_ns ? start + run_ms(p->within_ns) : end;
 		double slowest = 0;
 		unsigned fails = 0;
 		bool all_ok = true, any = false;
@@ -1253,15 +1095,15 @@ static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t
 		pthread_mutex_unlock(&r->lock);
 		if (p->must_fail) {
 			enum outage_seen seen = outage_judge(r->has_outage ? &r->outage : NULL, fails,
-							     ms(p->interval_ns), (int64_t)slowest + 1);
+							     run_ms(p->interval_ns), (int64_t)slowest + 1);
 			char b[32], note[256];
 
 			if (seen == SEEN_BY_NODE_ONLY) {
 				snprintf(note, sizeof(note), "'%s': outage %" PRId64 " ms, shorter than the %"
 					 PRId64 " ms probe interval: seen from the node's events", p->name,
-					 outage_ms(&r->outage), ms(p->interval_ns));
+					 outage_ms(&r->outage), run_ms(p->interval_ns));
 				runrec_note_add(&r->rec, note);
-				say(r, "   during   %s", note);
+				run_say(r, "   during   %s", note);
 			} else if (seen == MISSED && !err) {
 				snprintf(why, len, "expect-during '%s' never failed %s%s", p->name,
 					 p->within_ns ? "within " : "while the faults held",
@@ -1270,7 +1112,7 @@ static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t
 					snprintf(why + strlen(why), len - strlen(why),
 						 ", although the node's events show an outage of %" PRId64
 						 " ms (probe every %" PRId64 " ms)", outage_ms(&r->outage),
-						 ms(p->interval_ns));
+						 run_ms(p->interval_ns));
 				err = -EPROTO;
 			}
 		} else if (!all_ok || !any) {
@@ -1322,14 +1164,14 @@ enum phase_result {
 /* Every node reachable, its host key known and unchanged. */
 static enum phase_result phase_connect(struct run *r, struct run_state *s)
 {
-	int64_t t = ms(now_realtime_ns());
+	int64_t t = run_ms(now_realtime_ns());
 
-	phase_begin(r, "connect", 0);
+	run_phase_begin(r, "connect", 0);
 	for (size_t i = 0; i < r->e->nnodes; i++) {
 		struct node_conn *c;
 
 		if (node_open(&r->e->nodes[i], s->opt->accept_new, &c, s->why, sizeof(s->why))) {
-			phase_end(r, "connect", "fail", t, "%s", s->why);
+			run_phase_end(r, "connect", "fail", t, "%s", s->why);
 			log_error("refused: %s; nothing was touched", s->why);
 			r->rec.verdict = "refused";
 			runrec_set_reason(&r->rec, &r->rec.reason, s->why);
@@ -1337,21 +1179,21 @@ static enum phase_result phase_connect(struct run *r, struct run_state *s)
 		}
 		node_close(c);
 	}
-	phase_end(r, "connect", "pass", t, "%zu node%s", r->e->nnodes, r->e->nnodes == 1 ? "" : "s");
+	run_phase_end(r, "connect", "pass", t, "%zu node%s", r->e->nnodes, r->e->nnodes == 1 ? "" : "s");
 	return PHASE_PASS;
 }
 
 static enum phase_result probe_phase(struct run *r, struct run_state *s, const char *name,
 				     const struct exp_probe *ps, size_t n)
 {
-	int64_t t = ms(now_realtime_ns());
+	int64_t t = run_ms(now_realtime_ns());
 
-	phase_begin(r, name, 0);
+	run_phase_begin(r, name, 0);
 	if (!check_probes(r, name, ps, n, s->why, sizeof(s->why))) {
-		phase_end(r, name, "fail", t, "%s", s->why);
+		run_phase_end(r, name, "fail", t, "%s", s->why);
 		return PHASE_FAIL;
 	}
-	phase_end(r, name, "pass", t, "%zu probes", n);
+	run_phase_end(r, name, "pass", t, "%zu probes", n);
 	return PHASE_PASS;
 }
 
@@ -1368,7 +1210,7 @@ static enum phase_result phase_steady(struct run *r, struct run_state *s)
 
 static enum phase_result phase_method(struct run *r, struct run_state *s)
 {
-	int64_t t = ms(now_realtime_ns());
+	int64_t t = run_ms(now_realtime_ns());
 	char why2[512];
 	int err;
 
@@ -1378,7 +1220,7 @@ static enum phase_result phase_method(struct run *r, struct run_state *s)
 		return PHASE_REFUSED;
 	}
 	s->began = true;
-	phase_begin(r, "method", 0);
+	run_phase_begin(r, "method", 0);
 	err = run_method(r, s->jobs, &s->njobs, &s->start_ms, &s->end_ms, &s->during, s->why,
 			 sizeof(s->why));
 	r->rec.has_window = true;
@@ -1388,10 +1230,10 @@ static enum phase_result phase_method(struct run *r, struct run_state *s)
 		r->stop = 1;
 		during_judge(r, s->during, s->start_ms, s->end_ms, why2, sizeof(why2));
 		s->during = NULL;
-		phase_end(r, "method", "fail", t, "%s", interrupted ? "interrupted" : s->why);
+		run_phase_end(r, "method", "fail", t, "%s", interrupted ? "interrupted" : s->why);
 		return PHASE_FAIL;
 	}
-	phase_end(r, "method", "pass", t, "fault window %.3fs", (s->end_ms - s->start_ms) / 1e3);
+	run_phase_end(r, "method", "pass", t, "fault window %.3fs", (s->end_ms - s->start_ms) / 1e3);
 	during_close(r, s->during, s->start_ms);
 	return PHASE_PASS;
 }
@@ -1400,8 +1242,8 @@ static enum phase_result phase_method(struct run *r, struct run_state *s)
 static enum phase_result phase_recovery(struct run *r, struct run_state *s)
 {
 	const struct experiment *e = r->e;
-	int64_t t = ms(now_realtime_ns()), ttr = 0;
-	int64_t until_ms = s->end_ms + ms(e->recovery_within_ns);
+	int64_t t = run_ms(now_realtime_ns()), ttr = 0;
+	int64_t until_ms = s->end_ms + run_ms(e->recovery_within_ns);
 	uint64_t left = until_ms > t ? (until_ms - t) * NSEC_PER_MSEC : 0;
 	char why2[512];
 	struct poller *pl;
@@ -1409,12 +1251,12 @@ static enum phase_result phase_recovery(struct run *r, struct run_state *s)
 
 	if (!e->nrecovery)
 		return PHASE_PASS;
-	phase_begin(r, "recovery", mono_ns() + left);
+	run_phase_begin(r, "recovery", mono_ns() + left);
 	if (pollers_start(r, "recovery", e->recovery, e->nrecovery, true, mono_ns() + left, &pl)) {
 		r->stop = 1;
 		during_judge(r, s->during, s->start_ms, s->end_ms, why2, sizeof(why2));
 		s->during = NULL;
-		phase_end(r, "recovery", "fail", t, "cannot start the probe threads");
+		run_phase_end(r, "recovery", "fail", t, "cannot start the probe threads");
 		return PHASE_FAIL;
 	}
 	/* expect-during may still watch while recovery is timed */
@@ -1427,7 +1269,7 @@ static enum phase_result phase_recovery(struct run *r, struct run_state *s)
 			running |= pl[i].first_pass_ms < 0 && mono_ns() < pl[i].until_mono;
 		if (!running || interrupted)
 			break;
-		progress(r);
+		run_progress(r);
 		sleep_ns(100 * NSEC_PER_MSEC);
 	}
 	if (interrupted)
@@ -1444,7 +1286,7 @@ static enum phase_result phase_recovery(struct run *r, struct run_state *s)
 		}
 	}
 	free(pl);
-	if (all && r->has_outage && outage_ms(&r->outage) > ms(e->recovery_within_ns)) {
+	if (all && r->has_outage && outage_ms(&r->outage) > run_ms(e->recovery_within_ns)) {
 		snprintf(s->why, sizeof(s->why), "back %.3fs after it acted (the node's events), beyond "
 			 "the %.1fs bound", outage_ms(&r->outage) / 1e3, e->recovery_within_ns / 1e9);
 		all = false;
@@ -1456,16 +1298,16 @@ static enum phase_result phase_recovery(struct run *r, struct run_state *s)
 		r->rec.ttr_ms = r->has_outage ? outage_ms(&r->outage) : ttr;
 	}
 	if (!all || interrupted) {
-		phase_end(r, "recovery", "fail", t, "%s", interrupted ? "interrupted" : s->why);
+		run_phase_end(r, "recovery", "fail", t, "%s", interrupted ? "interrupted" : s->why);
 		return PHASE_FAIL;
 	}
 	if (r->has_outage)
-		phase_end(r, "recovery", "pass", t, "back %.3fs after it acted (the node's events), "
-			  "every probe passing %.3fs after that (bound %.1fs)", outage_ms(&r->outage) / 1e3,
-			  ttr / 1e3, e->recovery_within_ns / 1e9);
+		run_phase_end(r, "recovery", "pass", t, "back %.3fs after it acted (the node's events), "
+			      "every probe passing %.3fs after that (bound %.1fs)", outage_ms(&r->outage) / 1e3,
+			      ttr / 1e3, e->recovery_within_ns / 1e9);
 	else
-		phase_end(r, "recovery", "pass", t, "recovered %.3fs after the fault's end (bound %.1fs)",
-			  ttr / 1e3, e->recovery_within_ns / 1e9);
+		run_phase_end(r, "recovery", "pass", t, "recovered %.3fs after the fault's end (bound %.1fs)",
+			      ttr / 1e3, e->recovery_within_ns / 1e9);
 	return PHASE_PASS;
 }
 
@@ -1493,17 +1335,17 @@ static enum phase_result phase_post(struct run *r, struct run_state *s)
 /* Always once the method began, whatever happened. */
 static enum phase_result phase_rollbacks(struct run *r, struct run_state *s)
 {
-	int64_t t = ms(now_realtime_ns()), a, b;
+	int64_t t = run_ms(now_realtime_ns()), a, b;
 	char rwhy[512] = "";
 	bool ok = true;
 
 	if (!s->began || !r->e->nrollbacks)
 		return PHASE_PASS;
-	phase_begin(r, "rollbacks", 0);
+	run_phase_begin(r, "rollbacks", 0);
 	for (size_t i = 0; i < r->e->nrollbacks; i++)
 		if (run_action(r, &r->e->rollbacks[i], "rollbacks", &a, &b, rwhy, sizeof(rwhy)))
 			ok = false;
-	phase_end(r, "rollbacks", ok ? "pass" : "fail", t, "%s", ok ? "" : rwhy);
+	run_phase_end(r, "rollbacks", ok ? "pass" : "fail", t, "%s", ok ? "" : rwhy);
 	if (!ok && !s->failed)
 		snprintf(s->why, sizeof(s->why), "rollback: %s", rwhy);
 	return ok ? PHASE_PASS : PHASE_FAIL;
@@ -1549,7 +1391,7 @@ static int execute(const struct run_opts *opt, struct experiment *e, const char 
 	pthread_mutex_init(&r.lock, NULL);
 	r.accept_new = opt->accept_new;
 	r.tty = isatty(STDOUT_FILENO);
-	rr->started_ms = ms(now_realtime_ns());
+	rr->started_ms = run_ms(now_realtime_ns());
 	rr->title = e->title;
 	rr->file = file;
 	rr->risk = risk_name(e->risk);
@@ -1567,8 +1409,8 @@ static int execute(const struct run_opts *opt, struct experiment *e, const char 
 	rr->overrides = opt->vars;
 	rr->noverrides = opt->nvars;
 	rr->accept_new = opt->accept_new;
-	say(&r, "tug run '%s' (%s risk) by %s, run %s", e->title, risk_name(e->risk), opt->operator,
-	    rr->run_id);
+	run_say(&r, "tug run '%s' (%s risk) by %s, run %s", e->title, risk_name(e->risk), opt->operator,
+		rr->run_id);
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -1601,7 +1443,7 @@ static int execute(const struct run_opts *opt, struct experiment *e, const char 
 	ret = st.failed || interrupted ? EXIT_FAILURE : EXIT_SUCCESS;
 
 results:
-	rr->finished_ms = ms(now_realtime_ns());
+	rr->finished_ms = run_ms(now_realtime_ns());
 	rr->finished = true;
 	runrec_summarize(rr);
 	if (opt->suite_id) {
@@ -1653,10 +1495,10 @@ results:
 			snprintf(ttd, sizeof(ttd), "%" PRId64 " ms", rr->ttd_ms);
 		if (rr->has_ttr)
 			snprintf(ttr, sizeof(ttr), "%" PRId64 " ms", rr->ttr_ms);
-		say(&r, "%s: %s%s%s  detect %s  recover %s  report %s%s", e->title,
-		    !strcmp(v, "pass") ? "PASS" : !strcmp(v, "fail") ? "FAIL" : v,
-		    *reason ? " - " : "", reason, ttd, ttr, dir,
-		    opt->db && !err ? ", stored in PostgreSQL" : "");
+		run_say(&r, "%s: %s%s%s  detect %s  recover %s  report %s%s", e->title,
+			!strcmp(v, "pass") ? "PASS" : !strcmp(v, "fail") ? "FAIL" : v,
+			*reason ? " - " : "", reason, ttd, ttr, dir,
+			opt->db && !err ? ", stored in PostgreSQL" : "");
 		json_object_object_add(o, "run_id", json_object_new_string(rr->run_id));
 		json_object_object_add(o, "verdict", json_object_new_string(v));
 		json_object_object_add(o, "reason", json_object_new_string(reason));
@@ -1665,7 +1507,7 @@ results:
 		json_object_object_add(o, "time_to_recover_ms", rr->has_ttr ?
 				       json_object_new_int64(rr->ttr_ms) : NULL);
 		json_object_object_add(o, "report", json_object_new_string(dir));
-		emit(&r, "result", o);
+		run_emit(&r, "result", o);
 	}
 	node_global_cleanup();
 	for (size_t i = 0; i < st.njobs; i++) {
@@ -2074,7 +1916,7 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 		json_object_object_add(suite, "file", json_object_new_string(su->file));
 		json_object_object_add(suite, "operator", json_object_new_string(base->operator));
 		json_object_object_add(suite, "approvers", a);
-		json_object_object_add(suite, "started_ms", json_object_new_int64(ms(now_realtime_ns())));
+		json_object_object_add(suite, "started_ms", json_object_new_int64(run_ms(now_realtime_ns())));
 	}
 	if (!base->json)
 		printf("suite '%s': %zu experiments, run %s, report %s\n", su->title, su->nentries, sid, dir);
@@ -2111,7 +1953,7 @@ static int run_suite(const struct run_opts *base, const struct tug_config *cfg, 
 	for (size_t i = 0; i < su->nentries; i++)
 		json_object_array_add(rows_json, suite_row_json(&rows[i]));
 	json_object_object_add(suite, "experiments", rows_json);
-	json_object_object_add(suite, "finished_ms", json_object_new_int64(ms(now_realtime_ns())));
+	json_object_object_add(suite, "finished_ms", json_object_new_int64(run_ms(now_realtime_ns())));
 	json_object_object_add(suite, "verdict", json_object_new_string(
 		interrupted ? "interrupted" : ret ? "fail" : "pass"));
 	err = suite_write(dir, suite, rows, su->nentries, why, sizeof(why));

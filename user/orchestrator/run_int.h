@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Inside tug run: what the orchestrator's parts share. One run of one
+ * experiment is one struct run, passed to every part; its lock guards the
+ * record every thread writes. For the files of tug run only (run.c lists
+ * them): nothing else includes this.
+ */
+#ifndef TUG_RUN_INT_H
+#define TUG_RUN_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "experiment.h"
+#include "health.h"
+#include "outage.h"
+#include "runrec.h"
+
+/* One run of one experiment: what its parts and threads share. */
+struct run {
+	struct experiment *e;
+	bool accept_new, json, tty;
+	pthread_mutex_t lock;
+	struct runrec rec;	/* the run's state, under lock */
+	const char *phase;
+	uint64_t phase_started_ns, phase_deadline_ns;
+	atomic_int stop;	/* interrupt or abort: faults and pollers end */
+	struct outage outage;	/* the longest one-shot outage the nodes reported */
+	bool has_outage;
+};
+
+/* ---- run.c: what every part goes by (the signal, the clock, report names) ---- */
+
+int64_t run_ms(uint64_t ns);
+
+/* ---- run_out.c: what a run says and records ---- */
+
+__attribute__((format(printf, 2, 3)))
+void run_say(struct run *r, const char *fmt, ...);
+void run_emit(struct run *r, const char *event, json_object *o);
+void run_progress(struct run *r);
+void run_phase_begin(struct run *r, const char *name, uint64_t deadline_ns);
+void run_phase_end(struct run *r, const char *name, const char *verdict, int64_t started_ms,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void run_record(struct run *r, const char *phase, const struct exp_probe *p,
+		const struct probe_result *res);
+
+#endif
