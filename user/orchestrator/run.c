@@ -17,6 +17,7 @@
  *
  * The parts, one file each (run_int.h is what they share):
  *   run.c       the command: options, the checks on them, a file or a suite
+ *   pollers.c   probes run once, and polled while the faults hold
  *   run_out.c   what a run says (text or JSON lines) and records
  */
 #include <errno.h>
@@ -44,7 +45,6 @@
 #include "outage.h"
 #include "node_line.h"
 #include "parse.h"
-#include "health.h"
 #include "http.h"
 #include "run.h"
 #include "run_int.h"
@@ -75,7 +75,7 @@ int64_t run_ms(uint64_t ns)
 	return ns / NSEC_PER_MSEC;
 }
 
-static void sleep_ns(uint64_t ns)
+void run_sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { ns / NSEC_PER_SEC, ns % NSEC_PER_SEC };
 
@@ -86,111 +86,6 @@ static void sleep_ns(uint64_t ns)
 static void on_signal(int sig)
 {
 	interrupted = sig;
-}
-
-/* ---- probes run once (preconditions, steady state, post-checks) ---- */
-
-static bool check_probes(struct run *r, const char *phase, const struct exp_probe *ps, size_t n,
-			 char *why, size_t len)
-{
-	bool all = true;
-
-	for (size_t i = 0; i < n && !r->stop; i++) {
-		struct prober pr;
-		struct probe_result res;
-
-		prober_init(&pr, r->e, &ps[i], r->accept_new);
-		probe_check(&pr, &res, &r->stop);
-		prober_cleanup(&pr);
-		run_record(r, phase, &ps[i], &res);
-		if (!res.ok && all) {
-			snprintf(why, len, "%s: %s", ps[i].name, res.detail);
-			all = false;
-		}
-	}
-	if (r->stop && all) {
-		snprintf(why, len, "interrupted");
-		return false;
-	}
-	return all;
-}
-
-/* ---- pollers (expect-during, recovery) ---- */
-
-struct poller {
-	struct run *r;
-	const struct exp_probe *p;
-	const char *phase;
-	pthread_t th;
-	/* Shared with the main thread while the poller runs. */
-	atomic_int stop;
-	_Atomic uint64_t until_mono;	/* during_close() moves it */
-	_Atomic int64_t first_pass_ms;	/* the recovery loop watches it */
-	bool stop_on_pass;
-	/* results, read after the join */
-	int64_t first_fail_ms;
-	unsigned attempts, fails;
-};
-
-static void *poller_main(void *arg)
-{
-	struct poller *pl = arg;
-	struct prober pr;
-
-	prober_init(&pr, pl->r->e, pl->p, pl->r->accept_new);
-	while (!pl->stop && !pl->r->stop && mono_ns() < pl->until_mono) {
-		uint64_t t0 = mono_ns();
-		struct probe_result res;
-
-		probe_once(&pr, &res);
-		if (pl->stop && !pl->stop_on_pass)
-			break;	/* the window closed while we probed */
-		pl->attempts++;
-		if (!res.ok) {
-			pl->fails++;
-			if (pl->first_fail_ms < 0)
-				pl->first_fail_ms = run_ms(res.ts_ns);
-		} else if (pl->first_pass_ms < 0) {
-			pl->first_pass_ms = run_ms(res.ts_ns);
-		}
-		run_record(pl->r, pl->phase, pl->p, &res);
-		if (res.ok && pl->stop_on_pass)
-			break;
-		if (mono_ns() - t0 < pl->p->interval_ns)
-			sleep_ns(pl->p->interval_ns - (mono_ns() - t0));
-	}
-	prober_cleanup(&pr);
-	return NULL;
-}
-
-static int pollers_start(struct run *r, const char *phase, const struct exp_probe *ps, size_t n,
-			 bool stop_on_pass, uint64_t until_mono, struct poller **ret)
-{
-	struct poller *pl = calloc(n ? n : 1, sizeof(*pl));
-
-	if (!pl)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		pl[i] = (struct poller){ .r = r, .p = &ps[i], .phase = phase,
-					 .stop_on_pass = stop_on_pass, .until_mono = until_mono,
-					 .first_fail_ms = -1, .first_pass_ms = -1 };
-		if (pthread_create(&pl[i].th, NULL, poller_main, &pl[i])) {
-			for (size_t j = 0; j < i; j++) {
-				pl[j].stop = 1;
-				pthread_join(pl[j].th, NULL);
-			}
-			free(pl);
-			return -EAGAIN;
-		}
-	}
-	*ret = pl;
-	return 0;
-}
-
-static void pollers_join(struct poller *pl, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		pthread_join(pl[i].th, NULL);
 }
 
 /* ---- faults held on nodes ---- */
@@ -450,7 +345,7 @@ static int await_reboot(struct fault_job *j)
 		free(out);
 		if (mono_ns() >= deadline)
 			break;
-		sleep_ns(200 * NSEC_PER_MSEC);
+		run_sleep_ns(200 * NSEC_PER_MSEC);
 	}
 	if (j->r->stop)
 		snprintf(j->why, sizeof(j->why), "interrupted while %s rebooted", n->name);
@@ -700,28 +595,6 @@ static int run_action(struct run *r, const struct exp_step *s, const char *phase
 	return 0;
 }
 
-static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t end,
-			char *why, size_t len);
-
-static int judge_during_phase(struct run *r, struct poller **pl, int64_t start, int64_t end)
-{
-	int64_t t = run_ms(now_realtime_ns());
-	char why[512] = "";
-	int err = during_judge(r, *pl, start, end, why, sizeof(why));
-	char ttd[64] = "";
-
-	if (r->rec.ttd == RR_TTD_SET)
-		snprintf(ttd, sizeof(ttd), ", detected after %" PRId64 " ms", r->rec.ttd_ms);
-	*pl = NULL;
-	if (err && err != -EINTR)
-		run_phase_end(r, "expect-during", "fail", t, "%s", why);
-	else if (!err)
-		run_phase_end(r, "expect-during", "pass", t, "%zu probes%s", r->e->nduring, ttd);
-	if (err && (!r->rec.reason_during || !*r->rec.reason_during))
-		runrec_set_reason(&r->rec, &r->rec.reason_during, why);
-	return err;
-}
-
 /* ---- the command ---- */
 
 static void usage(FILE *out)
@@ -902,8 +775,8 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 
 			while (mono_ns() < until && !interrupted) {
 				run_progress(r);
-				sleep_ns(until - mono_ns() < 100 * NSEC_PER_MSEC ? until - mono_ns() :
-					 100 * NSEC_PER_MSEC);
+				run_sleep_ns(until - mono_ns() < 100 * NSEC_PER_MSEC ? until - mono_ns() :
+					     100 * NSEC_PER_MSEC);
 			}
 			continue;
 		}
@@ -991,7 +864,7 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 					(deadline_ms > run_ms(now_realtime_ns()) ?
 					 (deadline_ms - run_ms(now_realtime_ns())) * NSEC_PER_MSEC : 0);
 			run_progress(r);
-			sleep_ns(100 * NSEC_PER_MSEC);
+			run_sleep_ns(100 * NSEC_PER_MSEC);
 		}
 		pthread_join(j->th, NULL);
 		/* A one-shot's window is the outage the node saw, not the instant
@@ -1029,103 +902,6 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 	if (fault_start)
 		*start = fault_start;
 	*ret_during = pl;
-	return err;
-}
-
-/* Let each expect-during poller run to the end of its window: the fault
- * window, or start + within for a probe that must fail within a bound (a
- * one-shot fault's window is an instant). */
-static void during_close(struct run *r, struct poller *pl, int64_t start)
-{
-	int64_t now = run_ms(now_realtime_ns());
-
-	for (size_t i = 0; pl && i < r->e->nduring; i++) {
-		const struct exp_probe *p = &r->e->during[i];
-		int64_t until = start + run_ms(p->within_ns);
-
-		if (p->must_fail && p->within_ns && until > now && !r->stop)
-			pl[i].until_mono = mono_ns() + (until - now) * NSEC_PER_MSEC;
-		else
-			pl[i].stop = 1;
-	}
-}
-
-/* Join the expect-during pollers and judge them. A must-fail probe that
- * never failed is judged against the outage the nodes reported: too short
- * for its interval is said as such, long enough and missed is a failure. */
-static int during_judge(struct run *r, struct poller *pl, int64_t start, int64_t end,
-			char *why, size_t len)
-{
-	const struct experiment *e = r->e;
-	int64_t ttd = -1;
-	int err = 0;
-
-	if (!pl)
-		return 0;
-	pollers_join(pl, e->nduring);
-	free(pl);
-	if (r->stop)
-		return -EINTR;
-	for (size_t i = 0; i < e->nduring; i++) {
-		const struct exp_probe *p = &e->during[i];
-		int64_t first_fail = -1, limit = p->must_fail && p->within_ns ? start + run_ms(p->within_ns) : end;
-		double slowest = 0;
-		unsigned fails = 0;
-		bool all_ok = true, any = false;
-		const struct rr_probe *pr;
-
-		/* Its samples only: the recovery pollers may add theirs meanwhile. */
-		pthread_mutex_lock(&r->lock);
-		pr = runrec_probe_find(&r->rec, p->name, "during");
-		for (size_t k = 0; pr && k < pr->nsamples; k++) {
-			int64_t t = pr->samples[k].ts_ms;
-			bool ok = pr->samples[k].ok;
-			double lat = pr->samples[k].latency_ms;
-
-			if (t < start || t > limit)
-				continue;
-			any = true;
-			if (!ok && first_fail < 0)
-				first_fail = t;
-			fails += !ok;
-			all_ok &= ok;
-			if (lat > slowest)
-				slowest = lat;
-		}
-		pthread_mutex_unlock(&r->lock);
-		if (p->must_fail) {
-			enum outage_seen seen = outage_judge(r->has_outage ? &r->outage : NULL, fails,
-							     run_ms(p->interval_ns), (int64_t)slowest + 1);
-			char b[32], note[256];
-
-			if (seen == SEEN_BY_NODE_ONLY) {
-				snprintf(note, sizeof(note), "'%s': outage %" PRId64 " ms, shorter than the %"
-					 PRId64 " ms probe interval: seen from the node's events", p->name,
-					 outage_ms(&r->outage), run_ms(p->interval_ns));
-				runrec_note_add(&r->rec, note);
-				run_say(r, "   during   %s", note);
-			} else if (seen == MISSED && !err) {
-				snprintf(why, len, "expect-during '%s' never failed %s%s", p->name,
-					 p->within_ns ? "within " : "while the faults held",
-					 p->within_ns ? format_duration(p->within_ns, b, sizeof(b)) : "");
-				if (r->has_outage)
-					snprintf(why + strlen(why), len - strlen(why),
-						 ", although the node's events show an outage of %" PRId64
-						 " ms (probe every %" PRId64 " ms)", outage_ms(&r->outage),
-						 run_ms(p->interval_ns));
-				err = -EPROTO;
-			}
-		} else if (!all_ok || !any) {
-			if (!err)
-				snprintf(why, len, "expect-during '%s' %s while the faults held", p->name,
-					 any ? "failed" : "was never probed");
-			err = -EPROTO;
-		}
-		if (p->must_fail && first_fail >= 0 && (ttd < 0 || first_fail - start > ttd))
-			ttd = first_fail - start;
-	}
-	r->rec.ttd = ttd >= 0 ? RR_TTD_SET : RR_TTD_NULL;
-	r->rec.ttd_ms = ttd;
 	return err;
 }
 
@@ -1189,7 +965,7 @@ static enum phase_result probe_phase(struct run *r, struct run_state *s, const c
 	int64_t t = run_ms(now_realtime_ns());
 
 	run_phase_begin(r, name, 0);
-	if (!check_probes(r, name, ps, n, s->why, sizeof(s->why))) {
+	if (!run_check_probes(r, name, ps, n, s->why, sizeof(s->why))) {
 		run_phase_end(r, name, "fail", t, "%s", s->why);
 		return PHASE_FAIL;
 	}
@@ -1228,13 +1004,13 @@ static enum phase_result phase_method(struct run *r, struct run_state *s)
 	r->rec.window_end_ms = s->end_ms;
 	if (err || interrupted) {
 		r->stop = 1;
-		during_judge(r, s->during, s->start_ms, s->end_ms, why2, sizeof(why2));
+		pollers_during_judge(r, s->during, s->start_ms, s->end_ms, why2, sizeof(why2));
 		s->during = NULL;
 		run_phase_end(r, "method", "fail", t, "%s", interrupted ? "interrupted" : s->why);
 		return PHASE_FAIL;
 	}
 	run_phase_end(r, "method", "pass", t, "fault window %.3fs", (s->end_ms - s->start_ms) / 1e3);
-	during_close(r, s->during, s->start_ms);
+	pollers_during_close(r, s->during, s->start_ms);
 	return PHASE_PASS;
 }
 
@@ -1254,13 +1030,13 @@ static enum phase_result phase_recovery(struct run *r, struct run_state *s)
 	run_phase_begin(r, "recovery", mono_ns() + left);
 	if (pollers_start(r, "recovery", e->recovery, e->nrecovery, true, mono_ns() + left, &pl)) {
 		r->stop = 1;
-		during_judge(r, s->during, s->start_ms, s->end_ms, why2, sizeof(why2));
+		pollers_during_judge(r, s->during, s->start_ms, s->end_ms, why2, sizeof(why2));
 		s->during = NULL;
 		run_phase_end(r, "recovery", "fail", t, "cannot start the probe threads");
 		return PHASE_FAIL;
 	}
 	/* expect-during may still watch while recovery is timed */
-	if (s->during && judge_during_phase(r, &s->during, s->start_ms, s->end_ms))
+	if (s->during && pollers_during_phase(r, &s->during, s->start_ms, s->end_ms))
 		s->failed = true;
 	for (;;) {
 		bool running = false;
@@ -1270,7 +1046,7 @@ static enum phase_result phase_recovery(struct run *r, struct run_state *s)
 		if (!running || interrupted)
 			break;
 		run_progress(r);
-		sleep_ns(100 * NSEC_PER_MSEC);
+		run_sleep_ns(100 * NSEC_PER_MSEC);
 	}
 	if (interrupted)
 		r->stop = 1;
@@ -1314,7 +1090,7 @@ static enum phase_result phase_recovery(struct run *r, struct run_state *s)
 /* expect-during, when recovery did not judge it already. */
 static enum phase_result phase_during(struct run *r, struct run_state *s)
 {
-	if (s->during && judge_during_phase(r, &s->during, s->start_ms, s->end_ms))
+	if (s->during && pollers_during_phase(r, &s->during, s->start_ms, s->end_ms))
 		return PHASE_FAIL;
 	return PHASE_PASS;
 }

@@ -36,6 +36,7 @@ struct run {
 /* ---- run.c: what every part goes by (the signal, the clock, report names) ---- */
 
 int64_t run_ms(uint64_t ns);
+void run_sleep_ns(uint64_t ns);
 
 /* ---- run_out.c: what a run says and records ---- */
 
@@ -48,5 +49,33 @@ void run_phase_end(struct run *r, const char *name, const char *verdict, int64_t
 		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 void run_record(struct run *r, const char *phase, const struct exp_probe *p,
 		const struct probe_result *res);
+
+/* ---- pollers.c: probes run once, and polled ---- */
+
+struct poller {
+	struct run *r;
+	const struct exp_probe *p;
+	const char *phase;
+	pthread_t th;
+	/* Shared with the main thread while the poller runs. */
+	atomic_int stop;
+	_Atomic uint64_t until_mono;	/* pollers_during_close() moves it */
+	_Atomic int64_t first_pass_ms;	/* the recovery loop watches it */
+	bool stop_on_pass;
+	/* results, read after the join */
+	int64_t first_fail_ms;
+	unsigned attempts, fails;
+};
+
+bool run_check_probes(struct run *r, const char *phase, const struct exp_probe *ps, size_t n,
+		      char *why, size_t len);
+int pollers_start(struct run *r, const char *phase, const struct exp_probe *ps, size_t n,
+		  bool stop_on_pass, uint64_t until_mono, struct poller **ret);
+void pollers_join(struct poller *pl, size_t n);
+void pollers_during_close(struct run *r, struct poller *pl, int64_t start);
+int pollers_during_judge(struct run *r, struct poller *pl, int64_t start, int64_t end,
+			 char *why, size_t len);
+/* pollers_during_judge() as a phase: its end line, and the reason kept. */
+int pollers_during_phase(struct run *r, struct poller **pl, int64_t start, int64_t end);
 
 #endif
