@@ -78,4 +78,36 @@ int pollers_during_judge(struct run *r, struct poller *pl, int64_t start, int64_
 /* pollers_during_judge() as a phase: its end line, and the reason kept. */
 int pollers_during_phase(struct run *r, struct poller **pl, int64_t start, int64_t end);
 
+/* ---- faultjob.c: faults held on nodes, actions ---- */
+
+enum { JOB_STARTING, JOB_APPLIED, JOB_DONE };
+
+struct fault_job {
+	struct run *r;
+	const struct exp_step *s;
+	size_t idx;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int state;
+	bool failed;
+	char why[512];
+	char fail_why[256];	/* a one-shot verb's own FAIL event's */
+	struct outage seen;	/* a one-shot action's, as its events come */
+	bool outage_known;
+	/* The step's expect keys, as the node last reported them: in the
+	 * counters of its "reverted" event, and in any of its events. */
+	char **expect_counter, **expect_event;
+	/* What the record keeps of it: the thread's own until JOB_DONE. */
+	struct rr_fault f;
+};
+
+int job_build_cmd(const struct exp_node *n, const struct exp_step *s, char **ret);
+/* The thread of one fault_job; the job is JOB_DONE when it ends. */
+void *job_main(void *arg);
+bool jobs_failed(struct fault_job *jobs, size_t n);
+int job_expect(struct fault_job *j, char *why, size_t len);
+int run_action(struct run *r, const struct exp_step *s, const char *phase,
+	       int64_t *start_ms, int64_t *end_ms, char *why, size_t len);
+
 #endif
