@@ -110,4 +110,9 @@ int job_expect(struct fault_job *j, char *why, size_t len);
 int run_action(struct run *r, const struct exp_step *s, const char *phase,
 	       int64_t *start_ms, int64_t *end_ms, char *why, size_t len);
 
+/* ---- plan.c: --dry-run ---- */
+
+void plan_print(const struct experiment *e, char **approvers, size_t napprovers,
+		const char *operator);
+
 #endif
