@@ -17,6 +17,7 @@
  *
  * The parts, one file each (run_int.h is what they share):
  *   run.c       the command: options, the checks on them, a file or a suite
+ *   policy.c    the risk policy: approvals against the risk
  *   plan.c      --dry-run: the plan
  *   faultjob.c  faults held on nodes and actions: the remote fault protocol
  *   pollers.c   probes run once, and polled while the faults hold
@@ -911,30 +912,6 @@ static int suite_write(const char *dir, json_object *suite, const struct suite_r
 out:
 	close(dfd);
 	return err;
-}
-
-/* The risk policy, in one place: NULL when the approvals cover the risk,
- * else why not (for a refusal or a dry run's verdict). */
-static const char *policy_refusal(const struct tug_config *cfg, enum risk risk, char **approvers,
-				  size_t napprovers, char *buf, size_t len)
-{
-	unsigned need = risk == RISK_HIGH ? cfg->approvals_high :
-			risk == RISK_MEDIUM ? cfg->approvals_medium : 0;
-	size_t distinct = 0;
-
-	for (size_t i = 0; i < napprovers; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < i; j++)
-			dup |= !strcmp(approvers[i], approvers[j]);
-		distinct += !dup;
-	}
-	if (distinct >= need)
-		return NULL;
-	snprintf(buf, len, "is %s risk and needs %u distinct approver%s (--approve NAME%s), %zu given",
-		 risk_name(risk), need, need == 1 ? "" : "s", need > 1 ? " --approve NAME2" : "",
-		 distinct);
-	return buf;
 }
 
 static int run_suite(const struct run_opts *base, const struct tug_config *cfg, const char *path,

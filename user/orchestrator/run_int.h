@@ -20,6 +20,8 @@
 #include "outage.h"
 #include "runrec.h"
 
+struct tug_config;
+
 /* One run of one experiment: what its parts and threads share. */
 struct run {
 	struct experiment *e;
@@ -114,5 +116,10 @@ int run_action(struct run *r, const struct exp_step *s, const char *phase,
 
 void plan_print(const struct experiment *e, char **approvers, size_t napprovers,
 		const char *operator);
+
+/* ---- policy.c: the risk policy ---- */
+
+const char *policy_refusal(const struct tug_config *cfg, enum risk risk, char **approvers,
+			   size_t napprovers, char *buf, size_t len);
 
 #endif
