@@ -21,6 +21,7 @@
 #include "runrec.h"
 
 struct tug_config;
+struct sink;
 
 /* One run of one experiment: what its parts and threads share. */
 struct run {
@@ -37,8 +38,12 @@ struct run {
 
 /* ---- run.c: what every part goes by (the signal, the clock, report names) ---- */
 
+extern atomic_int run_interrupted;
 int64_t run_ms(uint64_t ns);
 void run_sleep_ns(uint64_t ns);
+/* SIGINT, SIGTERM, SIGHUP: run_interrupted, and the run winds down. */
+void run_on_signal(int sig);
+void run_slug(const char *title, char *out, size_t len);
 
 /* ---- run_out.c: what a run says and records ---- */
 
@@ -121,5 +126,22 @@ void plan_print(const struct experiment *e, char **approvers, size_t napprovers,
 
 const char *policy_refusal(const struct tug_config *cfg, enum risk risk, char **approvers,
 			   size_t napprovers, char *buf, size_t len);
+
+/* ---- phases.c: one run, phase by phase ---- */
+
+struct run_opts {
+	char **approvers;
+	size_t napprovers;
+	const struct exp_var *vars;	/* --var, for the record */
+	size_t nvars;
+	const char *db, *operator;
+	bool accept_new, json;
+	const char *suite_id, *suite_title;	/* a suite's run: its suite, */
+	int64_t suite_position;			/* and where in it */
+	const struct sink *sink;	/* the operator's summary table, with --db */
+};
+
+int run_execute(const struct run_opts *opt, struct experiment *e, const char *file,
+		const char *report, struct runrec *ret_rec);
 
 #endif
