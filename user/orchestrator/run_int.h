@@ -144,4 +144,9 @@ struct run_opts {
 int run_execute(const struct run_opts *opt, struct experiment *e, const char *file,
 		const char *report, struct runrec *ret_rec);
 
+/* ---- suite.c: experiment files run as one ---- */
+
+int run_suite(const struct run_opts *base, const struct tug_config *cfg, const char *path,
+	      const char *report, bool dry_run);
+
 #endif
