@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The risk policy: whether the approvals given cover an experiment's risk
- * (approvals-medium and -high in tug.conf). Apart, and in one place,
- * because a run, a suite and their dry runs must refuse the same runs:
- * they all ask here.
+ * (approvals-medium and -high in tug.conf), and until when approvals given
+ * at install count. Apart, and in one place, because a run, a suite and
+ * their dry runs must refuse the same runs: they all ask here.
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "experiment.h"
+#include "log.h"
 #include "run_int.h"
 
 /* The risk policy, in one place: NULL when the approvals cover the risk,
@@ -34,4 +36,27 @@ const char *policy_refusal(const struct tug_config *cfg, enum risk risk, char **
 		 risk_name(risk), need, need == 1 ? "" : "s", need > 1 ? " --approve NAME2" : "",
 		 distinct);
 	return buf;
+}
+
+/* Approvals given at install hold for a while, not for every later run:
+ * past expire (seconds since the epoch, 0: no end) the run has none, and
+ * the policy decides (a low-risk file still runs; medium and high are
+ * refused before anything is touched). Returns how many still count. */
+size_t policy_approvals_held(const char *file, char **approvers, size_t napprovers,
+			     long long expire)
+{
+	if (expire && time(NULL) > expire && napprovers) {
+		char who[512] = "", when[32];
+		struct tm tm;
+		time_t t = expire;
+
+		for (size_t i = 0, off = 0; i < napprovers && off < sizeof(who); i++)
+			off += snprintf(who + off, sizeof(who) - off, "%s%s", i ? ", " : "", approvers[i]);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
+		log_error("the approvals of %s for %s held until %s and count no more; to run it "
+			  "again they (or others) approve anew: tug schedule install %s ... --approve NAME",
+			  who, file, when, file);
+		return 0;
+	}
+	return napprovers;
 }

@@ -262,22 +262,7 @@ int cmd_run(int argc, char **argv, bool json)
 	file = argv[optind];
 	if (run_opts_check(db, dry_run ? NULL : report, file, sha, vars, nvars))
 		goto out;
-	/* Approvals given at install hold for a while, not for every later run:
-	 * past it the run has none, and the policy decides (a low-risk file
-	 * still runs; medium and high are refused before anything is touched). */
-	if (expire && time(NULL) > expire && napprovers) {
-		char who[512] = "", when[32];
-		struct tm tm;
-		time_t t = expire;
-
-		for (size_t i = 0, off = 0; i < napprovers && off < sizeof(who); i++)
-			off += snprintf(who + off, sizeof(who) - off, "%s%s", i ? ", " : "", approvers[i]);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M", localtime_r(&t, &tm));
-		log_error("the approvals of %s for %s held until %s and count no more; to run it "
-			  "again they (or others) approve anew: tug schedule install %s ... --approve NAME",
-			  who, file, when, file);
-		napprovers = 0;
-	}
+	napprovers = policy_approvals_held(file, approvers, napprovers, expire);
 	if (config_load(&cfg))
 		goto out;
 	o = (struct run_opts){ .approvers = approvers, .napprovers = napprovers, .vars = vars,

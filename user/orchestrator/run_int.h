@@ -126,6 +126,8 @@ void plan_print(const struct experiment *e, char **approvers, size_t napprovers,
 
 const char *policy_refusal(const struct tug_config *cfg, enum risk risk, char **approvers,
 			   size_t napprovers, char *buf, size_t len);
+size_t policy_approvals_held(const char *file, char **approvers, size_t napprovers,
+			     long long expire);
 
 /* ---- phases.c: one run, phase by phase ---- */
 
