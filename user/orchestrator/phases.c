@@ -436,14 +436,9 @@ int run_execute(const struct run_opts *opt, struct experiment *e, const char *fi
 	rr->risk = risk_name(e->risk);
 	rr->operator = opt->operator;
 	rr->approvers = calloc(opt->napprovers ? opt->napprovers : 1, sizeof(*rr->approvers));
-	for (size_t i = 0; rr->approvers && i < opt->napprovers; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < i; j++)
-			dup |= !strcmp(opt->approvers[i], opt->approvers[j]);
-		if (!dup)
+	for (size_t i = 0; rr->approvers && i < opt->napprovers; i++)
+		if (policy_approver_distinct(opt->approvers, i))
 			rr->approvers[rr->napprovers++] = opt->approvers[i];
-	}
 	rr->variables = e->variables;
 	rr->overrides = opt->vars;
 	rr->noverrides = opt->nvars;

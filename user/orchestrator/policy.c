@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The risk policy: whether the approvals given cover an experiment's risk
- * (approvals-medium and -high in tug.conf), and until when approvals given
- * at install count. Apart, and in one place, because a run, a suite and
- * their dry runs must refuse the same runs: they all ask here.
+ * (approvals-medium and -high in tug.conf), which approvers count (each
+ * name once, in the record and a suite's report too) and until when
+ * approvals given at install count. Apart, and in one place, because a
+ * run, a suite and their dry runs must refuse the same runs: they all ask
+ * here.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,17 @@
 #include "log.h"
 #include "run_int.h"
 
+/* An approver named twice counts once: approvers[i] is not a name given
+ * before it. */
+bool policy_approver_distinct(char **approvers, size_t i)
+{
+	bool dup = false;
+
+	for (size_t j = 0; j < i; j++)
+		dup |= !strcmp(approvers[i], approvers[j]);
+	return !dup;
+}
+
 /* The risk policy, in one place: NULL when the approvals cover the risk,
  * else why not (for a refusal or a dry run's verdict). */
 const char *policy_refusal(const struct tug_config *cfg, enum risk risk, char **approvers,
@@ -23,13 +36,8 @@ const char *policy_refusal(const struct tug_config *cfg, enum risk risk, char **
 			risk == RISK_MEDIUM ? cfg->approvals_medium : 0;
 	size_t distinct = 0;
 
-	for (size_t i = 0; i < napprovers; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < i; j++)
-			dup |= !strcmp(approvers[i], approvers[j]);
-		distinct += !dup;
-	}
+	for (size_t i = 0; i < napprovers; i++)
+		distinct += policy_approver_distinct(approvers, i);
 	if (distinct >= need)
 		return NULL;
 	snprintf(buf, len, "is %s risk and needs %u distinct approver%s (--approve NAME%s), %zu given",

@@ -124,6 +124,7 @@ void plan_print(const struct experiment *e, char **approvers, size_t napprovers,
 
 /* ---- policy.c: the risk policy ---- */
 
+bool policy_approver_distinct(char **approvers, size_t i);
 const char *policy_refusal(const struct tug_config *cfg, enum risk risk, char **approvers,
 			   size_t napprovers, char *buf, size_t len);
 size_t policy_approvals_held(const char *file, char **approvers, size_t napprovers,

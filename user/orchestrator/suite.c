@@ -372,14 +372,9 @@ int run_suite(const struct run_opts *base, const struct tug_config *cfg, const c
 	{
 		json_object *a = json_object_new_array();
 
-		for (size_t i = 0; i < base->napprovers; i++) {
-			bool dup = false;
-
-			for (size_t j = 0; j < i; j++)
-				dup |= !strcmp(base->approvers[i], base->approvers[j]);
-			if (!dup)
+		for (size_t i = 0; i < base->napprovers; i++)
+			if (policy_approver_distinct(base->approvers, i))
 				json_object_array_add(a, json_object_new_string(base->approvers[i]));
-		}
 		json_object_object_add(suite, "suite_id", json_object_new_string(sid));
 		json_object_object_add(suite, "title", json_object_new_string(su->title));
 		json_object_object_add(suite, "file", json_object_new_string(su->file));
