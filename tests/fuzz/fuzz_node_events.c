@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libFuzzer target: lines a node prints, as the orchestrator reads them
- * (node_line_parse, then the fields job_event in user/run.c takes, then
- * the escaping on their way to a terminal and an HTML report). */
+ * (node_line_parse, then the fields job_event in
+ * user/orchestrator/faultjob.c takes, then the escaping on their way to a
+ * terminal and an HTML report). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
