@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The record of one `tug run`, as JSON, shared by the orchestrator
- * (run.c), the report writer (report.c), the results store (results.c) and
+ * (run.c and its parts), the report writer (report.c), the results store (results.c) and
  * the summary row (sink.c). While the run goes it is C structures
  * (runrec.h); runrec_json() writes this once, when every thread has ended:
  *
