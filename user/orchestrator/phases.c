@@ -416,7 +416,7 @@ int run_execute(const struct run_opts *opt, struct experiment *e, const char *fi
 	struct run r = { .json = opt->json, .e = e };
 	struct run_state st = { .opt = opt };
 	struct sigaction sa = { .sa_handler = run_on_signal };
-	char why[1024] = "", dir[512], stamp[32], name[64];
+	char why[1024] = "", dir[512];
 	struct runrec *rr = &r.rec;
 	json_object *rec = NULL;
 	int err, ret = 2;
@@ -487,12 +487,7 @@ results:
 		rr->suite_position = opt->suite_position;
 	}
 	now = rr->started_ms / 1000;
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
-	run_slug(e->title, name, sizeof(name));
-	if (report)
-		snprintf(dir, sizeof(dir), "%s", report);
-	else
-		snprintf(dir, sizeof(dir), "tug-reports/%s-%s", stamp, name);
+	run_report_dir(report, e->title, now, dir, sizeof(dir));
 	/* Every thread has ended: the record is whole, made JSON once. */
 	rec = runrec_json(rr);
 	err = rec ? report_write(dir, rec, why, sizeof(why)) : -ENOMEM;

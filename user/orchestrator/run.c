@@ -136,6 +136,21 @@ void run_slug(const char *title, char *out, size_t len)
 	out[o] = '\0';
 }
 
+/* Where a run's or a suite's report goes: --report as given, else
+ * tug-reports/STAMP-SLUG of its start (local time) and title. */
+void run_report_dir(const char *report, const char *title, time_t started, char *dir, size_t len)
+{
+	char stamp[32], name[64];
+
+	if (report) {
+		snprintf(dir, len, "%s", report);
+		return;
+	}
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&started));
+	run_slug(title, name, sizeof(name));
+	snprintf(dir, len, "tug-reports/%s-%s", stamp, name);
+}
+
 /* Options whose values could hurt: a scheduled file changed by someone, a
  * password for /proc/PID/cmdline, a report directory others can plant
  * links in. Logged here, exit 2. */

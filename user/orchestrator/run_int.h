@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <json-c/json.h>
 
 #include "experiment.h"
@@ -44,6 +45,7 @@ void run_sleep_ns(uint64_t ns);
 /* SIGINT, SIGTERM, SIGHUP: run_interrupted, and the run winds down. */
 void run_on_signal(int sig);
 void run_slug(const char *title, char *out, size_t len);
+void run_report_dir(const char *report, const char *title, time_t started, char *dir, size_t len);
 
 /* ---- run_out.c: what a run says and records ---- */
 

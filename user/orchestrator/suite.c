@@ -246,7 +246,7 @@ int run_suite(const struct run_opts *base, const struct tug_config *cfg, const c
 	struct exp_errors errs;
 	json_object *suite = NULL, *rows_json;
 	struct suite_row *rows = NULL;
-	char dir[512], stamp[32], name[64], sid[40], pwhy[256], why[512];
+	char dir[512], name[64], sid[40], pwhy[256], why[512];
 	size_t bad = 0;
 	uint64_t rnd[2];
 	time_t now = time(NULL);
@@ -348,12 +348,7 @@ int run_suite(const struct run_opts *base, const struct tug_config *cfg, const c
 
 	getrandom(rnd, sizeof(rnd), 0);
 	snprintf(sid, sizeof(sid), "%016" PRIx64 "%016" PRIx64, rnd[0], rnd[1]);
-	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
-	run_slug(su->title, name, sizeof(name));
-	if (report)
-		snprintf(dir, sizeof(dir), "%s", report);
-	else
-		snprintf(dir, sizeof(dir), "tug-reports/%s-%s", stamp, name);
+	run_report_dir(report, su->title, now, dir, sizeof(dir));
 	err = report_dir_check(dir, true, why, sizeof(why));
 	if (err) {
 		if (err == -EPERM)
