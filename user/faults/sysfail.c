@@ -1076,10 +1076,6 @@ static int apply_seccomp(struct fault *f)
 	if (err)
 		return err;
 	p->thread_started = true;
-	/* The command's exit ends the hold: a fault on a command is over with
-	 * it, whatever the deadline says. */
-	f->end_fd = p->child_pidfd;
-	f->end_reason = "command exited";
 	err = release(p);
 	if (err)
 		return err;
@@ -1196,8 +1192,6 @@ static int apply_bpf(struct fault *f)
 	 * prepare for --pid). */
 	if (p->child_pidfd < 0)
 		return 0;
-	f->end_fd = p->child_pidfd;
-	f->end_reason = "target exited";
 	p->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (p->stop_fd < 0)
 		return -errno;
@@ -1235,6 +1229,13 @@ static int sysfail_apply(struct fault *f)
 		teardown(p);
 		kill_child(p);
 		return err;
+	}
+	/* The one process the fault is on (-- CMD or --pid) ends the hold when
+	 * it exits, whatever the deadline says; set here, for every backend, so
+	 * no path forgets it (the seccomp one once did). */
+	if (p->child_pidfd >= 0) {
+		f->end_fd = p->child_pidfd;
+		f->end_reason = p->scope == SYSFAIL_SCOPE_CMD ? "command exited" : "target exited";
 	}
 	if (p->keeper > 0)
 		json_object_object_add(f->state, "keeper_pid", json_object_new_int(p->keeper));
