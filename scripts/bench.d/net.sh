@@ -100,6 +100,40 @@ PY
 stage() { awk -F'\t' -v b="$1" -v k="$2" '$1 == b && $2 == k { print $3 }' "$tmp/stages"; }
 srow() { echo "| $1 | $(stage tcx "$2") | $(stage clsact "$2") |"; }
 
+# Collateral: probes every 0.2 ms to 10.200.0.3, on the same link, which no
+# fault or rule targets, through one fault (apply, 50 ms held, revert).
+# Creating or deleting a clsact qdisc grafts it (qdisc_graft ->
+# dev_deactivate), which drops every packet the device sends meanwhile; the
+# third column has the qdisc there before tug (as where another tool keeps
+# one), so tug only adds and removes its filters.
+log "collateral: $REPS faults each, neighbour probes every 0.2 ms"
+collateral() {	# CMD...: lost neighbour probes while CMD runs
+	ip netns exec "$A" "$PT" -i 200 -d 500 -W 20 10.200.0.3 >"$tmp/ctrace" &
+	local pt=$!
+	sleep 0.1
+	"$@" >/dev/null 2>&1
+	wait "$pt"
+	awk '!$3' "$tmp/ctrace" | wc -l
+}
+ipt_fault() {
+	ipt -A INPUT -s 10.200.0.2 -j DROP
+	ipt -A OUTPUT -d 10.200.0.2 -j DROP
+	sleep 0.05
+	ipt -D INPUT -s 10.200.0.2 -j DROP
+	ipt -D OUTPUT -d 10.200.0.2 -j DROP
+}
+for f in tcx clsact clsact_kept ipt; do : >"$tmp/coll_$f"; done
+for r in $(seq "$REPS"); do
+	collateral "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 50ms --backend tcx >>"$tmp/coll_tcx"
+	collateral "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 50ms --backend clsact >>"$tmp/coll_clsact"
+	tc -n "$A" qdisc add dev va clsact
+	collateral "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 50ms --backend clsact >>"$tmp/coll_clsact_kept"
+	tc -n "$A" qdisc del dev va clsact
+	collateral ipt_fault >>"$tmp/coll_ipt"
+done
+csum() { awk '{ s += $1 } END { print s + 0 }' "$tmp/coll_$1"; }
+cmed() { median <"$tmp/coll_$1"; }
+
 peers_file() {	# N -> file of N /32 peers in 10.200.64.0/18, none of them on the link
 	awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "10.200.%d.%d\n", 64 + int(i / 256), i % 256 }' >"$tmp/peers$1"
 }
@@ -175,6 +209,21 @@ delete commands, which the runbook must remember to do.
 |---|---:|---:|---:|---:|---:|
 | \`tug net partition --for 1ms\` / one \`iptables -A\` (both through \`ip netns exec\`: tug enters the namespace itself) | $(stage tcx total) | $(stage clsact total) | $(stage "" ipt) | $(ratio "$(stage tcx total)" "$(stage "" ipt)") | $(ratio "$(stage clsact total)" "$(stage "" ipt)") |
 
+### Collateral: an address no fault targets, on the same link ($REPS faults each)
+
+| | tug, tcx | tug, clsact | tug, clsact (qdisc already there) | iptables |
+|---|---:|---:|---:|---:|
+| neighbour probes lost per fault (median; sent every 0.2 ms) | $(cmed tcx) | $(cmed clsact) | $(cmed clsact_kept) | $(cmed ipt) |
+| lost over all $REPS faults | $(csum tcx) | $(csum clsact) | $(csum clsact_kept) | $(csum ipt) |
+
+A partition of one peer must leave the rest of the link alone. tcx links and iptables
+rules do; so do clsact filters. The clsact *qdisc* does not: creating and deleting it
+goes through \`qdisc_graft()\`, which deactivates the device for an RCU grace period
+(expedited under the rtnl lock), and every packet the device sends meanwhile, to any
+address, is dropped. tug creates the qdisc when the device has none and removes it
+after, so a clsact fault costs all traffic on that device about a millisecond at each
+end; where a qdisc is already there (Cilium's or another tool's), it costs nothing.
+
 Where tug's time goes (TUG_TIMING=1 stamps; each row from the previous stamp, ms):
 
 | stage | tcx | clsact |
@@ -205,13 +254,24 @@ period has not ended, and then an expedited one), and its removal frees through
 \`call_rcu\`; so clsact's onset and whole process are close to iptables-nft's, which
 pays one netlink transaction.
 
-**Why tcx stays the default.** A tcx link belongs to the process that holds it: when
-tug dies, even by SIGKILL, the kernel detaches it (DESIGN.md's first and strongest way
-of reverting). A clsact filter outlives tug; the guardian removes it when the controller
-dies, \`tug recover\` when both died, and until then the program, which checks the
-deadline in the kernel, lets every packet through once the deadline has passed. Choose
-\`--backend clsact\` where the onset's milliseconds matter more than that (a fault timed
-against a short event); the default keeps the kernel-owned lifetime.
+**Why tcx stays the default.** Two reasons, each measured above. A tcx link belongs to
+the process that holds it: when tug dies, even by SIGKILL, the kernel detaches it
+(DESIGN.md's first and strongest way of reverting). A clsact filter outlives tug; the
+guardian removes it when the controller dies, \`tug recover\` when both died, and until
+then the program, which checks the deadline in the kernel, lets every packet through
+once the deadline has passed. And tcx touches nothing but the peers' packets, where
+clsact's qdisc costs the whole device its graft at each end (the collateral table).
+Choose \`--backend clsact\` where the onset's milliseconds matter more than both (a fault
+timed against a short event), best on a device that already has a clsact qdisc.
+
+**What else was tried for the onset.** *clsact first, then tcx:* the fault starts on
+clsact filters and, once applied, moves to tcx links (the program deduplicating the
+packets that meet it on both during the move). It gave clsact's onset and a kernel-owned
+hold 25-35 ms later, but it keeps clsact's graft collateral at both ends. *BPF netfilter
+links* (6.4+: kernel-owned, registered without a synchronous grace period, as iptables-nft
+is) read packets only through BTF (CO-RE or the skb dynptr kfunc), and libbpf's parse of
+the kernel's BTF alone took 8-15 ms here. *Threads* cannot overlap the tcx grace periods,
+which are taken under the rtnl lock.
 
 ### Throughput of untargeted traffic (Gbit/s; no fault: $base)
 

@@ -201,6 +201,24 @@ else
 	t_skip sigkill_tcx "no tcx in kernel $(uname -r) (it arrived in 6.6); the clsact case follows"
 fi
 
+# --- the default (tcx) leaves the rest of the link alone, to the packet:
+# probes every 0.2 ms to the neighbour through a whole fault. (clsact's qdisc
+# graft drops all of the device's traffic for about 1 ms at each end:
+# docs/bench/net.md, collateral.) ---
+if "$TUG" doctor --json 2>/dev/null | grep -q '"check":"tcx","ok":true'; then
+	other="$T_TMP/other-collateral"
+	lost_total=0 runs=""
+	for i in 1 2 3; do
+		t_bg ptpid ip netns exec "$A" "$PT" -i $((200 * SLOW)) -d $((500 * SLOW)) -W "$W" 10.200.0.3 >"$other"
+		sleep "$(awk -v s="$SLOW" 'BEGIN { print 0.1 * s }')"
+		"$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 50ms >/dev/null 2>&1
+		wait "$ptpid"
+		l=$(awk '!$3' "$other" | wc -l)
+		lost_total=$((lost_total + l)) runs="$runs $l/$(wc -l <"$other")"
+	done
+	t_check default_backend_no_collateral "neighbour probes lost per fault (lost/sent):$runs" [ "$lost_total" -eq 0 ]
+fi
+
 # --- SIGSTOP: the classifier ends the fault at its deadline by itself, the
 # guardian kills the stopped controller and clears its entry. The bound is
 # 50 ms (probes every 1 ms on a shared machine); without the classifier's
