@@ -46,7 +46,7 @@ static void record_in_order(void)
 				 .node = "n", .exit_code = 0, .ok = true, .output = "done" };
 	struct rr_fault f = { .step = "cut", .node = "n", .fault = "net partition", .applied_ms = 130,
 			      .reverted_ms = 900, .rows_verified = -1, .oom_events = 1,
-			      .counter_oom_kills = 0, .notes = "OOM victim x" };
+			      .counter_oom_kills = 0, .notes = strdup("OOM victim x") };
 	static const char *const top[] = {
 		"run_id", "title", "file", "risk", "operator", "approvers", "parameters", "started_ms",
 		"phases", "faults", "probes", "events", "window", "time_to_detect_ms",
@@ -124,9 +124,45 @@ static void record_in_order(void)
 	runrec_free(&rr);
 }
 
+/* An OOM storm's notes, all of them: the summary once cut them at 1,024
+ * bytes, without a word. */
+static void notes_never_cut(void)
+{
+	struct runrec rr;
+	char want[64];
+
+	runrec_init(&rr);
+	for (int k = 0; k < 2; k++) {
+		struct rr_fault f = { .fault = "mem pressure", .node = "n", .rows_verified = -1 };
+
+		for (int i = 0; i < 300; i++)
+			CHECK_EQ(runrec_notes_append(&f.notes, "OOM victim f%d-%d", k, i), 0);
+		CHECK_EQ(runrec_fault_add(&rr, &f), 0);
+		CHECK(!f.notes);	/* moved */
+	}
+	runrec_summarize(&rr);
+	CHECK(rr.notes && strlen(rr.notes) > 1024);
+	CHECK(!strncmp(rr.notes, "OOM victim f0-0; OOM victim f0-1; ", 34));
+	snprintf(want, sizeof(want), "; OOM victim f1-299");
+	CHECK(strlen(rr.notes) > strlen(want) &&
+	      !strcmp(rr.notes + strlen(rr.notes) - strlen(want), want));
+	{
+		size_t seps = 0;
+
+		for (const char *q = rr.notes; (q = strstr(q, "; ")); q += 2)
+			seps++;
+		CHECK_EQ(seps, 599);
+	}
+	runrec_summarize(&rr);	/* again: rebuilt, not doubled */
+	CHECK(!strncmp(rr.notes + strlen(rr.notes) - strlen(want), want, strlen(want)));
+	CHECK(strlen(rr.notes) < 2 * 300 * 24);
+	runrec_free(&rr);
+}
+
 int main(void)
 {
 	RUN(probes_keep_their_samples);
 	RUN(record_in_order);
+	RUN(notes_never_cut);
 	return t_exit();
 }

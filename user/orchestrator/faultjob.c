@@ -102,34 +102,31 @@ static void job_expect_take(struct fault_job *j, json_object *o, char **vals, bo
 static void job_note(struct fault_job *j, enum tug_event ev, json_object *x)
 {
 	struct rr_fault *f = &j->f;
-	size_t off = strlen(f->notes);
 	const char *what = j->s->name ? j->s->name : j->s->args[1];
 
+	/* Out of memory, a note is left out: the node's events keep it. */
 	if (ev == EV_OOM_KILL) {
-		if (off < sizeof(f->notes))
-			snprintf(f->notes + off, sizeof(f->notes) - off,
-				 "%sOOM victim %s pid %s in %s (anon %.1f MiB)",
-				 off ? "; " : "", json_get_str(x, "comm", "?"),
-				 json_object_get_string(json_get(x, "pid")), json_get_str(x, "cgroup", "?"),
-				 json_get_int(x, "anon_rss", 0) / 1048576.0);
+		runrec_notes_append(&f->notes, "OOM victim %s pid %s in %s (anon %.1f MiB)",
+				    json_get_str(x, "comm", "?"), json_object_get_string(json_get(x, "pid")),
+				    json_get_str(x, "cgroup", "?"),
+				    json_get_int(x, "anon_rss", 0) / 1048576.0);
 	} else if (ev == EV_VERIFIED) {
 		f->rows_verified = (f->rows_verified < 0 ? 0 : f->rows_verified) +
 				   json_get_int(x, EVF_ROWS_BEFORE, 0) - json_get_int(x, EVF_MISSING, 0);
 	} else if (ev == EV_PASS || ev == EV_FAIL) {
 		json_object *t = json_get(x, EVF_TO_HEALTHY) ?: json_get(x, EVF_TO_ACCEPTING) ?:
 				 json_get(x, EVF_TO_START);
+		char pids[96] = "", secs[32] = "";
 
 		if (ev == EV_FAIL && json_get(x, EVF_WHY))
 			snprintf(j->fail_why, sizeof(j->fail_why), "%s", json_get_str(x, EVF_WHY, ""));
-		if (off < sizeof(f->notes))
-			off += snprintf(f->notes + off, sizeof(f->notes) - off, "%s%s", off ? "; " : "", what);
-		if (json_get(x, EVF_OLD_PID) && json_get(x, EVF_NEW_PID) && off < sizeof(f->notes))
-			off += snprintf(f->notes + off, sizeof(f->notes) - off, " pid %s->%s",
-					json_object_get_string(json_get(x, EVF_OLD_PID)),
-					json_object_get_string(json_get(x, EVF_NEW_PID)));
-		if (t && off < sizeof(f->notes))
-			snprintf(f->notes + off, sizeof(f->notes) - off, " %.2fs",
-				 json_object_get_int64(t) / 1e3);
+		if (json_get(x, EVF_OLD_PID) && json_get(x, EVF_NEW_PID))
+			snprintf(pids, sizeof(pids), " pid %s->%s",
+				 json_object_get_string(json_get(x, EVF_OLD_PID)),
+				 json_object_get_string(json_get(x, EVF_NEW_PID)));
+		if (t)
+			snprintf(secs, sizeof(secs), " %.2fs", json_object_get_int64(t) / 1e3);
+		runrec_notes_append(&f->notes, "%s%s%s", what, pids, secs);
 	}
 }
 

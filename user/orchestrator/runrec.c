@@ -4,6 +4,7 @@
  * callers hold the run's lock; nothing here locks.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ void runrec_free(struct runrec *rr)
 		json_object_put(rr->faults[i].counters);
 		json_object_put(rr->faults[i].node_events);
 		free((char *)rr->faults[i].error);
+		free(rr->faults[i].notes);
 	}
 	for (size_t i = 0; i < rr->nduring_notes; i++)
 		free(rr->during_notes[i]);
@@ -50,6 +52,7 @@ void runrec_free(struct runrec *rr)
 	free(rr->reason_during);
 	free(rr->report);
 	json_object_put(rr->oom_victims);
+	free(rr->notes);
 	*rr = (struct runrec){ 0 };
 }
 
@@ -164,7 +167,28 @@ int runrec_fault_add(struct runrec *rr, struct rr_fault *f)
 	if (f->error && !x->error)
 		return -ENOMEM;
 	f->counters = f->node_events = NULL;
+	f->notes = NULL;
 	rr->nfaults++;
+	return 0;
+}
+
+int runrec_notes_append(char **notes, const char *fmt, ...)
+{
+	char *note = NULL, *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&note, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	n = *notes ? asprintf(&s, "%s; %s", *notes, note) : asprintf(&s, "%s", note);
+	free(note);
+	if (n < 0)
+		return -ENOMEM;
+	free(*notes);
+	*notes = s;
 	return 0;
 }
 
@@ -195,11 +219,10 @@ int runrec_note_add(struct runrec *rr, const char *note)
 
 void runrec_summarize(struct runrec *rr)
 {
-	size_t off = 0;
-
 	rr->faults_held = rr->oom_kills = 0;
 	rr->rows_verified = -1;
-	rr->notes[0] = '\0';
+	free(rr->notes);
+	rr->notes = NULL;
 	json_object_put(rr->oom_victims);
 	rr->oom_victims = json_object_new_array();
 	for (size_t i = 0; i < rr->nfaults; i++) {
@@ -212,9 +235,9 @@ void runrec_summarize(struct runrec *rr)
 		if (f->rows_verified >= 0)
 			rr->rows_verified = (rr->rows_verified < 0 ? 0 : rr->rows_verified) +
 					    f->rows_verified;
-		if (*f->notes && off < sizeof(rr->notes))
-			off += snprintf(rr->notes + off, sizeof(rr->notes) - off, "%s%s",
-					off ? "; " : "", f->notes);
+		/* Out of memory, the summary lacks a note; the record keeps it. */
+		if (f->notes)
+			runrec_notes_append(&rr->notes, "%s", f->notes);
 		for (size_t k = 0; k < n && f->oom_events; k++) {
 			json_object *x = json_object_array_get_idx(f->node_events, k);
 

@@ -77,7 +77,7 @@ struct rr_fault {
 	unsigned oom_events;		/* its "oom_kill" events */
 	int64_t counter_oom_kills;	/* the "reverted" event's counter, else 0 */
 	int64_t rows_verified;		/* pg crash --verify's; -1: none */
-	char notes[1024];
+	char *notes;			/* "; " between them (runrec_notes_append); NULL: none */
 };
 
 enum rr_ttd { RR_TTD_NONE, RR_TTD_NULL, RR_TTD_SET };
@@ -107,7 +107,7 @@ struct runrec {
 	bool summarized;
 	int64_t faults_held, oom_kills, rows_verified;	/* rows: -1 none verified */
 	json_object *oom_victims;	/* the nodes' oom_kill events */
-	char notes[1024];
+	char *notes;			/* the faults', "; " between; NULL: none */
 	bool in_suite;			/* the suite it ran in */
 	const char *suite_id, *suite_title;	/* borrowed */
 	int64_t suite_position;
@@ -138,7 +138,10 @@ struct rr_probe *runrec_probe(struct runrec *rr, const char *name, const char *t
 int runrec_event_add(struct runrec *rr, struct rr_probe *p, int64_t ts_ms, bool ok,
 		     const char *outcome, double latency_ms, const char *detail, bool *changed);
 int runrec_action_add(struct runrec *rr, const struct rr_action *a);
-/* Moves f's node JSON into the record. */
+/* One more note at the end of *notes, "; " before it unless it is the
+ * first: however many, none cut short. 0 or -ENOMEM (*notes unchanged). */
+int runrec_notes_append(char **notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Moves f's node JSON and notes into the record. */
 int runrec_fault_add(struct runrec *rr, struct rr_fault *f);
 int runrec_set_reason(struct runrec *rr, char **field, const char *why);
 int runrec_note_add(struct runrec *rr, const char *note);

@@ -70,7 +70,7 @@ static json_object *suite_row_json(const struct suite_row *row)
 	json_object_object_add(o, "oom_kills", json_object_new_int64(rr->oom_kills));
 	if (rr->rows_verified >= 0)
 		json_object_object_add(o, "rows_verified", json_object_new_int64(rr->rows_verified));
-	json_object_object_add(o, "notes", json_object_new_string(rr->notes));
+	json_object_object_add(o, "notes", json_object_new_string(rr->notes ? rr->notes : ""));
 	json_object_object_add(o, "run_id", json_object_new_string(rr->run_id));
 	json_object_object_add(o, "report", json_object_new_string(rr->report ? rr->report : ""));
 	json_object_object_add(o, "started_ms", json_object_new_int64(rr->started_ms));
@@ -113,7 +113,7 @@ static void row_cells(const struct suite_row *row, char cell[5][32])
 
 static const char *row_notes(const struct suite_row *row)
 {
-	return row->ran ? row->rec.notes : "";
+	return row->ran && row->rec.notes ? row->rec.notes : "";
 }
 
 /* The summary table: experiment, verdict, time to detect, time to recover,
