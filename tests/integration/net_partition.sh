@@ -328,6 +328,7 @@ cat >"$T_TMP/echo.py" <<'PY'
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("10.200.0.1", 2222)); s.listen(1)
+open(sys.argv[1], "w").write("listening\n")
 c, _ = s.accept()
 while True:
     d = c.recv(64)
@@ -338,6 +339,7 @@ cat >"$T_TMP/client.py" <<'PY'
 import os, socket, sys, time
 c = socket.socket(); c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 c.bind(("10.200.0.2", 40123)); c.connect(("10.200.0.1", 2222)); c.settimeout(0.5)
+open(sys.argv[3], "w").write("connected\n")
 # Echo only once the fault is applied (argv[2] appears): a guest under
 # emulation can take longer than any fixed sleep to start tug.
 give_up = time.time() + 60	# a test that ended early leaves no client behind
@@ -352,11 +354,13 @@ for i in range(int(sys.argv[1])):
     time.sleep(0.05)
 print(ok)
 PY
-t_bg srv ip netns exec "$A" /usr/bin/python3 "$T_TMP/echo.py"
-sleep 0.3
-ip netns exec "$B" /usr/bin/python3 "$T_TMP/client.py" 20 "$T_TMP/ctl_go" >"$T_TMP/ctl_ok" &
+# Each side says when it is ready, rather than a fixed sleep: Python in an
+# emulated guest can take longer than any to start.
+t_bg srv ip netns exec "$A" /usr/bin/python3 "$T_TMP/echo.py" "$T_TMP/ctl_listening"
+wait_for "$T_TMP/ctl_listening" listening 3000
+ip netns exec "$B" /usr/bin/python3 "$T_TMP/client.py" 20 "$T_TMP/ctl_go" "$T_TMP/ctl_connected" >"$T_TMP/ctl_ok" &
 cli=$!
-sleep 0.2
+wait_for "$T_TMP/ctl_connected" connected 3000
 # 20 echoes 50 ms apart take about 1 s, the ping at most 1 s: the fault
 # outlasts both, with room for an emulated guest's slower Python.
 SSH_CONNECTION="10.200.0.2 40123 10.200.0.1 2222" "$TUG" net partition --netns "$A" --peer 10.200.0.2 \
