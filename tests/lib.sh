@@ -101,6 +101,19 @@ wait_for() {
 	return 1
 }
 
+# wait_listen NETNS PORT [TIMEOUT_MS]: wait until a TCP socket in NETNS
+# listens on PORT. A server started in the background is not listening when
+# the next command runs: Python takes more than 0.3 s to start in a TCG guest.
+wait_listen() {
+	local end=$(($(now_ms) + ${3:-5000} * ${TUG_SLOW:-1}))
+	while [ "$(now_ms)" -lt "$end" ]; do
+		[ -n "$(ip netns exec "$1" ss -Hltn "sport = :$2")" ] && return 0
+		sleep 0.01
+	done
+	t_fail setup "nothing listens on port $2 in $1 after ${3:-5000} ms"
+	return 1
+}
+
 # t_sshd_config DIR ADDR PORT: DIR/sshd_config for a test's own OpenSSH
 # sshd on ADDR:PORT: host key DIR/host_key, client keys DIR/authorized_keys,
 # pid in DIR/sshd.pid, root by key only. Append lines for more.

@@ -171,7 +171,7 @@ while True:
     if not b: break
     n += len(b)
 c.sendall(str(n).encode()); c.close()'
-	sleep 0.3
+	wait_listen "$B" 5001
 	start "$out" --delay 50ms --proto tcp --for 60s "$@"
 	tcp=$(ip netns exec "$A" "$PY" -c '
 import socket, time

@@ -94,7 +94,7 @@ for i in range(int(sys.argv[3]) if len(sys.argv) > 3 else 1):
 PY
 t_bg srvb ip netns exec "$B" $PY "$T_TMP/echo.py" 7000
 t_bg srva ip netns exec "$A" $PY "$T_TMP/echo.py" 7001
-sleep 0.3
+wait_listen "$B" 7000 && wait_listen "$A" 7001
 probe() { ip netns exec "$1" $PY "$T_TMP/probe.py" "${@:2}"; }
 # all_are FILE WORD: every line of FILE starts with WORD, and there is one.
 all_are() { [ -s "$1" ] && ! grep -qv "^$2 " "$1"; }
@@ -210,7 +210,7 @@ s.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16); s.bind(("0.0.0.0", 70
 while True:
     c, _ = s.accept(); c.sendall(c.recv(1))
 '
-sleep 0.3
+wait_listen "$B" 7002
 probe_tfo() { ip netns exec "$A" $PY "$T_TMP/tfo.py"; }
 probe_tfo >/dev/null	# fetches the cookie
 before=$(probe_tfo)

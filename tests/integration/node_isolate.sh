@@ -64,7 +64,7 @@ elif cmd == "flow":
 EOF
 t_bg srvN ip netns exec "$N" $PY "$TOOL" serve 22
 t_bg srvP ip netns exec "$P" $PY "$TOOL" serve 8080
-sleep 0.3
+wait_listen "$N" 22 && wait_listen "$P" 8080
 tcp() { ip netns exec "$1" $PY "$TOOL" connect "$2" "$3"; }
 ping1() { ip netns exec "$1" ping -q -c1 -W0.5 "$2" >/dev/null 2>&1 && echo ok || echo lost; }
 # Every reachability the test measures, as one line: name=result ... The
