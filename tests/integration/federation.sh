@@ -64,6 +64,16 @@ rc=$?
 t_check federation_suite_refused_without_council "rc=$rc: $(cat "$T_TMP/refused.out")" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'high risk and needs 2 distinct approvers' '$T_TMP/refused.out' && [ ! -e '$R/refused' ]"
 
+# The same as a dry run: each plan, the one experiment a real run would
+# refuse named under its plan, exit 1, nothing run.
+"$TUG" run "$EX/suite.yaml" --var lab="$L" --var tug="$TUG" --approve alice --dry-run >"$T_TMP/refused-dry.out" 2>&1
+rc=$?
+t_check federation_suite_dry_run_names_refusal "rc=$rc: $(grep -E '^\[|policy' "$T_TMP/refused-dry.out")" \
+	bash -c "[ $rc -eq 1 ] && [ \$(grep -c '^dry run: nothing was touched' '$T_TMP/refused-dry.out') -eq 7 ] &&
+		[ \$(grep -c '^policy: a real run would be refused: it is high risk' '$T_TMP/refused-dry.out') -eq 1 ] &&
+		grep -A1 '^dry run' '$T_TMP/refused-dry.out' | grep -B1 '^policy' | grep -q '^dry run' &&
+		[ \$(grep -n '^policy' '$T_TMP/refused-dry.out' | cut -d: -f1) -gt \$(grep -n '^\[7/7\]' '$T_TMP/refused-dry.out' | cut -d: -f1) ]"
+
 # --- broken: the supervisor will not restart the gateway -> experiment 1 fails ---
 sv once "$L/sv/gateway"
 "$TUG" run "$EX/1-kill-gateway.yaml" --var lab="$L" --var tug="$TUG" --var bound=3s \

@@ -48,7 +48,7 @@ static void print_probe_plan(const char *what, const struct exp_probe *ps, size_
 }
 
 void plan_print(const struct experiment *e, char **approvers, size_t napprovers,
-		const char *operator)
+		const char *operator, const char *refusal)
 {
 	char d1[32], d2[32];
 
@@ -102,4 +102,6 @@ void plan_print(const struct experiment *e, char **approvers, size_t napprovers,
 		printf("  rollback %zu    on %s: %s\n", i + 1, e->nodes[e->rollbacks[i].node].name,
 		       e->rollbacks[i].run);
 	printf("dry run: nothing was touched\n");
+	if (refusal)
+		printf("policy: a real run would be refused: it %s\n", refusal);
 }

@@ -317,9 +317,7 @@ int cmd_run(int argc, char **argv, bool json)
 	/* Policy: distinct approvers against the risk, before anything else. */
 	refusal = policy_refusal(&cfg, r.e->risk, approvers, napprovers, pwhy, sizeof(pwhy));
 	if (dry_run) {
-		plan_print(r.e, approvers, napprovers, operator);
-		if (refusal)
-			printf("policy: a real run would be refused: it %s\n", refusal);
+		plan_print(r.e, approvers, napprovers, operator, refusal);
 		ret = refusal ? EXIT_FAILURE : EXIT_SUCCESS;
 		goto out;
 	}

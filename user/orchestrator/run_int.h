@@ -121,8 +121,9 @@ int run_action(struct run *r, const struct exp_step *s, const char *phase,
 
 /* ---- plan.c: --dry-run ---- */
 
+/* refusal: why the policy would refuse a real run (policy_refusal), or NULL. */
 void plan_print(const struct experiment *e, char **approvers, size_t napprovers,
-		const char *operator);
+		const char *operator, const char *refusal);
 
 /* ---- policy.c: the risk policy ---- */
 

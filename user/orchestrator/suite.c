@@ -324,12 +324,12 @@ int run_suite(const struct run_opts *base, const struct tug_config *cfg, const c
 	if (dry_run) {
 		printf("suite '%s' (%s): %zu experiments\n", su->title, su->file, su->nentries);
 		for (size_t i = 0; i < su->nentries; i++) {
+			const char *refusal = policy_refusal(cfg, risks[i], base->approvers,
+							     base->napprovers, pwhy, sizeof(pwhy));
+
 			printf("\n[%zu/%zu] ", i + 1, su->nentries);
-			plan_print(es[i], base->approvers, base->napprovers, base->operator);
-			if (policy_refusal(cfg, risks[i], base->approvers, base->napprovers, pwhy, sizeof(pwhy))) {
-				printf("policy: a real run would be refused: it %s\n", pwhy);
-				bad++;
-			}
+			plan_print(es[i], base->approvers, base->napprovers, base->operator, refusal);
+			bad += !!refusal;
 		}
 		/* 1: a CI job that validates files tells a refused plan from a runnable one */
 		ret = bad ? EXIT_FAILURE : EXIT_SUCCESS;
