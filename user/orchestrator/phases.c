@@ -141,6 +141,7 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 	/* Hold until every fault reverted. */
 	for (size_t i = 0; i < *njobs; i++) {
 		struct fault_job *j = &jobs[i];
+		int add;
 
 		for (;;) {
 			int64_t deadline_ms;
@@ -188,8 +189,10 @@ static int run_method(struct run *r, struct fault_job *jobs, size_t *njobs, int6
 		j->f.node = e->nodes[j->s->node].name;
 		j->f.error = j->failed ? j->why : NULL;
 		pthread_mutex_lock(&r->lock);
-		runrec_fault_add(&r->rec, &j->f);
+		add = runrec_fault_add(&r->rec, &j->f);
 		pthread_mutex_unlock(&r->lock);
+		if (add)
+			log_errno(add, "the record of '%s' on %s is missing from the report", j->f.fault, j->f.node);
 	}
 	/* The window opens with the first fault, not with the actions that
 	 * prepared it (rows committed before a crash): detection is timed
@@ -546,8 +549,11 @@ results:
 		}
 		free(st.jobs[i].expect_counter);
 		free(st.jobs[i].expect_event);
+		/* NULL once moved into the record; a job whose record could not
+		 * be added still owns them. */
 		json_object_put(st.jobs[i].f.counters);
 		json_object_put(st.jobs[i].f.node_events);
+		free(st.jobs[i].f.notes);
 	}
 	free(st.jobs);
 	json_object_put(rec);
