@@ -56,6 +56,7 @@ if [ -f "$C/cgroup.controllers" ]; then CPUF=cpu.max; else CPUF=cpu.cfs_quota_us
 if [ -f "$FRZCG/cgroup.freeze" ]; then FRZF=cgroup.freeze; else FRZF=freezer.state; fi
 echo 1073741824 >"$MEMCG/$MEMF"
 MEM0=$(<"$MEMCG/$MEMF") CPU0=$(<"$CPUCG/$CPUF") FRZ0=$(<"$FRZCG/$FRZF")
+RCU0=$(</sys/kernel/rcu_expedited)	# tcx attaches and detaches expedite (expedite.h)
 t_rescg_bg sleeper "$FRZCG" sleep 100000
 FILL="$T_TMP/fill"
 t_tmpfs "$FILL" 64M || { t_fail setup "cannot mount a tmpfs"; exit 1; }
@@ -117,6 +118,7 @@ residue() {
 	[ "$(<"$MEMCG/$MEMF")" = "$MEM0" ] || r+=("$MEMF=$(<"$MEMCG/$MEMF")")
 	[ "$(<"$CPUCG/$CPUF")" = "$CPU0" ] || r+=("$CPUF=$(<"$CPUCG/$CPUF")")
 	[ "$(<"$FRZCG/$FRZF")" = "$FRZ0" ] || r+=("$FRZF=$(<"$FRZCG/$FRZF")")
+	[ "$(</sys/kernel/rcu_expedited)" = "$RCU0" ] || r+=(rcu_expedited)
 	compgen -G "$MEMCG/tug-hog-*" >/dev/null && r+=(hog-cgroup)
 	compgen -G "$FILL/.tug-fill-*" >/dev/null && r+=(fill-file)
 	[ "$(avail)" -ge $((FILL0 - (1 << 20))) ] || r+=(fill-space)

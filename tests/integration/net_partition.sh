@@ -223,6 +223,82 @@ if "$TUG" doctor --json 2>/dev/null | grep -q '"check":"tcx","ok":true'; then
 		bash -c "[ $lost_total -eq 0 ] && [ $bad -eq 0 ]"
 fi
 
+# --- tcx expedites the RCU grace periods of its attach and detach
+# (/sys/kernel/rcu_expedited on for their milliseconds: 20-30 ms of waiting
+# become tens of microseconds, docs/bench/net.md) and puts the knob back ---
+K=/sys/kernel/rcu_expedited XL=/run/tug/rcu-expedited
+# writes PID: how many times the knob was written (inotify merges writes it
+# sees back to back: at least 1 when any, 0 when none) while PID ran.
+cat >"$T_TMP/writes.py" <<'PY'
+import ctypes, os, select, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init1(os.O_NONBLOCK)
+if libc.inotify_add_watch(fd, b"/sys/kernel/rcu_expedited", 0x2) < 0:  # IN_MODIFY
+    sys.exit("inotify: " + os.strerror(ctypes.get_errno()))
+print("ready", flush=True)
+n = 0
+while True:
+    r, _, _ = select.select([fd], [], [], 0.05)
+    if r:
+        n += len(os.read(fd, 4096)) // 16
+    elif not os.path.exists("/proc/" + sys.argv[1]):
+        break
+print(n, flush=True)
+PY
+# writes_during ARGS...: run tug ARGS, print "RC WRITES"
+writes_during() {
+	local w="$T_TMP/writes.out"
+	sleep 60 & local holder=$!
+	/usr/bin/python3 "$T_TMP/writes.py" "$holder" >"$w" 2>&1 &
+	local wp=$!
+	wait_for "$w" '^ready' 5000
+	"$TUG" "$@" >"$T_TMP/writes.tug" 2>&1
+	local rc=$?
+	kill "$holder"; wait "$holder" 2>/dev/null; wait "$wp"
+	echo "$rc $(tail -1 "$w")"
+}
+if ! "$TUG" doctor --json 2>/dev/null | grep -q '"check":"tcx","ok":true'; then
+	:	# clsact: no grace period to wait for
+elif [ "$(cat $K)" != 0 ]; then
+	t_skip expedite "$K is $(cat $K) on this machine (the administrator's): tug leaves it, so there is nothing to see"
+else
+	T_CLEANUP+=("echo 0 >$K; : >$XL")
+	read -r rc n <<<"$(writes_during net partition --netns "$A" --peer 10.200.0.2 --for 100ms)"
+	t_check expedite_knob_written_and_put_back "rc $rc, $n writes seen, knob now $(cat $K), lock '$(cat $XL 2>&1)'; $(head -3 "$T_TMP/writes.tug")" \
+		bash -c "[ $rc -eq 0 ] && [ $n -ge 1 ] && [ \$(cat $K) = 0 ] && [ ! -s $XL ]"
+	# A tug that died holding the knob: the lock says 1, the knob is on.
+	flock "$XL" sh -c "echo 1 >$XL && echo 1 >$K"
+	rec=$("$TUG" recover 2>&1)
+	t_check expedite_recover_puts_back "recover: '$rec'; knob $(cat $K), lock '$(cat $XL)'" \
+		bash -c "[ \$(cat $K) = 0 ] && [ ! -s $XL ] && grep -q 'rcu_expedited.*put back to 0' <<<'$rec'"
+	rec=$("$TUG" recover 2>&1)
+	t_check expedite_recover_once "second recover: '$rec'" grep -q 'nothing to recover' <<<"$rec"
+	flock "$XL" sh -c "echo 1 >$XL && echo 1 >$K"
+	"$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 50ms >"$T_TMP/heal.out" 2>&1
+	rc=$?
+	t_check expedite_next_fault_puts_back "rc $rc, knob $(cat $K), lock '$(cat $XL)'" \
+		bash -c "[ $rc -eq 0 ] && [ \$(cat $K) = 0 ] && [ ! -s $XL ]"
+	# The controller killed mid-detach: no other tug runs, its guardian puts
+	# the knob back (the state is set by hand: the window is a millisecond).
+	t_bg tugpid "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 30s --json >"$T_TMP/gk.out" 2>&1
+	wait_for "$T_TMP/gk.out" '"applied"' 3000
+	flock "$XL" sh -c "echo 1 >$XL && echo 1 >$K"
+	kill -KILL "$tugpid"; wait "$tugpid" 2>/dev/null
+	t0=$(now_ms) back=""
+	while [ $(($(now_ms) - t0)) -lt $((2000 * SLOW)) ]; do
+		[ "$(cat $K)" = 0 ] && { back=$(($(now_ms) - t0)); break; }
+		sleep 0.01
+	done
+	t_check expedite_guardian_puts_back "knob $(cat $K) ${back:+$back ms after the SIGKILL}, lock '$(cat $XL)'" \
+		bash -c "[ -n '$back' ] && [ ! -s $XL ]"
+	# The administrator's setting is theirs: tug neither writes nor clears it.
+	echo 1 >$K
+	read -r rc n <<<"$(writes_during net partition --netns "$A" --peer 10.200.0.2 --for 50ms)"
+	t_check expedite_admin_setting_kept "rc $rc, $n writes seen, knob now $(cat $K)" \
+		bash -c "[ $rc -eq 0 ] && [ $n -eq 0 ] && [ \$(cat $K) = 1 ]"
+	echo 0 >$K
+fi
+
 # --- SIGSTOP: the classifier ends the fault at its deadline by itself, the
 # guardian kills the stopped controller and clears its entry. The bound is
 # 50 ms (probes every 1 ms on a shared machine); without the classifier's

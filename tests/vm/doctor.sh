@@ -81,6 +81,15 @@ else
 	t_check doctor_net_backend_clsact "net partition: $(q "net partition" backend)" [ "$(q "net partition" backend)" = clsact ]
 fi
 
+# --- rcu_expedited: what tcx attaches expedite, from the file's mode ---
+if [ -w /sys/kernel/rcu_expedited ]; then
+	t_check doctor_rcu_expedited "rcu_expedited: $(q rcu_expedited ok) $(q rcu_expedited detail)" \
+		both true "tcx attaches and detaches expedite" rcu_expedited
+else
+	t_check doctor_rcu_expedited_no "rcu_expedited: $(q rcu_expedited ok) $(q rcu_expedited detail)" \
+		both false "/sys/kernel/rcu_expedited: " rcu_expedited
+fi
+
 # --- oom/mark_victim: a task (and a uid field) from 6.8 on, a pid before ---
 fmt=/sys/kernel/tracing/events/oom/mark_victim/format
 if [ -r "$fmt" ]; then

@@ -20,6 +20,7 @@
 #include "cgroup.h"
 #include "json.h"
 #include "commands.h"
+#include "expedite.h"
 #include "fault.h"
 #include "kernel.h"
 #include "log.h"
@@ -150,6 +151,19 @@ int cmd_doctor(int argc, char **argv, bool json)
 		check(&r, "tcx", false, "not in this kernel (tcx arrived in 6.6): clsact filters instead");
 	else
 		check(&r, "tcx", false, "not known: the tcx query was refused (%s)", strerror(-err));
+	{
+		bool on = false;
+		int xerr = rcu_expedite_usable(&on);
+
+		if (!xerr)
+			check(&r, "rcu_expedited", true, "tcx attaches and detaches expedite their RCU "
+			      "grace periods for their milliseconds%s", on ? " (on now: the "
+			      "administrator's, or a tug's at work; left as it is)" : "");
+		else
+			check(&r, "rcu_expedited", false, "/sys/kernel/rcu_expedited: %s: a tcx attach "
+			      "waits for normal grace periods (about 20 ms more to the first drop)",
+			      strerror(-xerr));
+	}
 	{
 		/* Built in (in vmlinux BTF), loaded, or a module the kernel
 		 * loads when tc first asks for a clsact qdisc. */

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "config.h"
+#include "expedite.h"
 #include "json.h"
 #include "fault.h"
 #include "journal.h"
@@ -450,6 +451,11 @@ static void guardian_main(const char *id, uint64_t deadline_boot_ns, pid_t owner
 	} else {
 		journal_remove(id);	/* a write the controller's death cut short */
 	}
+	/* A controller killed in the milliseconds it expedited RCU grace
+	 * periods for a tcx attach or detach left the knob on (expedite.h). */
+	if (rcu_expedite_heal() > 0)
+		log_warn("guardian: the controller of fault %s died while it expedited RCU grace "
+			 "periods; put /sys/kernel/rcu_expedited back to 0", id);
 }
 
 struct guardian_args {

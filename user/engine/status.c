@@ -17,6 +17,7 @@
 #include <bpf/bpf.h>
 
 #include "commands.h"
+#include "expedite.h"
 #include "json.h"
 #include "fault.h"
 #include "journal.h"
@@ -329,6 +330,16 @@ int cmd_recover(int argc, char **argv, bool json)
 			failed++;
 		else
 			done++;
+	}
+	/* A tug that died while it expedited RCU grace periods (expedite.h). */
+	err = rcu_expedite_heal();
+	if (err < 0) {
+		log_errno(err, "putting /sys/kernel/rcu_expedited back");
+		failed++;
+	} else if (err) {
+		done++;
+		print_outcome(json, "recovered", "rcu_expedited", 0, "(/sys/kernel/rcu_expedited, "
+			      "left on by a tug that died while it attached): put back to 0");
 	}
 	if (!json && !done && !failed)
 		printf("nothing to recover\n");

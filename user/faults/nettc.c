@@ -29,6 +29,7 @@
 
 #include "bpfmap.h"
 #include "common.h"
+#include "expedite.h"
 #include "fault.h"
 #include "journal.h"
 #include "kernel.h"
@@ -551,10 +552,18 @@ static int attach_tcx(struct nettc *p, const struct nettc_dev *dev, int prog_fd,
 
 void nettc_detach(struct nettc *p)
 {
+	struct rcu_expedite x;
 	int orig = -1;
 
-	for (size_t i = 0; i < p->nlinks; i++)
-		close(p->link_fds[i]);
+	if (p->nlinks) {
+		/* Each detach waits for grace periods, as each attach does. */
+		int err = rcu_expedite_begin(&x);
+
+		for (size_t i = 0; i < p->nlinks; i++)
+			close(p->link_fds[i]);
+		if (!err)
+			rcu_expedite_end(&x);
+	}
 	p->nlinks = 0;
 	if (p->nfilters && netns_enter(p->netns, &orig) == 0) {
 		int err = clsact_remove(p->filters, p->nfilters);
@@ -568,14 +577,22 @@ void nettc_detach(struct nettc *p)
 
 int nettc_attach(struct fault *f, struct nettc *p, int ingress_prog_fd, int egress_prog_fd)
 {
-	int orig = -1, err;
+	struct rcu_expedite x;
+	int orig = -1, err, expedited = -1;
 
 	err = netns_enter(p->netns, &orig);
 	if (err)
 		return err;
-	/* Each tcx attach takes effect at once, then waits for an RCU grace
-	 * period under the rtnl lock (bpf_mprog_commit, 8-16 ms measured):
-	 * threads would queue on the lock, so the links go one by one. */
+	/* A tcx attach waits for RCU grace periods under the rtnl lock, the
+	 * first before its packets meet the program (tcx_entry_sync, then
+	 * bpf_mprog_commit: 5-10 ms each at HZ=250); threads would queue on
+	 * the lock. Expedited, they take tens of microseconds (expedite.h). */
+	if (p->backend == NETTC_BACKEND_TCX) {
+		expedited = rcu_expedite_begin(&x);
+		if (expedited)
+			log_debug("RCU grace periods not expedited (%s): the attach takes longer",
+				  strerror(-expedited));
+	}
 	log_stamp("attaching");
 	for (size_t i = 0; i < p->ndevs && !err; i++) {
 		bool hook_created = false;
@@ -602,6 +619,8 @@ int nettc_attach(struct fault *f, struct nettc *p, int ingress_prog_fd, int egre
 					  p->devs[i].name, backend_names[p->backend]);
 		}
 	}
+	if (!expedited)
+		rcu_expedite_end(&x);
 	netns_leave(orig);
 	if (err)
 		nettc_detach(p);
