@@ -21,16 +21,20 @@ ipt() { ip netns exec "$A" iptables -w "$@"; }
 # sent after T0 that was lost / replied.
 first_after() { awk -v t0="$2" -v want="$3" '$1 / 1000.0 >= t0 && $3 == want { printf "%.1f\n", $1 / 1000.0 - t0; exit }' "$1"; }
 
+# tcxslow: tcx as a site with expedite-rcu = no in tug.conf has it, where
+# each attach and detach waits for normal RCU grace periods.
+echo "expedite-rcu = no" >"$tmp/noexp.conf"
+cfg_of() { [ "$1" = tcxslow ] && echo "$tmp/noexp.conf" || echo /nonexistent; }
 log "onset/heal: $REPS rounds each, probes every 1 ms"
-for f in tcx_on tcx_att tcx_off clsact_on clsact_att clsact_off ipt_on ipt_off; do : >"$tmp/$f"; done
+for f in tcx_on tcx_att tcx_off tcxslow_on tcxslow_att tcxslow_off clsact_on clsact_att clsact_off ipt_on ipt_off; do : >"$tmp/$f"; done
 for r in $(seq "$REPS"); do
 	# tug, each backend: the command, then its own deadline heals it.
-	for be in tcx clsact; do
+	for be in tcx tcxslow clsact; do
 		ip netns exec "$A" "$PT" -i 1000 -d 1600 -W 10 10.200.0.2 >"$tmp/trace" &
 		pt=$!
 		sleep 0.3
 		t0=$(now_ms)
-		"$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 500ms --backend "$be" --json >"$tmp/out"
+		TUG_CONFIG=$(cfg_of "$be") "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 500ms --backend "${be%slow}" --json >"$tmp/out"
 		wait "$pt"
 		deadline=$(grep '"applied"' "$tmp/out" | sed -n 's/.*"deadline_ms":\([0-9]*\).*/\1/p')
 		applied=$(grep '"applied"' "$tmp/out" | sed -n 's/.*"ts_ms":\([0-9]*\).*/\1/p')
@@ -54,7 +58,7 @@ for r in $(seq "$REPS"); do
 	first_after "$tmp/trace" "$t0" 0 >>"$tmp/ipt_on"
 	first_after "$tmp/trace" "$t1" 1 >>"$tmp/ipt_off"
 done
-for f in tcx_on tcx_att tcx_off clsact_on clsact_att clsact_off ipt_on ipt_off; do
+for f in tcx_on tcx_att tcx_off tcxslow_on tcxslow_att tcxslow_off clsact_on clsact_att clsact_off ipt_on ipt_off; do
 	declare "$f=$(median <"$tmp/$f")"
 done
 
@@ -62,14 +66,16 @@ done
 # against the moment the launcher called exec. Per stage, the median of
 # STAMP_REPS runs; then one iptables -A (and its -D) timed the same way.
 log "whole process and stages: ${STAMP_REPS:-15} runs each"
-/usr/bin/python3 - "$TUG" "$A" "${STAMP_REPS:-15}" >"$tmp/stages" <<'PY'
+/usr/bin/python3 - "$TUG" "$A" "${STAMP_REPS:-15}" "$tmp/noexp.conf" >"$tmp/stages" <<'PY'
 import os, statistics, subprocess, sys, time
-tug, ns, reps = sys.argv[1], sys.argv[2], int(sys.argv[3])
-env = dict(os.environ, TUG_TIMING="1")
+tug, ns, reps, noexp = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+envs = {"tcx": dict(os.environ, TUG_TIMING="1", TUG_CONFIG="/nonexistent"),
+        "tcxslow": dict(os.environ, TUG_TIMING="1", TUG_CONFIG=noexp),
+        "clsact": dict(os.environ, TUG_TIMING="1", TUG_CONFIG="/nonexistent")}
 order = ["main", "parsed", "prepared", "knobs checked", "guardian started",
          "journal written", "programs loaded", "attaching", "applied", "held",
          "reverted", "journal removed", "guardian released"]
-backends = ["tcx", "clsact"]
+backends = ["tcx", "tcxslow", "clsact"]
 rows = {(b, k): [] for b in backends for k in order + ["exit", "total"]}
 rows[("", "ipt")] = []
 def run(cmd, env=None):
@@ -79,7 +85,7 @@ def run(cmd, env=None):
 for _ in range(reps):
     for b in backends:
         t0, t1, p = run([tug, "net", "partition", "--netns", ns, "--peer", "10.200.0.2", "--for", "1ms",
-                         "--backend", b], env)
+                         "--backend", b.replace("slow", "")], envs[b])
         st = {}
         for l in p.stderr.splitlines():
             if l.startswith("tug: timing: "):
@@ -98,7 +104,7 @@ for (b, k), v in rows.items():
     print("%s\t%s\t%.1f" % (b, k, statistics.median(v)))
 PY
 stage() { awk -F'\t' -v b="$1" -v k="$2" '$1 == b && $2 == k { print $3 }' "$tmp/stages"; }
-srow() { echo "| $1 | $(stage tcx "$2") | $(stage clsact "$2") |"; }
+srow() { echo "| $1 | $(stage tcx "$2") | $(stage tcxslow "$2") | $(stage clsact "$2") |"; }
 
 # Collateral: probes every 0.2 ms to 10.200.0.3, on the same link, which no
 # fault or rule targets, through one fault (apply, 50 ms held, revert).
@@ -187,15 +193,16 @@ Command: \`make bench\` (scripts/bench.d/net.sh; REPS=$REPS, median of ${IPERF_R
 namespaces; ICMP probes every 1 ms from A to the peer; iperf3 from A to another address on the
 same link, which no rule targets. iptables is Debian 12's (nft backend), rules in A's INPUT and
 OUTPUT chains, loaded with one iptables-restore; tug is \`tug net partition\`, through each of its
-two tc backends: \`--backend tcx\` (the default where the kernel has tcx) and \`--backend clsact\`.
+two tc backends: \`--backend tcx\` (the default where the kernel has tcx) and \`--backend clsact\`,
+and tcx once more as a site with \`expedite-rcu = no\` in /etc/tug/tug.conf has it (below).
 
 ### Onset and heal (median of $REPS, ms)
 
-| | tug, tcx | tug, clsact | iptables | tcx / iptables | clsact / iptables |
-|---|---:|---:|---:|---:|---:|
-| command -> first dropped probe | $tcx_on | $clsact_on | $ipt_on | $(ratio "$tcx_on" "$ipt_on") | $(ratio "$clsact_on" "$ipt_on") |
-| tug's "applied" event -> first dropped probe | $tcx_att | $clsact_att | | | |
-| deadline (tug) / rule removal (iptables) -> first passing probe | $tcx_off | $clsact_off | $ipt_off | $(ratio "$tcx_off" "$ipt_off") | $(ratio "$clsact_off" "$ipt_off") |
+| | tug, tcx | tug, clsact | iptables | tcx / iptables | clsact / iptables | tug, tcx, expedite-rcu = no |
+|---|---:|---:|---:|---:|---:|---:|
+| command -> first dropped probe | $tcx_on | $clsact_on | $ipt_on | $(ratio "$tcx_on" "$ipt_on") | $(ratio "$clsact_on" "$ipt_on") | $tcxslow_on |
+| tug's "applied" event -> first dropped probe | $tcx_att | $clsact_att | | | | $tcxslow_att |
+| deadline (tug) / rule removal (iptables) -> first passing probe | $tcx_off | $clsact_off | $ipt_off | $(ratio "$tcx_off" "$ipt_off") | $(ratio "$clsact_off" "$ipt_off") | $tcxslow_off |
 
 tug's onset includes starting the process, loading the program and attaching it; the
 second row shows the kernel side once attached. Its heal needs no command at all: it
@@ -205,9 +212,9 @@ delete commands, which the runbook must remember to do.
 
 ### Whole process (median of ${STAMP_REPS:-15}, ms)
 
-| | tug, tcx | tug, clsact | iptables | tcx / iptables | clsact / iptables |
-|---|---:|---:|---:|---:|---:|
-| \`tug net partition --for 1ms\` / one \`iptables -A\` (both through \`ip netns exec\`: tug enters the namespace itself) | $(stage tcx total) | $(stage clsact total) | $(stage "" ipt) | $(ratio "$(stage tcx total)" "$(stage "" ipt)") | $(ratio "$(stage clsact total)" "$(stage "" ipt)") |
+| | tug, tcx | tug, clsact | iptables | tcx / iptables | clsact / iptables | tug, tcx, expedite-rcu = no |
+|---|---:|---:|---:|---:|---:|---:|
+| \`tug net partition --for 1ms\` / one \`iptables -A\` (both through \`ip netns exec\`: tug enters the namespace itself) | $(stage tcx total) | $(stage clsact total) | $(stage "" ipt) | $(ratio "$(stage tcx total)" "$(stage "" ipt)") | $(ratio "$(stage clsact total)" "$(stage "" ipt)") | $(stage tcxslow total) |
 
 ### Collateral: an address no fault targets, on the same link ($REPS faults each)
 
@@ -226,8 +233,8 @@ end; where a qdisc is already there (Cilium's or another tool's), it costs nothi
 
 Where tug's time goes (TUG_TIMING=1 stamps; each row from the previous stamp, ms):
 
-| stage | tcx | clsact |
-|---|---:|---:|
+| stage | tcx | tcx, expedite-rcu = no | clsact |
+|---|---:|---:|---:|
 $(srow "exec -> main (kernel exec, dynamic loader: the node controller maps 12 shared objects)" main)
 $(srow "options parsed" parsed)
 $(srow "prepared (namespace entered, route lookup to the device, backend chosen)" prepared)
@@ -243,35 +250,40 @@ $(srow "journal entry removed" "journal removed")
 $(srow "guardian told and gone" "guardian released")
 $(srow "exit (the process's teardown, seen by the launcher)" exit)
 
-**Why the two backends differ: RCU grace periods.** A tcx attach on a device that has no
-tcx program yet publishes the new entry, waits a grace period, only then enables the
-datapath's static key (\`tcx_entry_sync\` before \`tcx_skeys_inc\`), and waits once more
-(\`bpf_mprog_commit\`); each detach waits too, all under the rtnl lock, so threads would
-not overlap them. The tcx onset pays for the first attach's first wait, and its whole
-process for about five. A clsact filter is published with one netlink request and no
-synchronous grace period (the mini-qdisc swap waits only if a previous swap's grace
-period has not ended, and then an expedited one), and its removal frees through
-\`call_rcu\`; so clsact's onset and whole process are close to iptables-nft's, which
-pays one netlink transaction.
+**Why tcx waits, and what expedited grace periods buy.** A tcx attach on a device that
+has no tcx program yet publishes the new entry, waits an RCU grace period, only then
+enables the datapath's static key (\`tcx_entry_sync\` before \`tcx_skeys_inc\`), and waits
+once more (\`bpf_mprog_commit\`); each detach waits too, all under the rtnl lock, so
+threads would not overlap them. With normal grace periods (the expedite-rcu = no column)
+the onset pays the first attach's first wait and the whole process about five. tug turns
+\`/sys/kernel/rcu_expedited\` on for the milliseconds of its attaches and detaches and back
+off (user/engine/expedite.c): an expedited grace period interrupts each CPU instead of
+waiting for all of them to pass a quiescent state, and takes tens of microseconds. For
+those milliseconds every other \`synchronize_rcu()\` on the machine is expedited too, an
+IPI to each CPU: a site with latency-critical (real-time) workloads sets
+\`expedite-rcu = no\`. A knob the administrator turned on is left on. A tug killed in those
+milliseconds leaves it on until its guardian, the next tcx fault or \`tug recover\` puts it
+back (\`/run/tug/rcu-expedited\` holds 1 while a tug owes the 0). A clsact filter is
+published with one netlink request and no synchronous grace period (the mini-qdisc swap
+waits only if a previous swap's grace period has not ended, and then an expedited one),
+and its removal frees through \`call_rcu\`.
 
-**Why tcx stays the default.** Two reasons, each measured above. A tcx link belongs to
-the process that holds it: when tug dies, even by SIGKILL, the kernel detaches it
-(DESIGN.md's first and strongest way of reverting). A clsact filter outlives tug; the
-guardian removes it when the controller dies, \`tug recover\` when both died, and until
-then the program, which checks the deadline in the kernel, lets every packet through
-once the deadline has passed. And tcx touches nothing but the peers' packets, where
-clsact's qdisc costs the whole device its graft at each end (the collateral table).
-Choose \`--backend clsact\` where the onset's milliseconds matter more than both (a fault
-timed against a short event), best on a device that already has a clsact qdisc.
+**Why tcx is the default.** A tcx link belongs to the process that holds it: when tug
+dies, even by SIGKILL, the kernel detaches it (DESIGN.md's first and strongest way of
+reverting). A clsact filter outlives tug; the guardian removes it when the controller
+dies, \`tug recover\` when both died, and until then the program, which checks the
+deadline in the kernel, lets every packet through once the deadline has passed. And tcx
+touches nothing but the peers' packets, where clsact's qdisc costs the whole device its
+graft at each end (the collateral table). clsact is the backend of kernels before 6.6.
 
-**What else was tried for the onset.** *clsact first, then tcx:* the fault starts on
-clsact filters and, once applied, moves to tcx links (the program deduplicating the
-packets that meet it on both during the move). It gave clsact's onset and a kernel-owned
-hold 25-35 ms later, but it keeps clsact's graft collateral at both ends. *BPF netfilter
-links* (6.4+: kernel-owned, registered without a synchronous grace period, as iptables-nft
-is) read packets only through BTF (CO-RE or the skb dynptr kfunc), and libbpf's parse of
-the kernel's BTF alone took 8-15 ms here. *Threads* cannot overlap the tcx grace periods,
-which are taken under the rtnl lock.
+**What else was tried for the onset, before expedited grace periods.** *clsact first, then
+tcx:* the fault starts on clsact filters and, once applied, moves to tcx links (the
+program deduplicating the packets that meet it on both during the move). It gave
+clsact's onset and a kernel-owned hold 25-35 ms later, but it keeps clsact's graft
+collateral at both ends. *BPF netfilter links* (6.4+: kernel-owned, registered without a
+synchronous grace period, as iptables-nft is) read packets only through BTF (CO-RE or the
+skb dynptr kfunc), and libbpf's parse of the kernel's BTF alone took 8-15 ms here.
+*Threads* cannot overlap the tcx grace periods, which are taken under the rtnl lock.
 
 ### Throughput of untargeted traffic (Gbit/s; no fault: $base)
 

@@ -56,6 +56,12 @@ rc=$?
 t_check for_above_configured_max "exit $rc: $out" \
 	bash -c "[ $rc -eq 2 ] && grep -q 'above the configured maximum of 10s' <<<'$out' && [ -z \"\$(ls '$TUG_RUN_DIR/faults' 2>/dev/null)\" ]"
 
+echo "expedite-rcu = maybe" >"$cfg"
+out=$(TUG_CONFIG="$cfg" "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 1s 2>&1)
+rc=$?
+t_check config_expedite_not_yes_no "exit $rc: $out" \
+	bash -c "[ $rc -eq 2 ] && grep -q \"tug.conf:1: expedite-rcu: 'maybe' is not yes or no\" <<<\"\$1\" && [ -z \"\$(ls '$TUG_RUN_DIR/faults' 2>/dev/null)\" ]" _ "$out"
+
 "$TUG" net partition --help >"$T_TMP/help"
 t_check help_has_examples "help: $(cat "$T_TMP/help")" grep -q "Examples:" "$T_TMP/help"
 "$TUG" bogus >/dev/null 2>"$T_TMP/bogus"

@@ -291,6 +291,11 @@ else
 	done
 	t_check expedite_guardian_puts_back "knob $(cat $K) ${back:+$back ms after the SIGKILL}, lock '$(cat $XL)'" \
 		bash -c "[ -n '$back' ] && [ ! -s $XL ]"
+	# The site says no (tug.conf expedite-rcu = no): normal grace periods.
+	echo "expedite-rcu = no" >"$T_TMP/noexp.conf"
+	read -r rc n <<<"$(TUG_CONFIG="$T_TMP/noexp.conf" writes_during net partition --netns "$A" --peer 10.200.0.2 --for 50ms)"
+	t_check expedite_site_says_no "rc $rc, $n writes seen, knob now $(cat $K)" \
+		bash -c "[ $rc -eq 0 ] && [ $n -eq 0 ] && [ \$(cat $K) = 0 ]"
 	# The administrator's setting is theirs: tug neither writes nor clears it.
 	echo 1 >$K
 	read -r rc n <<<"$(writes_during net partition --netns "$A" --peer 10.200.0.2 --for 50ms)"

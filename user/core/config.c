@@ -28,6 +28,7 @@ int config_load(struct tug_config *ret)
 		.max_for_ns = 3600 * NSEC_PER_SEC,
 		.approvals_medium = 1,
 		.approvals_high = 2,
+		.expedite_rcu = true,
 	};
 	const char *path = getenv("TUG_CONFIG");
 	char line[512];
@@ -88,13 +89,23 @@ int config_load(struct tug_config *ret)
 			strcpy(dstr, val);
 			continue;
 		}
+		if (!strcmp(key, "expedite-rcu")) {
+			if (strcmp(val, "yes") && strcmp(val, "no")) {
+				log_error("%s:%d: expedite-rcu: '%s' is not yes or no", path, lineno, val);
+				err = -EINVAL;
+				goto cleanup;
+			}
+			c.expedite_rcu = !strcmp(val, "yes");
+			continue;
+		}
 		if (!strcmp(key, "max-for"))
 			dst = &c.max_for_ns;
 		else if (!strcmp(key, "default-for"))
 			dst = &c.default_for_ns;
 		else {
 			log_error("%s:%d: unknown key '%s' (known: max-for, default-for, "
-				  "approvals-medium, approvals-high, summary-table, summary-columns)",
+				  "approvals-medium, approvals-high, summary-table, summary-columns, "
+				  "expedite-rcu)",
 				  path, lineno, key);
 			err = -EINVAL;
 			goto cleanup;

@@ -13,10 +13,14 @@
  *   summary-columns = memory_hash:run_id, original_content:summary,
  *                     current_stage:verdict, temperature_score:time_to_recover_ms
  *   (one line; the sources are listed in sink.h)
+ *   # tcx attaches and detaches turn /sys/kernel/rcu_expedited on for their
+ *   # milliseconds (expedite.h); no: they wait for normal grace periods
+ *   expedite-rcu = yes
  */
 #ifndef TUG_CONFIG_H
 #define TUG_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct tug_config {
@@ -26,6 +30,7 @@ struct tug_config {
 	unsigned approvals_high;
 	char summary_table[128];	/* "" = no summary sink */
 	char summary_columns[384];
+	bool expedite_rcu;
 };
 
 /* Defaults, overridden by the file when it exists. -EINVAL (logged, with

@@ -660,6 +660,7 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 		goto cleanup;
 	}
 	f.duration_ns = cfg.default_for_ns;
+	f.expedite_rcu = cfg.expedite_rcu;
 
 	/* 0, not 1: glibc then forgets main's "+" (stop at the first non-option). */
 	optind = 0;

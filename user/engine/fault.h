@@ -81,6 +81,7 @@ struct fault {
 				 * guardian runs for every fault; this says the
 				 * journal entry is more than a record) */
 	bool persistent;	/* set by prepare: state that survives a reboot */
+	bool expedite_rcu;	/* the site's expedite-rcu (config.h, expedite.h) */
 	bool failed;		/* set by the family: it ran and reverted, but a check
 				 * it makes failed (exit 1) */
 	int end_fd;		/* set by apply, optional: the hold ends when it is

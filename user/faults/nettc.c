@@ -326,6 +326,7 @@ int nettc_prepare(struct fault *f, struct nettc *p)
 	}
 	/* clsact filters are not owned by a file descriptor. */
 	f->needs_guardian = p->backend == NETTC_BACKEND_CLSACT;
+	p->expedite = p->backend == NETTC_BACKEND_TCX && f->expedite_rcu;
 
 	if (!p->include_control)
 		nettc_find_control(p);
@@ -557,7 +558,7 @@ void nettc_detach(struct nettc *p)
 
 	if (p->nlinks) {
 		/* Each detach waits for grace periods, as each attach does. */
-		int err = rcu_expedite_begin(&x);
+		int err = p->expedite ? rcu_expedite_begin(&x) : -ECANCELED;
 
 		for (size_t i = 0; i < p->nlinks; i++)
 			close(p->link_fds[i]);
@@ -587,7 +588,7 @@ int nettc_attach(struct fault *f, struct nettc *p, int ingress_prog_fd, int egre
 	 * first before its packets meet the program (tcx_entry_sync, then
 	 * bpf_mprog_commit: 5-10 ms each at HZ=250); threads would queue on
 	 * the lock. Expedited, they take tens of microseconds (expedite.h). */
-	if (p->backend == NETTC_BACKEND_TCX) {
+	if (p->expedite) {
 		expedited = rcu_expedite_begin(&x);
 		if (expedited)
 			log_debug("RCU grace periods not expedited (%s): the attach takes longer",

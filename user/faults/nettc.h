@@ -60,6 +60,7 @@ struct nettc {
 	uint8_t proto;
 	bool include_control;
 	enum nettc_backend backend;
+	bool expedite;		/* the site's expedite-rcu, for attach and detach */
 
 	/* The SSH session to spare (SSH_CONNECTION), from prepare. */
 	int ctl_family;
@@ -156,8 +157,7 @@ void nettc_destroy(struct nettc *t);
 #define NETTC_BACKEND_USAGE \
 	"  --backend auto|tcx|clsact  tcx links (kernel >= 6.6; auto's choice) die with\n" \
 	"                         tug; clsact filters are removed by a guardian, and\n" \
-	"                         take effect about 10 ms sooner (no RCU grace period),\n" \
-	"                         but adding and removing the clsact qdisc, where the\n" \
+	"                         adding and removing the clsact qdisc, where the\n" \
 	"                         device has none, drops all its traffic for about 1 ms\n"
 #define NETTC_USAGE_OF(peers, dir, ctl) \
 	"  --peer CIDR[,CIDR...]  " peers " (IPv4 or IPv6; repeatable)\n" \
