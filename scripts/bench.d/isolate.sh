@@ -170,12 +170,13 @@ rules (none) restored by another. tug is \`tug node isolate --for 500ms\` ($(gre
 | rules or programs left on N | 0 | $ipt_left |
 
 tug's onset is the process start plus one tcx attach per device and direction (four here),
-each waiting for an RCU grace period under the rtnl lock (see the partition benchmark);
-once they are in, the kernel drops at once: the first probe sent after tug's "applied"
+each waiting for RCU grace periods under the rtnl lock, expedited for those milliseconds
+(\`/sys/kernel/rcu_expedited\`; see the partition benchmark); once they are in, the kernel drops at once: the first probe sent after tug's "applied"
 event is lost (about one probe interval later). Its heal needs no command: the deadline
 does it.
 
-tug's links die with its process (clsact filters: its guardian removes them); the iptables
+tug's links die with its process (clsact filters: its guardian removes them), detached by
+the kernel as the process exits, with normal grace periods (the heal time above); the iptables
 rules have no owner: a runbook shell killed before its restore leaves the node cut off
 until someone reaches it another way, which the control channel they kept still allows.
 EOF

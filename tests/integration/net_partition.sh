@@ -296,6 +296,8 @@ else
 	read -r rc n <<<"$(TUG_CONFIG="$T_TMP/noexp.conf" writes_during net partition --netns "$A" --peer 10.200.0.2 --for 50ms)"
 	t_check expedite_site_says_no "rc $rc, $n writes seen, knob now $(cat $K)" \
 		bash -c "[ $rc -eq 0 ] && [ $n -eq 0 ] && [ \$(cat $K) = 0 ]"
+	row=$(TUG_CONFIG="$T_TMP/noexp.conf" "$TUG" doctor --json 2>/dev/null | grep '"check":"rcu_expedited"')
+	t_check expedite_doctor_says_site_no "doctor: $row" grep -q '"detail":"not used: expedite-rcu = no' <<<"$row"
 	# The administrator's setting is theirs: tug neither writes nor clears it.
 	echo 1 >$K
 	read -r rc n <<<"$(writes_during net partition --netns "$A" --peer 10.200.0.2 --for 50ms)"

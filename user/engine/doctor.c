@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "cgroup.h"
+#include "config.h"
 #include "json.h"
 #include "commands.h"
 #include "expedite.h"
@@ -152,10 +153,17 @@ int cmd_doctor(int argc, char **argv, bool json)
 	else
 		check(&r, "tcx", false, "not known: the tcx query was refused (%s)", strerror(-err));
 	{
+		struct tug_config cfg;
 		bool on = false;
 		int xerr = rcu_expedite_usable(&on);
 
-		if (!xerr)
+		if (err == -EINVAL && !bpf_err)	/* the tcx probe's answer, above */
+			check(&r, "rcu_expedited", true, "not used: no tcx in this kernel (clsact "
+			      "filters wait for no grace period)");
+		else if (config_load(&cfg) == 0 && !cfg.expedite_rcu)
+			check(&r, "rcu_expedited", true, "not used: expedite-rcu = no in tug.conf (tcx "
+			      "attaches wait for normal grace periods)");
+		else if (!xerr)
 			check(&r, "rcu_expedited", true, "tcx attaches and detaches expedite their RCU "
 			      "grace periods for their milliseconds%s", on ? " (on now: the "
 			      "administrator's, or a tug's at work; left as it is)" : "");
