@@ -119,6 +119,7 @@ residue() {
 	[ "$(<"$CPUCG/$CPUF")" = "$CPU0" ] || r+=("$CPUF=$(<"$CPUCG/$CPUF")")
 	[ "$(<"$FRZCG/$FRZF")" = "$FRZ0" ] || r+=("$FRZF=$(<"$FRZCG/$FRZF")")
 	[ "$(</sys/kernel/rcu_expedited)" = "$RCU0" ] || r+=(rcu_expedited)
+	[ -e /run/tug/rcu-expedited ] && r+=(rcu-expedited-lock)
 	compgen -G "$MEMCG/tug-hog-*" >/dev/null && r+=(hog-cgroup)
 	compgen -G "$FILL/.tug-fill-*" >/dev/null && r+=(fill-file)
 	[ "$(avail)" -ge $((FILL0 - (1 << 20))) ] || r+=(fill-space)

@@ -263,7 +263,7 @@ those milliseconds every other \`synchronize_rcu()\` on the machine is expedited
 IPI to each CPU: a site with latency-critical (real-time) workloads sets
 \`expedite-rcu = no\`. A knob the administrator turned on is left on. A tug killed in those
 milliseconds leaves it on until its guardian, the next tcx fault or \`tug recover\` puts it
-back (\`/run/tug/rcu-expedited\` holds 1 while a tug owes the 0). A clsact filter is
+back (\`/run/tug/rcu-expedited\` is there only after such a death, holding 1). A clsact filter is
 published with one netlink request and no synchronous grace period (the mini-qdisc swap
 waits only if a previous swap's grace period has not ended, and then an expedited one),
 and its removal frees through \`call_rcu\`.

@@ -262,22 +262,22 @@ if ! "$TUG" doctor --json 2>/dev/null | grep -q '"check":"tcx","ok":true'; then
 elif [ "$(cat $K)" != 0 ]; then
 	t_skip expedite "$K is $(cat $K) on this machine (the administrator's): tug leaves it, so there is nothing to see"
 else
-	T_CLEANUP+=("echo 0 >$K; : >$XL")
+	T_CLEANUP+=("echo 0 >$K; rm -f $XL")
 	read -r rc n <<<"$(writes_during net partition --netns "$A" --peer 10.200.0.2 --for 100ms)"
-	t_check expedite_knob_written_and_put_back "rc $rc, $n writes seen, knob now $(cat $K), lock '$(cat $XL 2>&1)'; $(head -3 "$T_TMP/writes.tug")" \
-		bash -c "[ $rc -eq 0 ] && [ $n -ge 1 ] && [ \$(cat $K) = 0 ] && [ ! -s $XL ]"
+	t_check expedite_knob_written_and_put_back "rc $rc, $n writes seen, knob now $(cat $K), lock file: $(ls $XL 2>&1); $(head -3 "$T_TMP/writes.tug")" \
+		bash -c "[ $rc -eq 0 ] && [ $n -ge 1 ] && [ \$(cat $K) = 0 ] && [ ! -e $XL ]"
 	# A tug that died holding the knob: the lock says 1, the knob is on.
 	flock "$XL" sh -c "echo 1 >$XL && echo 1 >$K"
 	rec=$("$TUG" recover 2>&1)
-	t_check expedite_recover_puts_back "recover: '$rec'; knob $(cat $K), lock '$(cat $XL)'" \
-		bash -c "[ \$(cat $K) = 0 ] && [ ! -s $XL ] && grep -q 'rcu_expedited.*put back to 0' <<<'$rec'"
+	t_check expedite_recover_puts_back "recover: '$rec'; knob $(cat $K), lock file: $(ls $XL 2>&1)" \
+		bash -c "[ \$(cat $K) = 0 ] && [ ! -e $XL ] && grep -q 'rcu_expedited.*put back to 0' <<<'$rec'"
 	rec=$("$TUG" recover 2>&1)
 	t_check expedite_recover_once "second recover: '$rec'" grep -q 'nothing to recover' <<<"$rec"
 	flock "$XL" sh -c "echo 1 >$XL && echo 1 >$K"
 	"$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 50ms >"$T_TMP/heal.out" 2>&1
 	rc=$?
-	t_check expedite_next_fault_puts_back "rc $rc, knob $(cat $K), lock '$(cat $XL)'" \
-		bash -c "[ $rc -eq 0 ] && [ \$(cat $K) = 0 ] && [ ! -s $XL ]"
+	t_check expedite_next_fault_puts_back "rc $rc, knob $(cat $K), lock file: $(ls $XL 2>&1)" \
+		bash -c "[ $rc -eq 0 ] && [ \$(cat $K) = 0 ] && [ ! -e $XL ]"
 	# The controller killed mid-detach: no other tug runs, its guardian puts
 	# the knob back (the state is set by hand: the window is a millisecond).
 	t_bg tugpid "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 30s --json >"$T_TMP/gk.out" 2>&1
@@ -289,8 +289,8 @@ else
 		[ "$(cat $K)" = 0 ] && { back=$(($(now_ms) - t0)); break; }
 		sleep 0.01
 	done
-	t_check expedite_guardian_puts_back "knob $(cat $K) ${back:+$back ms after the SIGKILL}, lock '$(cat $XL)'" \
-		bash -c "[ -n '$back' ] && [ ! -s $XL ]"
+	t_check expedite_guardian_puts_back "knob $(cat $K) ${back:+$back ms after the SIGKILL}, lock file: $(ls $XL 2>&1)" \
+		bash -c "[ -n '$back' ] && [ ! -e $XL ]"
 	# The site says no (tug.conf expedite-rcu = no): normal grace periods.
 	echo "expedite-rcu = no" >"$T_TMP/noexp.conf"
 	read -r rc n <<<"$(TUG_CONFIG="$T_TMP/noexp.conf" writes_during net partition --netns "$A" --peer 10.200.0.2 --for 50ms)"
@@ -302,7 +302,7 @@ else
 	echo 1 >$K
 	read -r rc n <<<"$(writes_during net partition --netns "$A" --peer 10.200.0.2 --for 50ms)"
 	t_check expedite_admin_setting_kept "rc $rc, $n writes seen, knob now $(cat $K)" \
-		bash -c "[ $rc -eq 0 ] && [ $n -eq 0 ] && [ \$(cat $K) = 1 ]"
+		bash -c "[ $rc -eq 0 ] && [ $n -eq 0 ] && [ \$(cat $K) = 1 ] && [ ! -e $XL ]"
 	echo 0 >$K
 fi
 

@@ -46,36 +46,57 @@ static int knob_write(bool on)
 	return err;
 }
 
+/*
+ * The lock file exists only while a tug holds it, or after one died owing
+ * the 0: each holder removes it before it lets go. So a waiter may get the
+ * lock of a file already removed, or replaced by the next one's: it opens
+ * again until the lock it holds is the file's at the path.
+ */
 static int lock_open(int *ret_fd)
 {
+	struct timespec pause = { .tv_nsec = 200000 };
 	uint64_t end = mono_ns() + LOCK_WAIT_NS;
-	struct stat st;
-	int fd, err;
+	int fd = -1, err;
 
 	if (mkdir(LOCK_DIR, 0755) && errno != EEXIST)
 		return -errno;
-	fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	/* Root's file only: another user's could say "1" to make us write 0. */
-	if (fstat(fd, &st) || st.st_uid != 0 || !S_ISREG(st.st_mode)) {
-		err = -EPERM;
-		goto fail;
-	}
-	while (flock(fd, LOCK_EX | LOCK_NB)) {
-		struct timespec ts = { .tv_nsec = 200000 };
+	for (;;) {
+		struct stat st, path_st;
 
-		if (errno != EWOULDBLOCK || mono_ns() > end) {
-			err = errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
+		fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		/* Root's file only: another user's could say "1" to make us write 0. */
+		if (fstat(fd, &st) || st.st_uid != 0 || !S_ISREG(st.st_mode)) {
+			err = -EPERM;
 			goto fail;
 		}
-		nanosleep(&ts, NULL);
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (lstat(LOCK_PATH, &path_st) == 0 && path_st.st_ino == st.st_ino &&
+			    path_st.st_dev == st.st_dev)
+				break;
+		} else if (errno != EWOULDBLOCK) {
+			err = -errno;
+			goto fail;
+		}
+		close(fd);
+		fd = -1;
+		if (mono_ns() > end)
+			return -ETIMEDOUT;
+		nanosleep(&pause, NULL);
 	}
 	*ret_fd = fd;
 	return 0;
 fail:
 	close(fd);
 	return err;
+}
+
+/* Let go of the lock, leaving nothing behind. */
+static void lock_release(int fd)
+{
+	unlink(LOCK_PATH);
+	close(fd);
 }
 
 /* With the lock held: a "1" in it was written by a tug that died before it
@@ -103,8 +124,11 @@ int rcu_expedite_begin(struct rcu_expedite *x)
 	if (err)
 		return err;
 	err = heal_locked(x->lock_fd);
-	if (err < 0)
-		goto fail;
+	if (err < 0) {
+		close(x->lock_fd);	/* the mark stays: the knob is still on */
+		x->lock_fd = -1;
+		return err;
+	}
 	err = knob_read(&on);
 	if (err || on)
 		goto fail;	/* on: the administrator's, left alone */
@@ -115,27 +139,27 @@ int rcu_expedite_begin(struct rcu_expedite *x)
 		goto fail;
 	}
 	err = knob_write(true);
-	if (err) {
-		if (ftruncate(x->lock_fd, 0))
-			err = -errno;
+	if (err)
 		goto fail;
-	}
 	x->set = true;
 	return 0;
 fail:
-	close(x->lock_fd);
+	lock_release(x->lock_fd);
 	x->lock_fd = -1;
 	return err;
 }
 
 void rcu_expedite_end(struct rcu_expedite *x)
 {
-	if (x->set && knob_write(false) == 0 && ftruncate(x->lock_fd, 0) == 0)
-		x->set = false;
-	/* Had the 0 failed, the mark stays for the next tug to retry. */
-	if (x->lock_fd >= 0)
+	if (x->lock_fd < 0)
+		return;
+	/* Had the 0 failed, the file and its mark stay for the next tug. */
+	if (x->set && knob_write(false))
 		close(x->lock_fd);
+	else
+		lock_release(x->lock_fd);
 	x->lock_fd = -1;
+	x->set = false;
 }
 
 int rcu_expedite_heal(void)
@@ -148,7 +172,10 @@ int rcu_expedite_heal(void)
 	if (err)
 		return err;
 	err = heal_locked(fd);
-	close(fd);
+	if (err < 0)
+		close(fd);	/* the mark stays: the knob is still on */
+	else
+		lock_release(fd);
 	return err;
 }
 

@@ -9,9 +9,10 @@
  * (an IPI to each CPU instead of waiting for them all to pass a quiescent
  * state). tug sets it for the milliseconds its attach or detach takes and
  * puts it back, under a lock that also tells a later tug when one died in
- * between: /run/tug/rcu-expedited holds "1" while a tug holds the knob, and
- * whoever next takes the lock and finds it (every tcx fault, `tug recover`)
- * puts the knob back. A knob already set by the administrator (the
+ * between: /run/tug/rcu-expedited exists only while a tug holds the lock
+ * (each removes it as it lets go), and holds "1" while that tug owes the 0;
+ * whoever next takes the lock and finds the "1" (every tcx fault, the dead
+ * controller's guardian, `tug recover`) puts the knob back. A knob already set by the administrator (the
  * rcupdate.rcu_expedited boot parameter, or by hand) is left as it is.
  */
 #ifndef TUG_EXPEDITE_H
