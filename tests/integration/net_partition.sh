@@ -227,34 +227,36 @@ fi
 # (/sys/kernel/rcu_expedited on for their milliseconds: 20-30 ms of waiting
 # become tens of microseconds, docs/bench/net.md) and puts the knob back ---
 K=/sys/kernel/rcu_expedited XL=/run/tug/rcu-expedited
-# writes PID: how many times the knob was written (inotify merges writes it
-# sees back to back: at least 1 when any, 0 when none) while PID ran.
+# writes.py STOPFILE: how many times the knob was written (inotify merges
+# writes it sees back to back: at least 1 when any, 0 when none) until
+# STOPFILE exists; it gives up by itself after 60 s.
 cat >"$T_TMP/writes.py" <<'PY'
-import ctypes, os, select, sys
+import ctypes, os, select, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 fd = libc.inotify_init1(os.O_NONBLOCK)
 if libc.inotify_add_watch(fd, b"/sys/kernel/rcu_expedited", 0x2) < 0:  # IN_MODIFY
     sys.exit("inotify: " + os.strerror(ctypes.get_errno()))
 print("ready", flush=True)
-n = 0
-while True:
+n, end = 0, time.monotonic() + 60
+while time.monotonic() < end:
     r, _, _ = select.select([fd], [], [], 0.05)
     if r:
         n += len(os.read(fd, 4096)) // 16
-    elif not os.path.exists("/proc/" + sys.argv[1]):
+    elif os.path.exists(sys.argv[1]):
         break
 print(n, flush=True)
 PY
 # writes_during ARGS...: run tug ARGS, print "RC WRITES"
 writes_during() {
-	local w="$T_TMP/writes.out"
-	sleep 60 & local holder=$!
-	/usr/bin/python3 "$T_TMP/writes.py" "$holder" >"$w" 2>&1 &
+	local w="$T_TMP/writes.out" stop="$T_TMP/writes.stop"
+	rm -f "$stop"
+	/usr/bin/python3 "$T_TMP/writes.py" "$stop" >"$w" 2>&1 &
 	local wp=$!
 	wait_for "$w" '^ready' 5000
 	"$TUG" "$@" >"$T_TMP/writes.tug" 2>&1
 	local rc=$?
-	kill "$holder"; wait "$holder" 2>/dev/null; wait "$wp"
+	: >"$stop"
+	wait "$wp"
 	echo "$rc $(tail -1 "$w")"
 }
 if ! "$TUG" doctor --json 2>/dev/null | grep -q '"check":"tcx","ok":true'; then

@@ -339,7 +339,7 @@ int cmd_recover(int argc, char **argv, bool json)
 	} else if (err) {
 		done++;
 		print_outcome(json, "recovered", "rcu_expedited", 0, "(/sys/kernel/rcu_expedited, "
-			      "left on by a tug that died while it attached): put back to 0");
+			      "left on by a tug that died while it attached or detached): put back to 0");
 	}
 	if (!json && !done && !failed)
 		printf("nothing to recover\n");
