@@ -16,6 +16,8 @@
 #   make install      honours PREFIX and DESTDIR
 #   make deb          build/tug_VERSION_ARCH.deb: what make install installs,
 #                     with its run-time dependencies computed (scripts/deb)
+#   LINK=shared       the node controller with shared libraries (default: libbpf,
+#                     libnl, json-c, libseccomp from their static archives)
 #   V=1               show the commands
 
 PREFIX ?= /usr/local
@@ -65,7 +67,29 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
 	  -I$(OUT) $(addprefix -I,$(USER_DIRS)) -Ibpf $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lelf -lz -lm
+# The node controller links libbpf, libnl, json-c and libseccomp from their
+# static archives: the dynamic loader's symbol lookups in a dozen shared
+# objects, and fork() copying their mappings for the guardian, were the
+# largest user-space share of a fault's onset (docs/bench/net.md). libelf
+# (with zlib) stays shared: Debian 13's libelf.a (elfutils 0.192) calls
+# eu_search_tree_* that no archive defines (sourceware bug 32293). LINK=shared
+# links everything shared, for a distribution that updates the libraries in
+# place; without their archives (lib*.a of the -dev packages) the build
+# does that and says so.
+NODE_SHARED := -lelf -lz -lzstd -lpthread -pthread -lm -ldl -lrt
+NODE_STATIC := $(filter-out $(NODE_SHARED),$(shell $(PKG_CONFIG) --static --libs $(NODE_PKGS)))
+NODE_MISSING := $(strip $(foreach l,$(patsubst -l%,lib%.a,$(filter -l%,$(NODE_STATIC))),$(if $(filter /%,$(shell $(CC) -print-file-name=$(l))),,$(l))))
+ifeq ($(LINK),)
+LINK := $(if $(NODE_MISSING),shared,static)
+ifneq ($(NODE_MISSING),)
+$(info note: no $(NODE_MISSING): the node controller links shared libraries (LINK=shared), and starts slower)
+endif
+endif
+ifeq ($(LINK),static)
+NODE_LDLIBS := -Wl,-Bstatic $(NODE_STATIC) -Wl,-Bdynamic -lelf -lz -lpthread -lm
+else
 NODE_LDLIBS := $(shell $(PKG_CONFIG) --libs $(NODE_PKGS)) -lelf -lz -lm
+endif
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf -Wall \
 	      -I/usr/include/$(shell $(CC) -dumpmachine)
