@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The node controller carries only what faults need: a held partition maps
-# libbpf, libnl, json-c and libseccomp, never libpq, libcurl, libssh2,
-# libyaml or OpenSSL; the commands it does not carry (run, schedule, lab,
+# The node controller carries only what faults need: a held partition has
+# libbpf, libnl, json-c and libseccomp (linked in, or mapped with
+# LINK=shared), never libpq, libcurl, libssh2, libyaml or OpenSSL; the commands it does not carry (run, schedule, lab,
 # the pg faults) and the full help come from tug-full beside it, with one
 # command line for the user; without tug-full it says so.
 . "$(dirname "$0")/../lib.sh"
@@ -19,7 +19,18 @@ maps=$(awk '$6 ~ /\.so/ { print $6 }' "/proc/$tp/maps" 2>/dev/null | sort -u)
 kill -TERM "$tp"
 wait "$tp"
 echo "  net partition maps $(wc -l <<<"$maps") shared objects: $(sed 's|.*/||' <<<"$maps" | tr '\n' ' ')"
-t_check lean_partition_maps_libbpf "$(sed 's|.*/||' <<<"$maps" | tr '\n' ' ')" grep -q libbpf <<<"$maps"
+# (libc proves the scan reads the maps; libbpf is mapped with LINK=shared,
+# else linked into tug itself: no NEEDED entry, its symbols in the binary.)
+t_check lean_partition_maps_libc "$(sed 's|.*/||' <<<"$maps" | tr '\n' ' ')" grep -q 'libc\.so' <<<"$maps"
+if grep -q libbpf <<<"$maps"; then
+	where=mapped
+elif objdump -t "$TUG" | grep -q ' bpf_object__open_mem$'; then
+	where=linked-in
+else
+	where=missing
+fi
+echo "  libbpf: $where"
+t_check lean_partition_carries_libbpf "libbpf $where" [ "$where" != missing ]
 t_check lean_partition_no_orchestrator_libs "$(grep -E "$HEAVY" <<<"$maps" | tr '\n' ' ')" \
 	bash -c "! grep -qE '$HEAVY' <<<'$maps'"
 
