@@ -267,6 +267,7 @@ deb: $(OUT)/tug $(OUT)/tug-full
 	$(Q)$(MAKE) --no-print-directory $(if $(Q),-s) install DESTDIR=$(CURDIR)/$(DEB_STAGE)/debian/tug \
 		PREFIX=/usr SYSTEMD_UNIT_DIR=/lib/systemd/system
 	$(Q)DEB_VERSION='$(VERSION)' DEB_COMMIT='$(COMMIT)' DEB_MAINTAINER='$(DEB_MAINTAINER)' CC='$(CC)' \
+		DEB_STATIC_LIBS='$(if $(filter static,$(LINK)),$(filter -l%,$(NODE_STATIC)))' \
 		scripts/deb/build $(DEB_STAGE) $(OUT)/tug_$(VERSION)_$(DEB_ARCH).deb
 
 clean:

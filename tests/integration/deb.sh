@@ -63,6 +63,18 @@ t_check deb_depends_libraries "missing: $(comm -23 <(echo "$needed") <(echo "$de
  not needed: $(comm -13 <(echo "$needed") <(echo "$declared") | xargs)" \
 	[ -n "$dlopened" -a -n "$sonames" -a "$needed" = "$declared" ]
 
+# The node controller carries libbpf, libnl, json-c and libseccomp from their
+# archives (no NEEDED entry names them): Static-Built-Using names each one's
+# source package at the version installed here, so a fix to it is known to
+# need a rebuild of tug.
+linked=$(objdump -p "$x/usr/sbin/tug" | awk '$1 == "NEEDED" { print $2 }' | grep -cE 'libbpf|libnl|json-c|seccomp')
+want_sbu=$(for a in libbpf.a libnl-3.a libnl-route-3.a libnl-idiag-3.a libjson-c.a libseccomp.a; do
+	dpkg-query -W -f='${source:Package} (= ${source:Version})\n' "$(dpkg-query -S "*/$a" | sed -n '1s/:.*//p')"
+done | sort -u | paste -sd, | sed 's/,/, /g')
+echo "  Static-Built-Using: $(field Static-Built-Using)"
+t_check deb_static_built_using "tug's NEEDED names $linked of them; got '$(field Static-Built-Using)', want '$want_sbu'" \
+	[ "$linked" = 0 -a -n "$want_sbu" -a "$(field Static-Built-Using)" = "$want_sbu" ]
+
 # The files, their modes and owners: exactly these.
 want_files="./lib/systemd/system/tug-recover.service -rw-r--r--
 ./usr/sbin/tug -rwxr-xr-x
