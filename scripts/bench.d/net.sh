@@ -4,59 +4,74 @@
 # two namespaces. Prints a markdown section on stdout; progress on stderr.
 #
 #   1. onset (command -> first dropped probe) and heal (deadline or rule
-#      removal -> first passing probe), ICMP probes every 1 ms;
+#      removal -> first passing probe), ICMP probes every 0.2 ms;
 #   2. throughput of traffic that is NOT targeted (iperf3 to another address)
 #      with 1, 100 and 10,000 blocked peers.
 set -euo pipefail
 : "${TUG:?}" "${TUG_BUILD:?}"
 PT="$TUG_BUILD/tests/pingtrace"
 REPS=${REPS:-5}
+# Onset rounds: a difference of a millisecond needs more than five.
+ONSET_REPS=${ONSET_REPS:-15}
 IPERF_SECS=${IPERF_SECS:-2}
 A=tugbench-a B=tugbench-b BENCH=net
 . "$(dirname "$0")/../bench-veth.sh"
 
 ipt() { ip netns exec "$A" iptables -w "$@"; }
 
-# first_drop TRACE T0 / first_pass TRACE T0: ms from T0 to the first probe
-# sent after T0 that was lost / replied.
-first_after() { awk -v t0="$2" -v want="$3" '$1 / 1000.0 >= t0 && $3 == want { printf "%.1f\n", $1 / 1000.0 - t0; exit }' "$1"; }
+# first_after TRACE T0 WANT: ms from T0 (ms since the epoch, fractions
+# allowed) to the first probe sent after T0 that was lost (0) / replied (1).
+first_after() { awk -v t0="$2" -v want="$3" '$1 / 1000.0 >= t0 && $3 == want { printf "%.2f\n", $1 / 1000.0 - t0; exit }' "$1"; }
+# The launch moment, to the microsecond, without forking a clock.
+stamp() { local t=${EPOCHREALTIME/./}; printf -v "$1" '%d.%03d' $((t / 1000)) $((t % 1000)); }
 
 # tcxslow: tcx as a site with expedite-rcu = no in tug.conf has it, where
 # each attach and detach waits for normal RCU grace periods.
 echo "expedite-rcu = no" >"$tmp/noexp.conf"
 cfg_of() { [ "$1" = tcxslow ] && echo "$tmp/noexp.conf" || echo /nonexistent; }
-log "onset/heal: $REPS rounds each, probes every 1 ms"
+log "onset/heal: $ONSET_REPS rounds each, probes every 0.2 ms"
 for f in tcx_on tcx_att tcx_off tcxslow_on tcxslow_att tcxslow_off clsact_on clsact_att clsact_off ipt_on ipt_off; do : >"$tmp/$f"; done
-for r in $(seq "$REPS"); do
-	# tug, each backend: the command, then its own deadline heals it.
-	for be in tcx tcxslow clsact; do
-		ip netns exec "$A" "$PT" -i 1000 -d 1600 -W 10 10.200.0.2 >"$tmp/trace" &
-		pt=$!
-		sleep 0.3
-		t0=$(now_ms)
-		TUG_CONFIG=$(cfg_of "$be") "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 500ms --backend "${be%slow}" --json >"$tmp/out"
-		wait "$pt"
-		deadline=$(grep '"applied"' "$tmp/out" | sed -n 's/.*"deadline_ms":\([0-9]*\).*/\1/p')
-		applied=$(grep '"applied"' "$tmp/out" | sed -n 's/.*"ts_ms":\([0-9]*\).*/\1/p')
-		first_after "$tmp/trace" "$t0" 0 >>"$tmp/${be}_on"
-		first_after "$tmp/trace" "$applied" 0 >>"$tmp/${be}_att"
-		first_after "$tmp/trace" "$deadline" 1 >>"$tmp/${be}_off"
-	done
-
-	# iptables: add the rules, wait, delete them.
-	ip netns exec "$A" "$PT" -i 1000 -d 1600 -W 10 10.200.0.2 >"$tmp/trace" &
+# tug, one backend: the command, then its own deadline heals it.
+onset_tug() {	# BACKEND
+	local be=$1 cfg deadline applied pt t0
+	ip netns exec "$A" "$PT" -i 200 -d 1600 -W 10 10.200.0.2 >"$tmp/trace" &
 	pt=$!
 	sleep 0.3
-	t0=$(now_ms)
+	cfg=$(cfg_of "$be")	# (not between the stamp and the launch: a fork)
+	stamp t0
+	TUG_CONFIG=$cfg "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 500ms --backend "${be%slow}" --json >"$tmp/out"
+	wait "$pt"
+	deadline=$(grep '"applied"' "$tmp/out" | sed -n 's/.*"deadline_ms":\([0-9]*\).*/\1/p')
+	applied=$(grep '"applied"' "$tmp/out" | sed -n 's/.*"ts_ms":\([0-9]*\).*/\1/p')
+	first_after "$tmp/trace" "$t0" 0 >>"$tmp/${be}_on"
+	first_after "$tmp/trace" "$applied" 0 >>"$tmp/${be}_att"
+	first_after "$tmp/trace" "$deadline" 1 >>"$tmp/${be}_off"
+}
+# iptables: add the rules, wait, delete them.
+onset_ipt() {
+	local pt t0 t1
+	ip netns exec "$A" "$PT" -i 200 -d 1600 -W 10 10.200.0.2 >"$tmp/trace" &
+	pt=$!
+	sleep 0.3
+	stamp t0
 	ipt -A INPUT -s 10.200.0.2 -j DROP
 	ipt -A OUTPUT -d 10.200.0.2 -j DROP
 	sleep 0.5
-	t1=$(now_ms)
+	stamp t1
 	ipt -D INPUT -s 10.200.0.2 -j DROP
 	ipt -D OUTPUT -d 10.200.0.2 -j DROP
 	wait "$pt"
 	first_after "$tmp/trace" "$t0" 0 >>"$tmp/ipt_on"
 	first_after "$tmp/trace" "$t1" 1 >>"$tmp/ipt_off"
+}
+# Each round starts with the next contender: the first command after the
+# last round's runs slower (colder caches), and that must not fall on one.
+contenders=(tcx tcxslow clsact ipt)
+for r in $(seq "$ONSET_REPS"); do
+	for i in 0 1 2 3; do
+		c=${contenders[$(((r + i) % 4))]}
+		if [ "$c" = ipt ]; then onset_ipt; else onset_tug "$c"; fi
+	done
 done
 for f in tcx_on tcx_att tcx_off tcxslow_on tcxslow_att tcxslow_off clsact_on clsact_att clsact_off ipt_on ipt_off; do
 	declare "$f=$(median <"$tmp/$f")"
@@ -82,27 +97,36 @@ def run(cmd, env=None):
     t0 = time.time() * 1000
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     return t0, time.time() * 1000, p
-for _ in range(reps):
-    for b in backends:
-        t0, t1, p = run([tug, "net", "partition", "--netns", ns, "--peer", "10.200.0.2", "--for", "1ms",
-                         "--backend", b.replace("slow", "")], envs[b])
-        st = {}
-        for l in p.stderr.splitlines():
-            if l.startswith("tug: timing: "):
-                f = l.split(None, 4)
-                st[f[4]] = float(f[2])
-        prev = t0
-        for k in order:
-            rows[(b, k)].append(st[k] - prev)
-            prev = st[k]
-        rows[(b, "exit")].append(t1 - st["guardian released"])
-        rows[(b, "total")].append(t1 - t0)
+def tug_once(b):
+    t0, t1, p = run([tug, "net", "partition", "--netns", ns, "--peer", "10.200.0.2", "--for", "1ms",
+                     "--backend", b.replace("slow", "")], envs[b])
+    st = {}
+    for l in p.stderr.splitlines():
+        if l.startswith("tug: timing: "):
+            f = l.split(None, 4)
+            st[f[4]] = float(f[2])
+    prev = t0
+    for k in order:
+        rows[(b, k)].append(st[k] - prev)
+        prev = st[k]
+    rows[(b, "exit")].append(t1 - st["guardian released"])
+    rows[(b, "total")].append(t1 - t0)
+def ipt_once():
     a0, a1, _ = run(["ip", "netns", "exec", ns, "iptables", "-w", "-A", "OUTPUT", "-d", "10.200.0.2", "-j", "DROP"])
     run(["ip", "netns", "exec", ns, "iptables", "-w", "-D", "OUTPUT", "-d", "10.200.0.2", "-j", "DROP"])
     rows[("", "ipt")].append(a1 - a0)
+# Each round starts with the next contender (as the onset rounds do).
+contenders = backends + ["ipt"]
+for r in range(reps):
+    for i in range(len(contenders)):
+        c = contenders[(r + i) % len(contenders)]
+        ipt_once() if c == "ipt" else tug_once(c)
 for (b, k), v in rows.items():
     print("%s\t%s\t%.1f" % (b, k, statistics.median(v)))
 PY
+nso=$(ldd "$TUG" | grep -c "=>")	# what the dynamic loader maps
+linked="libbpf, libnl, json-c and libseccomp are linked in"
+ldd "$TUG" | grep -q libbpf && linked="all of them (LINK=shared)"
 stage() { awk -F'\t' -v b="$1" -v k="$2" '$1 == b && $2 == k { print $3 }' "$tmp/stages"; }
 srow() { echo "| $1 | $(stage tcx "$2") | $(stage tcxslow "$2") | $(stage clsact "$2") |"; }
 
@@ -189,14 +213,14 @@ cat <<EOF
 ## Network partition: tug vs iptables
 
 Machine: $(uname -r), $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(date -u +%Y-%m-%d).
-Command: \`make bench\` (scripts/bench.d/net.sh; REPS=$REPS, median of ${IPERF_RUNS:-3} iperf3 runs of ${IPERF_SECS}s). A veth pair between two
-namespaces; ICMP probes every 1 ms from A to the peer; iperf3 from A to another address on the
+Command: \`make bench\` (scripts/bench.d/net.sh; REPS=$REPS, ONSET_REPS=$ONSET_REPS, median of ${IPERF_RUNS:-3} iperf3 runs of ${IPERF_SECS}s). A veth pair between two
+namespaces; ICMP probes every 0.2 ms from A to the peer; iperf3 from A to another address on the
 same link, which no rule targets. iptables is Debian 12's (nft backend), rules in A's INPUT and
 OUTPUT chains, loaded with one iptables-restore; tug is \`tug net partition\`, through each of its
 two tc backends: \`--backend tcx\` (the default where the kernel has tcx) and \`--backend clsact\`,
 and tcx once more as a site with \`expedite-rcu = no\` in /etc/tug/tug.conf has it (below).
 
-### Onset and heal (median of $REPS, ms)
+### Onset and heal (median of $ONSET_REPS, ms)
 
 | | tug, tcx | tug, clsact | iptables | tcx / iptables | clsact / iptables | tug, tcx, expedite-rcu = no |
 |---|---:|---:|---:|---:|---:|---:|
@@ -209,6 +233,16 @@ second row shows the kernel side once attached. Its heal needs no command at all
 happens at the deadline by itself (the program lets everything through from then on,
 before it is detached). iptables' heal is measured from the moment an operator runs the
 delete commands, which the runbook must remember to do.
+
+Each round runs the four in turn, starting with the next one each time (the first
+command after the previous round's runs starts colder), and the launch is stamped by
+bash itself (\`EPOCHREALTIME\`), nothing forked between the stamp and the command.
+iptables' two commands each go through \`ip netns exec\`, which execs twice; tug
+enters the namespace itself. What tug does that iptables does not, from the stage
+table below: fork its guardian (the fault's watchdog, started before anything is
+changed), write its journal entry, and have the kernel verify and JIT two BPF
+programs (the verifier's share, over 260 instructions each, is most of the
+programs' row).
 
 ### Whole process (median of ${STAMP_REPS:-15}, ms)
 
@@ -235,7 +269,7 @@ Where tug's time goes (TUG_TIMING=1 stamps; each row from the previous stamp, ms
 
 | stage | tcx | tcx, expedite-rcu = no | clsact |
 |---|---:|---:|---:|
-$(srow "exec -> main (kernel exec, dynamic loader: the node controller maps 12 shared objects)" main)
+$(srow "exec -> main (kernel exec, dynamic loader: $nso shared objects, $linked)" main)
 $(srow "options parsed" parsed)
 $(srow "prepared (namespace entered, route lookup to the device, backend chosen)" prepared)
 $(srow "journal locked, knobs checked" "knobs checked")
