@@ -69,8 +69,8 @@ LDFLAGS += $(SANFLAGS)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lelf -lz -lm
 # The node controller links libbpf, libnl, json-c and libseccomp from their
 # static archives: the dynamic loader's symbol lookups in a dozen shared
-# objects, and fork() copying their mappings for the guardian, were the
-# largest user-space share of a fault's onset (docs/bench/net.md). libelf
+# objects, and fork() copying their mappings for the guardian, cost half a
+# millisecond of every fault's onset (docs/bench/net.md). libelf
 # (with zlib) stays shared: Debian 13's libelf.a (elfutils 0.192) calls
 # eu_search_tree_* that no archive defines (sourceware bug 32293). LINK=shared
 # links everything shared, for a distribution that updates the libraries in
@@ -172,9 +172,14 @@ $(OUT)/version.h: FORCE | $(OUT)
 $(OUT)/user/main.o $(OUT)/node/main.o: $(OUT)/version.h
 FORCE:
 
-$(OUT)/tug: $(NODE_OBJS)
+# A change of LINK (or of what it links) relinks the node controller.
+$(OUT)/node-link: FORCE | $(OUT)
+	$(Q)echo '$(LINK) $(NODE_LDLIBS)' >$@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(OUT)/tug: $(NODE_OBJS) $(OUT)/node-link
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(NODE_LDLIBS) -o $@
+	$(Q)$(CC) $(LDFLAGS) $(NODE_OBJS) $(NODE_LDLIBS) -o $@
 
 $(OUT)/tug-full: $(USER_OBJS)
 	$(call msg,LINK,$@)
