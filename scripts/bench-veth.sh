@@ -13,6 +13,9 @@ cleanup
 tmp=$(mktemp -d)
 log() { echo "bench $BENCH: $*" >&2; }
 now_ms() { date +%s%3N; }
+# stamp VAR: now in ms since the epoch, to the microsecond, into VAR, without
+# forking a clock (a launch stamped with $(now_ms) pays the fork after it).
+stamp() { local t=${EPOCHREALTIME/./}; printf -v "$1" '%d.%03d' $((t / 1000)) $((t % 1000)); }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 

@@ -22,8 +22,6 @@ ipt() { ip netns exec "$A" iptables -w "$@"; }
 # first_after TRACE T0 WANT: ms from T0 (ms since the epoch, fractions
 # allowed) to the first probe sent after T0 that was lost (0) / replied (1).
 first_after() { awk -v t0="$2" -v want="$3" '$1 / 1000.0 >= t0 && $3 == want { printf "%.2f\n", $1 / 1000.0 - t0; exit }' "$1"; }
-# The launch moment, to the microsecond, without forking a clock.
-stamp() { local t=${EPOCHREALTIME/./}; printf -v "$1" '%d.%03d' $((t / 1000)) $((t % 1000)); }
 
 # tcxslow: tcx as a site with expedite-rcu = no in tug.conf has it, where
 # each attach and detach waits for normal RCU grace periods.

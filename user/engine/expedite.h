@@ -12,8 +12,9 @@
  * between: /run/tug/rcu-expedited exists only while a tug holds the lock
  * (each removes it as it lets go), and holds "1" while that tug owes the 0;
  * whoever next takes the lock and finds the "1" (every tcx fault, the dead
- * controller's guardian, `tug recover`) puts the knob back. A knob already set by the administrator (the
- * rcupdate.rcu_expedited boot parameter, or by hand) is left as it is.
+ * controller's guardian, `tug recover`) puts the knob back. A knob already
+ * set by the administrator (the rcupdate.rcu_expedited boot parameter, or by
+ * hand) is left as it is.
  */
 #ifndef TUG_EXPEDITE_H
 #define TUG_EXPEDITE_H
