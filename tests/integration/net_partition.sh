@@ -115,11 +115,24 @@ t_check partition_v6_other_address_reachable "$lost probes to fd00:200::3 lost o
 # --- status shows the live fault; revert ends it early ---
 out="$T_TMP/out-status"
 links_before=$(links_now)
-t_bg tugpid "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 20s --json >"$out" 2>&1
+t_bg tugpid env TUG_TIMING=1 "$TUG" net partition --netns "$A" --peer 10.200.0.2 --for 20s --json >"$out" 2>&1
 wait_for "$out" '"applied"' 3000
 live_links=$(links_now)
 t_check attached_count_sees_live_fault "programs on va while it holds: $live_links (before: $links_before)" \
 	[ "$live_links" -ge $((links_before + 2)) ]
+# The onset pays one program's verification: ingress is attached before the
+# egress program is loaded, and that second instance of the skeleton uses
+# the first's maps (the peers, the counters, the deadline).
+stamps=$(sed -n 's/^tug: timing: [0-9.]* +[0-9.]* //p' "$out" | tr '\n' ',')
+t_check partition_ingress_attached_before_egress_load "stamps: $stamps" \
+	grep -q 'journal written,ingress loaded,ingress attached,egress loaded,egress attached,applied,' <<<"$stamps"
+if grep -q '"backend":"tcx"' "$out"; then	# (clsact filters: tc shows no map ids)
+	progs=$(ip netns exec "$A" "$TUG_BUILD/tests/attached" -m va)
+	same_maps() { [ "$(grep -c . <<<"$progs")" -eq 2 ] && [ -n "$1" ] && [ "$1" = "$2" ]; }
+	t_check partition_directions_share_maps "programs on va: $(tr '\n' ';' <<<"$progs")" \
+		same_maps "$(awk '$1 == "ingress" { print $3 }' <<<"$progs")" \
+		"$(awk '$1 == "egress" { print $3 }' <<<"$progs")"
+fi
 ip netns exec "$A" ping -c3 -i0.05 -W1 10.200.0.2 >/dev/null 2>&1
 st=$("$TUG" status --json)
 id=$(json_field "$out" applied id)

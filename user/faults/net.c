@@ -30,7 +30,6 @@ struct net_priv {
 	struct nettc tc;
 	bool loss;
 	double percent;
-	struct net_bpf *skel;
 };
 
 static int net_parse(struct fault *f, int argc, char **argv)
@@ -78,29 +77,26 @@ static int net_parse(struct fault *f, int argc, char **argv)
 	return 0;
 }
 
-static int net_open_load(struct fault *f, struct net_priv *p)
+static int net_open(struct fault *f, struct nettc_half *h)
 {
-	struct net_bpf *skel;
-	int err;
+	struct net_priv *p = f->priv;
+	struct net_bpf *skel = net_bpf__open();
 
-	skel = net_bpf__open();
 	if (!skel)
 		return -errno;
 	NETTC_SET_RODATA(skel, &p->tc);
 	skel->rodata->loss_threshold = nettc_threshold(p->percent);
 	skel->bss->deadline_boot_ns = f->deadline_boot_ns;
-	bpf_program__set_autoload(skel->progs.tug_net_ingress, p->tc.in);
-	bpf_program__set_autoload(skel->progs.tug_net_egress, p->tc.out);
-	err = nettc_configure(&p->tc, skel->obj);
-	if (!err)
-		err = net_bpf__load(skel);
-	if (!err)
-		err = nettc_loaded(f, &p->tc, skel->obj, counter_names, NET_COUNTER_MAX);
-	if (err)
-		net_bpf__destroy(skel);
-	else
-		p->skel = skel;
-	return err;
+	*h = (struct nettc_half){
+		.skel = skel, .s = skel->skeleton,
+		.prog = { skel->progs.tug_net_ingress, skel->progs.tug_net_egress },
+	};
+	return 0;
+}
+
+static void net_skel_destroy(void *skel)
+{
+	net_bpf__destroy(skel);
 }
 
 static int net_apply(struct fault *f)
@@ -108,12 +104,13 @@ static int net_apply(struct fault *f)
 	struct net_priv *p = f->priv;
 	int err;
 
-	err = net_open_load(f, p);
-	if (err)
-		return log_errno(err, "loading the net classifier"), err;
-	f->kernel_deadline = &p->skel->bss->deadline_boot_ns;
-	return nettc_attach_progs(f, &p->tc, p->skel->progs.tug_net_ingress,
-				  p->skel->progs.tug_net_egress);
+	err = nettc_apply(f, &p->tc, &(struct nettc_verb){
+		.open = net_open, .destroy = net_skel_destroy,
+		.counter_names = counter_names, .ncounters = NET_COUNTER_MAX,
+	});
+	if (!err)
+		f->kernel_deadline = &((struct net_bpf *)p->tc.half[0].skel)->bss->deadline_boot_ns;
+	return err;
 }
 
 static void net_describe(struct fault *f, char *buf, size_t len)
@@ -131,7 +128,6 @@ static void net_destroy(struct fault *f)
 	struct net_priv *p = f->priv;
 
 	nettc_destroy(&p->tc);
-	net_bpf__destroy(p->skel);
 }
 
 #define NET_OPS(vb, sum, use)                                                \

@@ -44,7 +44,6 @@ struct netshape_priv {
 	bool fix_checksum;
 	uint64_t rate_bits;
 	uint64_t burst;
-	struct netshape_bpf *skel;
 };
 
 enum { OPT_PERCENT = NETTC_OPT_VERB, OPT_FIX_CHECKSUM, OPT_RATE, OPT_BURST };
@@ -156,13 +155,12 @@ static int netshape_parse(struct fault *f, int argc, char **argv)
 	return 0;
 }
 
-static int netshape_open_load(struct fault *f, struct netshape_priv *p)
+static int netshape_open(struct fault *f, struct nettc_half *h)
 {
-	struct netshape_bpf *skel;
+	struct netshape_priv *p = f->priv;
+	struct netshape_bpf *skel = netshape_bpf__open();
 	uint64_t rate_bytes = p->rate_bits / 8;
-	int err;
 
-	skel = netshape_bpf__open();
 	if (!skel)
 		return -errno;
 	NETTC_SET_RODATA(skel, &p->tc);
@@ -175,20 +173,16 @@ static int netshape_open_load(struct fault *f, struct netshape_priv *p)
 		skel->rodata->fill_ns = p->burst * 1000000000ULL / rate_bytes;
 	}
 	skel->bss->deadline_boot_ns = f->deadline_boot_ns;
-	bpf_program__set_autoload(skel->progs.tug_netshape_ingress, p->tc.in);
-	bpf_program__set_autoload(skel->progs.tug_netshape_egress, p->tc.out);
-	err = nettc_configure(&p->tc, skel->obj);
-	if (!err)
-		err = netshape_bpf__load(skel);
-	if (!err)
-		/* bandwidth has no last slot */
-		err = nettc_loaded(f, &p->tc, skel->obj, counter_names[p->action],
-				   NETSHAPE_COUNTER_MAX - (p->action == NETSHAPE_BANDWIDTH));
-	if (err)
-		netshape_bpf__destroy(skel);
-	else
-		p->skel = skel;
-	return err;
+	*h = (struct nettc_half){
+		.skel = skel, .s = skel->skeleton,
+		.prog = { skel->progs.tug_netshape_ingress, skel->progs.tug_netshape_egress },
+	};
+	return 0;
+}
+
+static void netshape_skel_destroy(void *skel)
+{
+	netshape_bpf__destroy(skel);
 }
 
 static int netshape_apply(struct fault *f)
@@ -196,12 +190,15 @@ static int netshape_apply(struct fault *f)
 	struct netshape_priv *p = f->priv;
 	int err;
 
-	err = netshape_open_load(f, p);
-	if (err)
-		return log_errno(err, "loading the %s classifier", f->ops->verb), err;
-	f->kernel_deadline = &p->skel->bss->deadline_boot_ns;
-	return nettc_attach_progs(f, &p->tc, p->skel->progs.tug_netshape_ingress,
-				  p->skel->progs.tug_netshape_egress);
+	err = nettc_apply(f, &p->tc, &(struct nettc_verb){
+		.open = netshape_open, .destroy = netshape_skel_destroy,
+		.counter_names = counter_names[p->action],
+		/* bandwidth has no last slot */
+		.ncounters = NETSHAPE_COUNTER_MAX - (p->action == NETSHAPE_BANDWIDTH),
+	});
+	if (!err)
+		f->kernel_deadline = &((struct netshape_bpf *)p->tc.half[0].skel)->bss->deadline_boot_ns;
+	return err;
 }
 
 static void netshape_describe(struct fault *f, char *buf, size_t len)
@@ -224,7 +221,6 @@ static void netshape_destroy(struct fault *f)
 	struct netshape_priv *p = f->priv;
 
 	nettc_destroy(&p->tc);
-	netshape_bpf__destroy(p->skel);
 }
 
 #define NETSHAPE_OPS(vb, sum, use)                                            \

@@ -370,7 +370,6 @@ int nettc_loaded(struct fault *f, struct nettc *p, struct bpf_object *obj,
 	int fd6 = bpf_object__find_map_fd_by_name(obj, "peers6");
 	json_object *names;
 
-	log_stamp("programs loaded");
 	p->counters_fd = bpf_object__find_map_fd_by_name(obj, "counters");
 	p->counter_names = counter_names;
 	p->ncounters = ncounters;
@@ -594,7 +593,6 @@ int nettc_attach(struct fault *f, struct nettc *p, int ingress_prog_fd, int egre
 			log_debug("RCU grace periods not expedited (%s): the attach takes longer",
 				  strerror(-expedited));
 	}
-	log_stamp("attaching");
 	for (size_t i = 0; i < p->ndevs && !err; i++) {
 		bool hook_created = false;
 
@@ -628,11 +626,72 @@ int nettc_attach(struct fault *f, struct nettc *p, int ingress_prog_fd, int egre
 	return err;
 }
 
-int nettc_attach_progs(struct fault *f, struct nettc *p, const struct bpf_program *ingress,
-		       const struct bpf_program *egress)
+/* The second instance uses the first's maps, so both programs see the
+ * same peers, counters, rodata and deadline. */
+static int share_maps(struct bpf_object *to, const struct bpf_object *from)
 {
-	return nettc_attach(f, p, p->in ? bpf_program__fd(ingress) : -1,
-			    p->out ? bpf_program__fd(egress) : -1);
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, to) {
+		const struct bpf_map *src = bpf_object__find_map_by_name(from, bpf_map__name(m));
+		int err;
+
+		if (!src)
+			return -ENOENT;
+		err = bpf_map__reuse_fd(m, bpf_map__fd(src));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int load_half(struct fault *f, struct nettc *p, const struct nettc_verb *v, int dir)
+{
+	struct nettc_half *h = &p->half[p->nhalf];
+	struct bpf_object *obj;
+	int err;
+
+	err = v->open(f, h);
+	if (err)
+		return err;
+	p->nhalf++;
+	obj = *h->s->obj;
+	bpf_program__set_autoload(h->prog[dir], true);
+	bpf_program__set_autoload(h->prog[!dir], false);
+	if (p->nhalf > 1)
+		return share_maps(obj, *p->half[0].s->obj) ?: bpf_object__load_skeleton(h->s);
+	return nettc_configure(p, obj) ?: bpf_object__load_skeleton(h->s) ?:
+	       nettc_loaded(f, p, obj, v->counter_names, v->ncounters) ?:
+	       (v->fill ? v->fill(f, h->skel) : 0);
+}
+
+/* Ingress first: from its attach on, nothing a peer sends gets in, so a
+ * request or a reply, whichever way it goes, is already cut while the
+ * egress program is verified. */
+int nettc_apply(struct fault *f, struct nettc *p, const struct nettc_verb *v)
+{
+	static const char *const dir_names[] = { "ingress", "egress" };
+	int err = 0;
+
+	p->destroy_skel = v->destroy;
+	for (int dir = 0; dir < 2 && !err; dir++) {
+		int fd;
+
+		if (dir == 0 ? !p->in : !p->out)
+			continue;
+		err = load_half(f, p, v, dir);
+		if (err) {
+			log_errno(err, "loading the %s %s classifier", f->ops->verb, dir_names[dir]);
+			break;
+		}
+		fd = bpf_program__fd(p->half[p->nhalf - 1].prog[dir]);
+		log_stamp(dir == 0 ? "ingress loaded" : "egress loaded");
+		err = nettc_attach(f, p, dir == 0 ? fd : -1, dir == 0 ? -1 : fd);
+		log_stamp(dir == 0 ? "ingress attached" : "egress attached");
+	}
+	if (err)
+		nettc_detach(p);
+	return err;
 }
 
 int nettc_fault_prepare(struct fault *f)
@@ -718,6 +777,9 @@ const char *nettc_backend(char *why, size_t len)
 void nettc_destroy(struct nettc *p)
 {
 	nettc_detach(p);
+	for (size_t i = 0; i < p->nhalf; i++)
+		p->destroy_skel(p->half[i].skel);
+	p->nhalf = 0;
 	free(p->peers);
 	free(p->dev_arg);
 }

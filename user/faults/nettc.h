@@ -8,8 +8,10 @@
  * bpf/nettc.h: each verb's .bpf.c has only its action.
  *
  * A verb embeds struct nettc in its priv, lists NETTC_OPTIONS in its getopt
- * table (its own ids from NETTC_OPT_VERB up), hands every option to
- * nettc_parse_option() first, and drives its skeleton like this:
+ * table (its own ids from NETTC_OPT_VERB up) and hands every option to
+ * nettc_parse_option() first. A verb with a program for each direction
+ * gives nettc_apply() its skeleton (struct nettc_verb); one with a single
+ * program drives it like this:
  *
  *   open -> NETTC_SET_RODATA(skel, t) -> nettc_configure(t, skel->obj)
  *        -> load -> nettc_loaded(f, t, skel->obj) -> nettc_attach(f, t, in, out)
@@ -27,6 +29,7 @@
 #include "parse.h"
 
 struct bpf_object;
+struct bpf_object_skeleton;
 struct bpf_program;
 
 #define NETTC_MAX_DEVS 32
@@ -36,6 +39,13 @@ enum nettc_backend { NETTC_BACKEND_AUTO, NETTC_BACKEND_TCX, NETTC_BACKEND_CLSACT
 struct nettc_dev {
 	char name[IF_NAMESIZE];
 	int ifindex;
+};
+
+/* One instance of a verb's skeleton (see nettc_apply). */
+struct nettc_half {
+	void *skel;			/* the verb's own skeleton struct */
+	struct bpf_object_skeleton *s;	/* its ->skeleton */
+	struct bpf_program *prog[2];	/* its ingress and egress programs */
 };
 
 /* A clsact filter tug attached: exactly what to remove, and how to know it
@@ -76,6 +86,24 @@ struct nettc {
 	struct nettc_filter filters[2 * NETTC_MAX_DEVS];
 	size_t nfilters;
 	int counters_fd;
+	const char *const *counter_names;
+	int ncounters;
+
+	/* What nettc_apply loaded: one instance per direction, in order. */
+	struct nettc_half half[2];
+	size_t nhalf;
+	void (*destroy_skel)(void *skel);
+};
+
+/* A verb with an ingress and an egress program, for nettc_apply. */
+struct nettc_verb {
+	/* Open a new instance of the skeleton, its rodata and bss set (both
+	 * instances alike), into h; 0 or -errno. */
+	int (*open)(struct fault *f, struct nettc_half *h);
+	void (*destroy)(void *skel);
+	/* After the first load, before any attach: fill the verb's own maps
+	 * (NULL: it has none). */
+	int (*fill)(struct fault *f, void *skel);
 	const char *const *counter_names;
 	int ncounters;
 };
@@ -133,9 +161,16 @@ int nettc_loaded(struct fault *f, struct nettc *t, struct bpf_object *obj,
  * (nor when --dir excludes it). On failure everything attached is removed. */
 int nettc_attach(struct fault *f, struct nettc *t, int ingress_prog_fd, int egress_prog_fd);
 void nettc_detach(struct nettc *t);
-/* attach with the programs of a loaded skeleton. */
-int nettc_attach_progs(struct fault *f, struct nettc *t, const struct bpf_program *ingress,
-		       const struct bpf_program *egress);
+/*
+ * Load and attach a verb's two programs one direction at a time, ingress
+ * first: the fault begins once one program is verified, not two. The
+ * first instance of the skeleton creates the maps (sized by
+ * nettc_configure, filled by nettc_loaded and v->fill); the second loads
+ * the other program over the same maps. t->half[0].skel is the first
+ * instance, t->half[0].prog[0] or [1] its program. On failure (logged)
+ * nothing stays attached; nettc_destroy destroys the instances.
+ */
+int nettc_apply(struct fault *f, struct nettc *t, const struct nettc_verb *v);
 /* fault_ops callbacks for a verb whose priv begins with its struct nettc. */
 int nettc_fault_prepare(struct fault *f);
 int nettc_fault_counters(struct fault *f, struct fault_counter *c, int max);

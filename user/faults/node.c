@@ -61,7 +61,6 @@ struct node_priv {
 	struct nettc tc;	/* first: the nettc_fault_* callbacks take priv as it */
 	struct node_keep keeps[NODE_MAX_KEEPS];
 	size_t nkeeps;
-	struct isolate_bpf *skel;
 };
 
 static const char keep_form[] =
@@ -229,10 +228,12 @@ static int node_prepare(struct fault *f)
 	return list_devs(&p->tc) ?: nettc_prepare(f, &p->tc);
 }
 
-static int fill_keeps(struct node_priv *p)
+static int fill_keeps(struct fault *f, void *skel)
 {
-	int fd4 = bpf_map__fd(p->skel->maps.keep4);
-	int fd6 = bpf_map__fd(p->skel->maps.keep6);
+	struct isolate_bpf *obj = skel;
+	struct node_priv *p = f->priv;
+	int fd4 = bpf_map__fd(obj->maps.keep4);
+	int fd6 = bpf_map__fd(obj->maps.keep6);
 
 	for (size_t i = 0; i < p->nkeeps; i++) {
 		/* The port leads the key, in network order (isolate.h). */
@@ -245,13 +246,13 @@ static int fill_keeps(struct node_priv *p)
 	return 0;
 }
 
-static int node_open_load(struct fault *f, struct node_priv *p)
+static int node_open(struct fault *f, struct nettc_half *h)
 {
-	struct isolate_bpf *skel;
+	struct node_priv *p = f->priv;
+	struct isolate_bpf *skel = isolate_bpf__open();
 	size_t n4 = 0, n6 = 0;
 	int err;
 
-	skel = isolate_bpf__open();
 	if (!skel)
 		return -errno;
 	for (size_t i = 0; i < p->nkeeps; i++)
@@ -259,18 +260,21 @@ static int node_open_load(struct fault *f, struct node_priv *p)
 	NETTC_SET_RODATA(skel, &p->tc);
 	skel->bss->deadline_boot_ns = f->deadline_boot_ns;
 	err = bpf_map__set_max_entries(skel->maps.keep4, n4 ? n4 : 1) ?:
-	      bpf_map__set_max_entries(skel->maps.keep6, n6 ? n6 : 1) ?:
-	      nettc_configure(&p->tc, skel->obj) ?:
-	      isolate_bpf__load(skel);
-	p->skel = skel;
-	if (!err)
-		err = nettc_loaded(f, &p->tc, skel->obj, counter_names, NODE_COUNTER_MAX) ?:
-		      fill_keeps(p);
+	      bpf_map__set_max_entries(skel->maps.keep6, n6 ? n6 : 1);
 	if (err) {
 		isolate_bpf__destroy(skel);
-		p->skel = NULL;
+		return err;
 	}
-	return err;
+	*h = (struct nettc_half){
+		.skel = skel, .s = skel->skeleton,
+		.prog = { skel->progs.tug_node_ingress, skel->progs.tug_node_egress },
+	};
+	return 0;
+}
+
+static void node_skel_destroy(void *skel)
+{
+	isolate_bpf__destroy(skel);
 }
 
 static int node_apply(struct fault *f)
@@ -278,12 +282,13 @@ static int node_apply(struct fault *f)
 	struct node_priv *p = f->priv;
 	int err;
 
-	err = node_open_load(f, p);
-	if (err)
-		return log_errno(err, "loading the node isolate classifier"), err;
-	f->kernel_deadline = &p->skel->bss->deadline_boot_ns;
-	return nettc_attach_progs(f, &p->tc, p->skel->progs.tug_node_ingress,
-				  p->skel->progs.tug_node_egress);
+	err = nettc_apply(f, &p->tc, &(struct nettc_verb){
+		.open = node_open, .destroy = node_skel_destroy, .fill = fill_keeps,
+		.counter_names = counter_names, .ncounters = NODE_COUNTER_MAX,
+	});
+	if (!err)
+		f->kernel_deadline = &((struct isolate_bpf *)p->tc.half[0].skel)->bss->deadline_boot_ns;
+	return err;
 }
 
 static void node_describe(struct fault *f, char *buf, size_t len)
@@ -306,7 +311,6 @@ static void node_destroy(struct fault *f)
 	struct node_priv *p = f->priv;
 
 	nettc_destroy(&p->tc);
-	isolate_bpf__destroy(p->skel);
 }
 
 const struct fault_ops node_isolate_ops = {
