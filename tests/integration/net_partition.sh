@@ -112,6 +112,26 @@ read -r lost in_tr <<<"$(neighbour_lost "$out" "$other" "$t_cmd")"
 t_check partition_v6_other_address_reachable "$lost probes to fd00:200::3 lost outside the clsact windows ($in_tr in them)" \
 	[ "$lost" -eq 0 ]
 
+# --- one family's fault has no branch for the other; both families in one ---
+unreach() { ! reach "$@"; }
+out="$T_TMP/out-v6only"
+t_bg v6pid "$TUG" net partition --netns "$A" --peer fd00:200::2/128 --for 20s --json >"$out" 2>&1
+wait_for "$out" '"applied"' 3000
+t_check partition_v6_holds "fd00:200::2 reachable during its partition" unreach "$A" fd00:200::2
+t_check partition_v6_spares_v4_of_peer "10.200.0.2 unreachable during an fd00:200::2 partition" \
+	reach "$A" 10.200.0.2
+"$TUG" revert "$(json_field "$out" applied id)" >/dev/null
+wait "$v6pid"
+out="$T_TMP/out-mixed"
+t_bg mixpid "$TUG" net partition --netns "$A" --peer 10.200.0.2,fd00:200::2 --for 20s --json >"$out" 2>&1
+wait_for "$out" '"applied"' 3000
+t_check partition_mixed_cuts_v4 "10.200.0.2 reachable" unreach "$A" 10.200.0.2
+t_check partition_mixed_cuts_v6 "fd00:200::2 reachable" unreach "$A" fd00:200::2
+t_check partition_mixed_spares_others "10.200.0.3 or fd00:200::3 unreachable" \
+	bash -c "ip netns exec '$A' ping -q -c1 -W1 10.200.0.3 >/dev/null && ip netns exec '$A' ping -q -c1 -W1 fd00:200::3 >/dev/null"
+"$TUG" revert "$(json_field "$out" applied id)" >/dev/null
+wait "$mixpid"
+
 # --- status shows the live fault; revert ends it early ---
 out="$T_TMP/out-status"
 links_before=$(links_now)
@@ -133,6 +153,9 @@ if grep -q '"backend":"tcx"' "$out"; then	# (clsact filters: tc shows no map ids
 		same_maps "$(awk '$1 == "ingress" { print $3 }' <<<"$progs")" \
 		"$(awk '$1 == "egress" { print $3 }' <<<"$progs")"
 fi
+# An IPv4 partition leaves the same host's IPv6 address alone: the program
+# has no IPv6 branch at all then (has_peers6 is false).
+t_check partition_v4_spares_v6_of_peer "fd00:200::2 unreachable during a 10.200.0.2 partition" reach "$A" fd00:200::2
 ip netns exec "$A" ping -c3 -i0.05 -W1 10.200.0.2 >/dev/null 2>&1
 st=$("$TUG" status --json)
 id=$(json_field "$out" applied id)

@@ -346,6 +346,14 @@ int nettc_prepare(struct fault *f, struct nettc *p)
 	return 0;
 }
 
+bool nettc_has_family(const struct nettc *p, int family)
+{
+	for (size_t i = 0; i < p->npeers; i++)
+		if (p->peers[i].family == family)
+			return true;
+	return false;
+}
+
 int nettc_configure(struct nettc *p, struct bpf_object *obj)
 {
 	struct bpf_map *m4 = bpf_object__find_map_by_name(obj, "peers4");

@@ -141,6 +141,7 @@ int nettc_prepare(struct fault *f, struct nettc *t);
  * --include-control. */
 void nettc_find_control(struct nettc *t);
 
+bool nettc_has_family(const struct nettc *t, int family);
 /* The selection's rodata of any skeleton built on bpf/nettc.h. */
 #define NETTC_SET_RODATA(skel, t)                                                    \
 	do {                                                                         \
@@ -150,6 +151,8 @@ void nettc_find_control(struct nettc *t);
 		memcpy((void *)(skel)->rodata->ctl_addr, (t)->ctl_addr, 16);          \
 		(skel)->rodata->ctl_remote_port = (t)->ctl_remote_port;              \
 		(skel)->rodata->ctl_local_port = (t)->ctl_local_port;                \
+		(skel)->rodata->has_peers4 = nettc_has_family(t, AF_INET);           \
+		(skel)->rodata->has_peers6 = nettc_has_family(t, AF_INET6);          \
 	} while (0)
 /* Between open and load: size the peer tries. */
 int nettc_configure(struct nettc *t, struct bpf_object *obj);
