@@ -145,7 +145,7 @@ t_check attached_count_sees_live_fault "programs on va while it holds: $live_lin
 # the first's maps (the peers, the counters, the deadline).
 stamps=$(sed -n 's/^tug: timing: [0-9.]* +[0-9.]* //p' "$out" | tr '\n' ',')
 t_check partition_ingress_attached_before_egress_load "stamps: $stamps" \
-	grep -q 'journal written,ingress loaded,ingress attached,egress loaded,egress attached,applied,' <<<"$stamps"
+	grep -q 'journal written,ingress loaded,guardian ready,ingress attached,egress loaded,egress attached,applied,' <<<"$stamps"
 if grep -q '"backend":"tcx"' "$out"; then	# (clsact filters: tc shows no map ids)
 	progs=$(ip netns exec "$A" "$TUG_BUILD/tests/attached" -m va)
 	same_maps() { [ "$(grep -c . <<<"$progs")" -eq 2 ] && [ -n "$1" ] && [ "$1" = "$2" ]; }

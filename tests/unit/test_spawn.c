@@ -186,6 +186,28 @@ static int session_leader(void *arg)
 	return getsid(0) == getpid() ? 42 : 1;
 }
 
+/* The halves: start returns after the fork, finish gives what the setup
+ * came to, and a failed child is reaped by finish. */
+static void start_then_finish(void)
+{
+	struct spawn_opts o = { .fds = { { 900, 3 } }, .n_fds = 1, .fn = list_fds_fn };
+	int setup = -1;
+	pid_t pid = -1;
+
+	CHECK_EQ(spawn_start(&o, &pid, &setup), 0);
+	CHECK(pid > 0 && setup >= 0);
+	CHECK_EQ(spawn_finish(pid, setup), -EBADF);	/* fd 900 is not open */
+	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+	CHECK(fcntl(setup, F_GETFD) < 0 && errno == EBADF);	/* finish closed it */
+	o = (struct spawn_opts){ .new_session = true, .fn = session_leader };
+	CHECK_EQ(spawn_start(&o, &pid, &setup), 0);
+	CHECK_EQ(spawn_finish(pid, setup), 0);
+	CHECK_EQ(spawn_wait(pid), 42);	/* the function ran, in its own session */
+	o = (struct spawn_opts){ .n_fds = 0, .argv = (char *[]){ "true", NULL }, .fn = session_leader };
+	CHECK_EQ(spawn_start(&o, &pid, &setup), -EINVAL);	/* nothing forked */
+	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+}
+
 static void pidfd_and_session(void)
 {
 	struct spawn_opts o = { .new_session = true, .fn = session_leader, .name = "tug-test" };
@@ -241,6 +263,7 @@ int main(int argc, char **argv)
 	RUN(only_mapped_fds_in_fn_child);
 	RUN(exec_failure_reported);
 	RUN(setup_failure_reported);
+	RUN(start_then_finish);
 	RUN(pidfd_and_session);
 	RUN(outlive_stop_signals);
 	return t_exit();

@@ -122,10 +122,9 @@ static int spawn_check(const struct spawn_opts *o)
 	return 0;
 }
 
-int spawn(const struct spawn_opts *o, pid_t *ret_pid, int *ret_pidfd)
+int spawn_start(const struct spawn_opts *o, pid_t *ret_pid, int *ret_setup)
 {
-	int ep[2] = { -1, -1 }, e = 0, pidfd = -1, err;
-	ssize_t n;
+	int ep[2] = { -1, -1 }, err;
 	pid_t pid;
 
 	err = spawn_check(o);
@@ -137,34 +136,55 @@ int spawn(const struct spawn_opts *o, pid_t *ret_pid, int *ret_pidfd)
 	pid = fork();
 	if (pid < 0) {
 		err = -errno;
-		goto cleanup;
+		close(ep[0]);
+		close(ep[1]);
+		return err;
 	}
 	if (pid == 0)
 		child(o, ep[1]);
 	close(ep[1]);
-	ep[1] = -1;
-	while ((n = read(ep[0], &e, sizeof(e))) < 0 && errno == EINTR)
+	*ret_pid = pid;
+	*ret_setup = ep[0];
+	return 0;
+}
+
+int spawn_finish(pid_t pid, int setup)
+{
+	int e = 0, err = 0;
+	ssize_t n;
+
+	while ((n = read(setup, &e, sizeof(e))) < 0 && errno == EINTR)
 		;
+	close(setup);
 	if (n != 0) {
 		err = n == sizeof(e) ? -e : n < 0 ? -errno : -EIO;
-	} else if (ret_pidfd && (pidfd = syscall(SYS_pidfd_open, pid, 0)) < 0) {
-		/* (Not reaped yet: the pid cannot name another process.) */
+		spawn_wait(pid);
+	}
+	return err;
+}
+
+int spawn(const struct spawn_opts *o, pid_t *ret_pid, int *ret_pidfd)
+{
+	int setup, pidfd = -1, err;
+	pid_t pid;
+
+	err = spawn_start(o, &pid, &setup);
+	if (err)
+		return err;
+	err = spawn_finish(pid, setup);
+	if (err)
+		return err;
+	/* (Not reaped yet: the pid cannot name another process.) */
+	if (ret_pidfd && (pidfd = syscall(SYS_pidfd_open, pid, 0)) < 0) {
 		err = -errno;
 		kill(pid, SIGKILL);
-	}
-	if (err) {
 		spawn_wait(pid);
-		goto cleanup;
+		return err;
 	}
 	*ret_pid = pid;
 	if (ret_pidfd)
 		*ret_pidfd = pidfd;
-cleanup:
-	if (ep[0] >= 0)
-		close(ep[0]);
-	if (ep[1] >= 0)
-		close(ep[1]);
-	return err;
+	return 0;
 }
 
 int spawn_wait(pid_t pid)

@@ -46,6 +46,14 @@ struct spawn_opts {
  * is left behind. */
 int spawn(const struct spawn_opts *o, pid_t *ret_pid, int *ret_pidfd);
 
+/* spawn in two halves, for a parent with other work while the child sets
+ * itself up (on another CPU, which may first have to wake): start returns
+ * after the fork, with *ret_setup the descriptor finish reads the child's
+ * setup through; finish returns 0 once the child runs what it was given,
+ * or the -errno it failed with (the child reaped). Finish must be called. */
+int spawn_start(const struct spawn_opts *o, pid_t *ret_pid, int *ret_setup);
+int spawn_finish(pid_t pid, int setup);
+
 /* Wait for PID to exit: its exit status, 128 + the signal that killed it,
  * or -errno. */
 int spawn_wait(pid_t pid);

@@ -472,12 +472,14 @@ static int guardian_child(void *arg)
 	return 0;
 }
 
+/* Forked, not waited for: its setup (a new session, the descriptors)
+ * overlaps the journal write and the family's load; guardian_confirm
+ * waits for it before anything is applied. */
 static int guardian_spawn(struct fault *f)
 {
 	struct guardian_args a = { .id = f->id, .deadline_boot_ns = f->deadline_boot_ns, .owner = getpid() };
 	int pidfd = syscall(SYS_pidfd_open, getpid(), 0);
 	int pfd[2] = { -1, -1 }, err = 0;
-	pid_t pid;
 
 	if (pidfd < 0)
 		return -errno;
@@ -485,7 +487,7 @@ static int guardian_spawn(struct fault *f)
 		err = -errno;
 		goto cleanup;
 	}
-	err = spawn(&(struct spawn_opts){
+	err = spawn_start(&(struct spawn_opts){
 			    .fds = { { SPAWN_DEVNULL, 0 }, { SPAWN_DEVNULL, 1 }, { pidfd, 3 }, { pfd[0], 4 } },
 			    .n_fds = 4,
 			    .new_session = true,
@@ -493,18 +495,30 @@ static int guardian_spawn(struct fault *f)
 			    .name = "tug-guardian",
 			    .fn = guardian_child,
 			    .arg = &a,
-		    }, &pid, NULL);
+		    }, &f->guardian_pid, &f->guardian_setup);
 	if (err)
 		goto cleanup;
 	f->guardian_fd = pfd[1];
 	pfd[1] = -1;
-	log_debug("guardian pid %d watches fault %s", pid, f->id);
+	log_debug("guardian pid %d watches fault %s", f->guardian_pid, f->id);
 cleanup:
 	close(pidfd);
 	if (pfd[0] >= 0)
 		close(pfd[0]);
 	if (pfd[1] >= 0)
 		close(pfd[1]);
+	return err;
+}
+
+/* 0 once the guardian runs guardian_main, or the -errno its setup failed
+ * with (then it is gone). */
+static int guardian_confirm(struct fault *f)
+{
+	int err = 0;
+
+	if (f->guardian_setup >= 0)
+		err = spawn_finish(f->guardian_pid, f->guardian_setup);
+	f->guardian_setup = -1;
 	return err;
 }
 
@@ -522,6 +536,7 @@ static void guardian_tell(struct fault *f, char phase)
  * guardian checks once more and exits. */
 static void guardian_release(struct fault *f)
 {
+	guardian_confirm(f);	/* (the descriptor, where nothing was applied) */
 	if (f->guardian_fd >= 0)
 		close(f->guardian_fd);
 	f->guardian_fd = -1;
@@ -640,7 +655,8 @@ static json_object *argv_json(int argc, char **argv)
 
 int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 {
-	struct fault f = { .ops = ops, .json = json, .end_fd = -1, .event_fd = -1, .guardian_fd = -1 };
+	struct fault f = { .ops = ops, .json = json, .end_fd = -1, .event_fd = -1, .guardian_fd = -1,
+			   .guardian_setup = -1 };
 	struct tug_config cfg;
 	const char *why;
 	char dur[32], desc[1024] = "", prog[64];
@@ -746,7 +762,15 @@ int fault_run(const struct fault_ops *ops, int argc, char **argv, bool json)
 	}
 
 	log_stamp("journal written");
-	err = ops->apply(&f);
+	err = ops->load ? ops->load(&f) : 0;
+	if (!err) {
+		err = guardian_confirm(&f);
+		log_stamp("guardian ready");
+		if (err)
+			log_errno(err, "the guardian did not start; not applying");
+	}
+	if (!err)
+		err = ops->apply(&f);
 	log_stamp("applied");
 	if (err) {
 		log_errno(err, "%s %s failed; nothing is left applied", ops->family, ops->verb);

@@ -45,6 +45,10 @@ struct fault_ops {
 	/* Resolve targets and check safety against the live system; record in
 	 * f->state what apply will create, so a crash can be undone. */
 	int (*prepare)(struct fault *f);
+	/* Optional: what apply needs that changes nothing on the system (BPF
+	 * programs loaded and verified), done while the guardian, just forked,
+	 * sets itself up. On failure return -errno; destroy frees the rest. */
+	int (*load)(struct fault *f);
 	/* Make the fault real. On failure undo what was done and return -errno. */
 	int (*apply)(struct fault *f);
 	/* One human line of what the fault holds ("10.0.0.0/8 on eth0 ..."). */
@@ -97,6 +101,8 @@ struct fault {
 	json_object *argv;	/* the command line, for status */
 	void *priv;
 	int guardian_fd;	/* write end of the guardian's pipe, -1 = none */
+	int guardian_setup;	/* until its setup is confirmed (spawn_finish), -1 */
+	pid_t guardian_pid;
 	volatile __u64 *kernel_deadline;	/* set by apply, optional: the BPF
 				 * programs' deadline (bpf/deadline.h), which the
 				 * runner moves to deadline_boot_ns once applied */

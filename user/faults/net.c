@@ -99,15 +99,22 @@ static void net_skel_destroy(void *skel)
 	net_bpf__destroy(skel);
 }
 
+static int net_load(struct fault *f)
+{
+	struct net_priv *p = f->priv;
+
+	return nettc_load(f, &p->tc, &(struct nettc_verb){
+		.open = net_open, .destroy = net_skel_destroy,
+		.counter_names = counter_names, .ncounters = NET_COUNTER_MAX,
+	});
+}
+
 static int net_apply(struct fault *f)
 {
 	struct net_priv *p = f->priv;
 	int err;
 
-	err = nettc_apply(f, &p->tc, &(struct nettc_verb){
-		.open = net_open, .destroy = net_skel_destroy,
-		.counter_names = counter_names, .ncounters = NET_COUNTER_MAX,
-	});
+	err = nettc_apply(f, &p->tc);
 	if (!err)
 		f->kernel_deadline = &((struct net_bpf *)p->tc.half[0].skel)->bss->deadline_boot_ns;
 	return err;
@@ -130,14 +137,14 @@ static void net_destroy(struct fault *f)
 	nettc_destroy(&p->tc);
 }
 
-#define NET_OPS(vb, sum, use)                                                \
-	{                                                                    \
-		.family = "net", .verb = vb, .summary = sum, .usage = use,   \
-		.priv_size = sizeof(struct net_priv), .parse = net_parse,    \
-		.prepare = nettc_fault_prepare, .apply = net_apply,                  \
-		.describe = net_describe, .counters = nettc_fault_counters,          \
-		.revert = nettc_fault_revert, .recover = nettc_recover,              \
-		.backend = nettc_backend, .destroy = net_destroy,            \
+#define NET_OPS(vb, sum, use)                                                      \
+	{                                                                          \
+		.family = "net", .verb = vb, .summary = sum, .usage = use,         \
+		.priv_size = sizeof(struct net_priv), .parse = net_parse,          \
+		.prepare = nettc_fault_prepare, .load = net_load, .apply = net_apply, \
+		.describe = net_describe, .counters = nettc_fault_counters,        \
+		.revert = nettc_fault_revert, .recover = nettc_recover,            \
+		.backend = nettc_backend, .destroy = net_destroy,                  \
 	}
 
 const struct fault_ops net_partition_ops = NET_OPS(

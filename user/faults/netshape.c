@@ -185,17 +185,24 @@ static void netshape_skel_destroy(void *skel)
 	netshape_bpf__destroy(skel);
 }
 
-static int netshape_apply(struct fault *f)
+static int netshape_load(struct fault *f)
 {
 	struct netshape_priv *p = f->priv;
-	int err;
 
-	err = nettc_apply(f, &p->tc, &(struct nettc_verb){
+	return nettc_load(f, &p->tc, &(struct nettc_verb){
 		.open = netshape_open, .destroy = netshape_skel_destroy,
 		.counter_names = counter_names[p->action],
 		/* bandwidth has no last slot */
 		.ncounters = NETSHAPE_COUNTER_MAX - (p->action == NETSHAPE_BANDWIDTH),
 	});
+}
+
+static int netshape_apply(struct fault *f)
+{
+	struct netshape_priv *p = f->priv;
+	int err;
+
+	err = nettc_apply(f, &p->tc);
 	if (!err)
 		f->kernel_deadline = &((struct netshape_bpf *)p->tc.half[0].skel)->bss->deadline_boot_ns;
 	return err;
@@ -227,9 +234,10 @@ static void netshape_destroy(struct fault *f)
 	{                                                                     \
 		.family = "net", .verb = vb, .summary = sum, .usage = use,    \
 		.priv_size = sizeof(struct netshape_priv),                    \
-		.parse = netshape_parse, .prepare = nettc_fault_prepare,         \
-		.apply = netshape_apply, .describe = netshape_describe,       \
-		.counters = nettc_fault_counters, .revert = nettc_fault_revert,     \
+		.parse = netshape_parse, .prepare = nettc_fault_prepare,      \
+		.load = netshape_load, .apply = netshape_apply,               \
+		.describe = netshape_describe,                                \
+		.counters = nettc_fault_counters, .revert = nettc_fault_revert, \
 		.recover = nettc_recover, .backend = nettc_backend,           \
 		.destroy = netshape_destroy,                                  \
 	}

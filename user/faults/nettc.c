@@ -653,8 +653,9 @@ static int share_maps(struct bpf_object *to, const struct bpf_object *from)
 	return 0;
 }
 
-static int load_half(struct fault *f, struct nettc *p, const struct nettc_verb *v, int dir)
+static int load_half(struct fault *f, struct nettc *p, int dir)
 {
+	const struct nettc_verb *v = &p->verb;
 	struct nettc_half *h = &p->half[p->nhalf];
 	struct bpf_object *obj;
 	int err;
@@ -673,27 +674,42 @@ static int load_half(struct fault *f, struct nettc *p, const struct nettc_verb *
 	       (v->fill ? v->fill(f, h->skel) : 0);
 }
 
+static const char *const dir_names[] = { "ingress", "egress" };
+
+static int load_dir(struct fault *f, struct nettc *p, int dir)
+{
+	int err = load_half(f, p, dir);
+
+	if (err)
+		log_errno(err, "loading the %s %s classifier", f->ops->verb, dir_names[dir]);
+	log_stamp(dir == 0 ? "ingress loaded" : "egress loaded");
+	return err;
+}
+
+int nettc_load(struct fault *f, struct nettc *p, const struct nettc_verb *v)
+{
+	p->verb = *v;
+	p->destroy_skel = v->destroy;
+	return load_dir(f, p, p->in ? 0 : 1);
+}
+
 /* Ingress first: from its attach on, nothing a peer sends gets in, so a
  * request or a reply, whichever way it goes, is already cut while the
  * egress program is verified. */
-int nettc_apply(struct fault *f, struct nettc *p, const struct nettc_verb *v)
+int nettc_apply(struct fault *f, struct nettc *p)
 {
-	static const char *const dir_names[] = { "ingress", "egress" };
 	int err = 0;
 
-	p->destroy_skel = v->destroy;
-	for (int dir = 0; dir < 2 && !err; dir++) {
+	for (int dir = p->in ? 0 : 1; dir < 2 && !err; dir++) {
 		int fd;
 
-		if (dir == 0 ? !p->in : !p->out)
-			continue;
-		err = load_half(f, p, v, dir);
-		if (err) {
-			log_errno(err, "loading the %s %s classifier", f->ops->verb, dir_names[dir]);
+		if (dir == 1 && !p->out)
 			break;
-		}
+		if (dir == 1 && p->in)
+			err = load_dir(f, p, dir);
+		if (err)
+			break;
 		fd = bpf_program__fd(p->half[p->nhalf - 1].prog[dir]);
-		log_stamp(dir == 0 ? "ingress loaded" : "egress loaded");
 		err = nettc_attach(f, p, dir == 0 ? fd : -1, dir == 0 ? -1 : fd);
 		log_stamp(dir == 0 ? "ingress attached" : "egress attached");
 	}

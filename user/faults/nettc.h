@@ -10,8 +10,8 @@
  * A verb embeds struct nettc in its priv, lists NETTC_OPTIONS in its getopt
  * table (its own ids from NETTC_OPT_VERB up) and hands every option to
  * nettc_parse_option() first. A verb with a program for each direction
- * gives nettc_apply() its skeleton (struct nettc_verb); one with a single
- * program drives it like this:
+ * gives nettc_load() its skeleton (struct nettc_verb) and then calls
+ * nettc_apply(); one with a single program drives it like this:
  *
  *   open -> NETTC_SET_RODATA(skel, t) -> nettc_configure(t, skel->obj)
  *        -> load -> nettc_loaded(f, t, skel->obj) -> nettc_attach(f, t, in, out)
@@ -89,24 +89,24 @@ struct nettc {
 	const char *const *counter_names;
 	int ncounters;
 
-	/* What nettc_apply loaded: one instance per direction, in order. */
+	/* What nettc_load and nettc_apply loaded: one instance per
+	 * direction, in order. */
+	struct nettc_verb {
+		/* Open a new instance of the skeleton, its rodata and bss
+		 * set (both instances alike), into h; 0 or -errno. */
+		int (*open)(struct fault *f, struct nettc_half *h);
+		void (*destroy)(void *skel);
+		/* After the first load, before any attach: fill the verb's
+		 * own maps (NULL: it has none). */
+		int (*fill)(struct fault *f, void *skel);
+		const char *const *counter_names;
+		int ncounters;
+	} verb;
 	struct nettc_half half[2];
 	size_t nhalf;
 	void (*destroy_skel)(void *skel);
 };
 
-/* A verb with an ingress and an egress program, for nettc_apply. */
-struct nettc_verb {
-	/* Open a new instance of the skeleton, its rodata and bss set (both
-	 * instances alike), into h; 0 or -errno. */
-	int (*open)(struct fault *f, struct nettc_half *h);
-	void (*destroy)(void *skel);
-	/* After the first load, before any attach: fill the verb's own maps
-	 * (NULL: it has none). */
-	int (*fill)(struct fault *f, void *skel);
-	const char *const *counter_names;
-	int ncounters;
-};
 
 enum {
 	NETTC_OPT_PEER = 1, NETTC_OPT_PEERS_FILE, NETTC_OPT_DEV, NETTC_OPT_NETNS, NETTC_OPT_DIR,
@@ -165,15 +165,18 @@ int nettc_loaded(struct fault *f, struct nettc *t, struct bpf_object *obj,
 int nettc_attach(struct fault *f, struct nettc *t, int ingress_prog_fd, int egress_prog_fd);
 void nettc_detach(struct nettc *t);
 /*
- * Load and attach a verb's two programs one direction at a time, ingress
- * first: the fault begins once one program is verified, not two. The
- * first instance of the skeleton creates the maps (sized by
- * nettc_configure, filled by nettc_loaded and v->fill); the second loads
- * the other program over the same maps. t->half[0].skel is the first
- * instance, t->half[0].prog[0] or [1] its program. On failure (logged)
- * nothing stays attached; nettc_destroy destroys the instances.
+ * A verb with an ingress and an egress program loads and attaches them
+ * one direction at a time, ingress first: the fault begins once one
+ * program is verified, not two. nettc_load (the verb's fault_ops load,
+ * while the guardian starts) loads the first direction's instance of the
+ * skeleton, which creates the maps (sized by nettc_configure, filled by
+ * nettc_loaded and v->fill); nettc_apply attaches it, then loads the other
+ * program in a second instance over the same maps and attaches that.
+ * t->half[0].skel is the first instance. On failure (logged) nothing
+ * stays attached; nettc_destroy destroys the instances.
  */
-int nettc_apply(struct fault *f, struct nettc *t, const struct nettc_verb *v);
+int nettc_load(struct fault *f, struct nettc *t, const struct nettc_verb *v);
+int nettc_apply(struct fault *f, struct nettc *t);
 /* fault_ops callbacks for a verb whose priv begins with its struct nettc. */
 int nettc_fault_prepare(struct fault *f);
 int nettc_fault_counters(struct fault *f, struct fault_counter *c, int max);

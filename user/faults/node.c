@@ -277,15 +277,22 @@ static void node_skel_destroy(void *skel)
 	isolate_bpf__destroy(skel);
 }
 
+static int node_load(struct fault *f)
+{
+	struct node_priv *p = f->priv;
+
+	return nettc_load(f, &p->tc, &(struct nettc_verb){
+		.open = node_open, .destroy = node_skel_destroy, .fill = fill_keeps,
+		.counter_names = counter_names, .ncounters = NODE_COUNTER_MAX,
+	});
+}
+
 static int node_apply(struct fault *f)
 {
 	struct node_priv *p = f->priv;
 	int err;
 
-	err = nettc_apply(f, &p->tc, &(struct nettc_verb){
-		.open = node_open, .destroy = node_skel_destroy, .fill = fill_keeps,
-		.counter_names = counter_names, .ncounters = NODE_COUNTER_MAX,
-	});
+	err = nettc_apply(f, &p->tc);
 	if (!err)
 		f->kernel_deadline = &((struct isolate_bpf *)p->tc.half[0].skel)->bss->deadline_boot_ns;
 	return err;
@@ -336,7 +343,7 @@ const struct fault_ops node_isolate_ops = {
 	.priv_size = sizeof(struct node_priv),
 	.parse = node_parse,
 	.prepare = node_prepare,
-	.apply = node_apply,
+	.load = node_load, .apply = node_apply,
 	.describe = node_describe,
 	.counters = nettc_fault_counters,
 	.revert = nettc_fault_revert,
