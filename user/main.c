@@ -106,6 +106,20 @@ static int exec_full(char **argv)
 #endif
 }
 
+/* A fault's process ends without the libraries' destructors: they only
+ * free what the kernel frees anyway (a dozen of them, libnl's caches), and
+ * running them first faults their code in, 0.3 ms of a 1 ms fault here.
+ * Under a sanitizer they run, for its leak check. */
+static _Noreturn void fast_exit(int status)
+{
+	fflush(NULL);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	exit(status);
+#else
+	_exit(status);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -175,7 +189,7 @@ int main(int argc, char **argv)
 			return act->fn(argc - optind - 1, argv + optind + 1, json);
 		}
 		if (ops)
-			return fault_run(ops, argc - optind - 1, argv + optind + 1, json);
+			fast_exit(fault_run(ops, argc - optind - 1, argv + optind + 1, json));
 		if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help"))) {
 			for (const struct fault_ops *const *o = fault_table; *o; o++)
 				if (!strcmp((*o)->family, noun))
