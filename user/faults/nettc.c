@@ -693,26 +693,24 @@ int nettc_load(struct fault *f, struct nettc *p, const struct nettc_verb *v)
 	return load_dir(f, p, p->in ? 0 : 1);
 }
 
+static int attach_half(struct fault *f, struct nettc *p, int dir, const struct nettc_half *h)
+{
+	int fd = bpf_program__fd(h->prog[dir]);
+	int err = nettc_attach(f, p, dir == 0 ? fd : -1, dir == 0 ? -1 : fd);
+
+	log_stamp(dir == 0 ? "ingress attached" : "egress attached");
+	return err;
+}
+
 /* Ingress first: from its attach on, nothing a peer sends gets in, so a
  * request or a reply, whichever way it goes, is already cut while the
  * egress program is verified. */
 int nettc_apply(struct fault *f, struct nettc *p)
 {
-	int err = 0;
+	int err = attach_half(f, p, p->in ? 0 : 1, &p->half[0]);
 
-	for (int dir = p->in ? 0 : 1; dir < 2 && !err; dir++) {
-		int fd;
-
-		if (dir == 1 && !p->out)
-			break;
-		if (dir == 1 && p->in)
-			err = load_dir(f, p, dir);
-		if (err)
-			break;
-		fd = bpf_program__fd(p->half[p->nhalf - 1].prog[dir]);
-		err = nettc_attach(f, p, dir == 0 ? fd : -1, dir == 0 ? -1 : fd);
-		log_stamp(dir == 0 ? "ingress attached" : "egress attached");
-	}
+	if (!err && p->in && p->out)
+		err = load_dir(f, p, 1) ?: attach_half(f, p, 1, &p->half[1]);
 	if (err)
 		nettc_detach(p);
 	return err;
