@@ -70,9 +70,10 @@ LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS)) -lelf -lz -lm
 # The node controller links libbpf, libnl, json-c and libseccomp from their
 # static archives: the dynamic loader's symbol lookups in a dozen shared
 # objects, and fork() copying their mappings for the guardian, cost half a
-# millisecond of every fault's onset (docs/bench/net.md). libelf
-# (with zlib) stays shared: Debian 13's libelf.a (elfutils 0.192) calls
-# eu_search_tree_* that no archive defines (sourceware bug 32293). LINK=shared
+# millisecond of every fault's onset (docs/bench/net.md). libelf and zlib
+# too, where libbpf links against their archives (ELF_STATIC, a test link):
+# Debian 13's libelf.a (elfutils 0.192) calls eu_search_tree_* that no
+# archive defines (sourceware bug 32293), so there they stay shared. LINK=shared
 # links everything shared, for a distribution that updates the libraries in
 # place; without their archives (lib*.a of the -dev packages) the build
 # does that and says so.
@@ -86,9 +87,11 @@ $(info note: no $(NODE_MISSING): the node controller links shared libraries (LIN
 endif
 endif
 ifeq ($(LINK),static)
-NODE_LDLIBS := -Wl,-Bstatic $(NODE_STATIC) -Wl,-Bdynamic -lelf -lz -lpthread -lm
+ELF_STATIC := $(shell t=$$(mktemp) && printf 'void *bpf_object__open_mem(const void *, unsigned long, const void *);\nint main(void) { return !bpf_object__open_mem(0, 0, 0); }\n' | \
+	$(CC) -x c - -o $$t -Wl,-Bstatic $(NODE_STATIC) -lelf -lz -Wl,-Bdynamic -lpthread 2>/dev/null && echo -lelf -lz; rm -f $$t)
+NODE_LDLIBS := -Wl,-Bstatic $(NODE_STATIC) $(ELF_STATIC) -Wl,-Bdynamic $(filter-out $(ELF_STATIC),-lelf -lz) -lpthread
 else
-NODE_LDLIBS := $(shell $(PKG_CONFIG) --libs $(NODE_PKGS)) -lelf -lz -lm
+NODE_LDLIBS := $(shell $(PKG_CONFIG) --libs $(NODE_PKGS)) -lelf -lz
 endif
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(OUT) -Ibpf -Wall \
@@ -272,7 +275,7 @@ deb: $(OUT)/tug $(OUT)/tug-full
 	$(Q)$(MAKE) --no-print-directory $(if $(Q),-s) install DESTDIR=$(CURDIR)/$(DEB_STAGE)/debian/tug \
 		PREFIX=/usr SYSTEMD_UNIT_DIR=/lib/systemd/system
 	$(Q)DEB_VERSION='$(VERSION)' DEB_COMMIT='$(COMMIT)' DEB_MAINTAINER='$(DEB_MAINTAINER)' CC='$(CC)' \
-		DEB_STATIC_LIBS='$(if $(filter static,$(LINK)),$(filter -l%,$(NODE_STATIC)))' \
+		DEB_STATIC_LIBS='$(if $(filter static,$(LINK)),$(filter -l%,$(NODE_STATIC)) $(ELF_STATIC))' \
 		scripts/deb/build $(DEB_STAGE) $(OUT)/tug_$(VERSION)_$(DEB_ARCH).deb
 
 clean:

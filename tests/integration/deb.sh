@@ -64,11 +64,16 @@ t_check deb_depends_libraries "missing: $(comm -23 <(echo "$needed") <(echo "$de
 	[ -n "$dlopened" -a -n "$sonames" -a "$needed" = "$declared" ]
 
 # The node controller carries libbpf, libnl, json-c and libseccomp from their
-# archives (no NEEDED entry names them): Static-Built-Using names each one's
-# source package at the version installed here, so a fix to it is known to
-# need a rebuild of tug.
-linked=$(objdump -p "$x/usr/sbin/tug" | awk '$1 == "NEEDED" { print $2 }' | grep -cE 'libbpf|libnl|json-c|seccomp')
-want_sbu=$(for a in libbpf.a libnl-3.a libnl-route-3.a libnl-idiag-3.a libjson-c.a libseccomp.a; do
+# archives (no NEEDED entry names them), and libelf and zlib where their
+# archives link (no NEEDED entry for libelf then): Static-Built-Using names
+# each one's source package at the version installed here, so a fix to it
+# is known to need a rebuild of tug.
+needed_tug=$(objdump -p "$x/usr/sbin/tug" | awk '$1 == "NEEDED" { print $2 }')
+linked=$(grep -cE 'libbpf|libnl|json-c|seccomp' <<<"$needed_tug")
+archives="libbpf.a libnl-3.a libnl-route-3.a libnl-idiag-3.a libjson-c.a libseccomp.a"
+grep -q libelf <<<"$needed_tug" || archives="$archives libelf.a libz.a"
+echo "  tug's NEEDED: $(xargs <<<"$needed_tug")"
+want_sbu=$(for a in $archives; do
 	dpkg-query -W -f='${source:Package} (= ${source:Version})\n' "$(dpkg-query -S "*/$a" | sed -n '1s/:.*//p')"
 done | sort -u | paste -sd, | sed 's/,/, /g')
 echo "  Static-Built-Using: $(field Static-Built-Using)"

@@ -24,6 +24,13 @@ char *format_size(uint64_t bytes, char *buf, size_t len);
 /* "0".."100", optionally with decimals and a trailing '%'. */
 int parse_percent(const char *s, double *ret_pct);
 
+/* X >= 0 to the nearest integer: llround() without libm, one shared
+ * object fewer for the node controller to load. */
+static inline uint64_t round_u64(double x)
+{
+	return (uint64_t)(x + 0.5);
+}
+
 /* A SIZE or a PCT ("70%"): the '%' decides which. */
 struct size_or_pct {
 	bool is_pct;

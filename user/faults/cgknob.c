@@ -274,7 +274,7 @@ int knob_prepare(struct fault *f)
 		}
 		if (err)
 			return log_errno(err, "--cgroup: cannot read the CPU period of %s", p->cg.path);
-		quota = (unsigned long long)llround(p->percent / 100.0 * (double)period);
+		quota = round_u64(p->percent / 100.0 * (double)period);
 		if (quota < 1000) {
 			log_error("--percent: %.3g%% of a %llu us period is below the kernel's 1 ms minimum quota",
 				  p->percent, period);

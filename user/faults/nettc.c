@@ -13,7 +13,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -400,7 +399,7 @@ int nettc_loaded(struct fault *f, struct nettc *p, struct bpf_object *obj,
 
 uint64_t nettc_threshold(double percent)
 {
-	return percent >= 100 ? TUG_SHARE_ALL : (uint64_t)llround(percent / 100.0 * (double)TUG_SHARE_ALL);
+	return percent >= 100 ? TUG_SHARE_ALL : round_u64(percent / 100.0 * (double)TUG_SHARE_ALL);
 }
 
 /* Remove filters tug attached, then the clsact qdisc if tug created it and

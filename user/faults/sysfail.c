@@ -41,7 +41,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -325,7 +324,7 @@ int sysfail_wrapper_symbol(const char *syscall, const char *machine, char *buf, 
 
 uint64_t sysfail_threshold(double percent)
 {
-	return percent >= 100 ? SYSFAIL_ALL : (uint64_t)llround(percent / 100.0 * (double)SYSFAIL_ALL);
+	return percent >= 100 ? SYSFAIL_ALL : round_u64(percent / 100.0 * (double)SYSFAIL_ALL);
 }
 
 bool sysfail_gate_pass(struct sysfail_gate *g, uint32_t rnd)
