@@ -6,6 +6,7 @@ cleanup() {
 	ip netns pids "$B" 2>/dev/null | xargs -r kill 2>/dev/null || true
 	ip netns del "$A" 2>/dev/null || true
 	ip netns del "$B" 2>/dev/null || true
+	[ -n "${tmp:-}" ] && mountpoint -q "$tmp/run" && umount "$tmp/run"
 	rm -rf "${tmp:-}"
 }
 trap cleanup EXIT
@@ -16,6 +17,14 @@ now_ms() { date +%s%3N; }
 # stamp VAR: now in ms since the epoch, to the microsecond, into VAR, without
 # forking a clock (a launch stamped with $(now_ms) pays the fork after it).
 stamp() { local t=${EPOCHREALTIME/./}; printf -v "$1" '%d.%03d' $((t / 1000)) $((t % 1000)); }
+# tug's journal on a tmpfs of its own, as /run is on the systemd hosts tug
+# is for: a machine whose /run is on its root file system (ext4 mounted
+# with discard, say) would time that file system's unlinks, not tug.
+journal_on_tmpfs() {
+	mkdir -p "$tmp/run"
+	mount -t tmpfs -o size=1m,mode=0700 tug-bench-run "$tmp/run"
+	export TUG_RUN_DIR="$tmp/run"
+}
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
