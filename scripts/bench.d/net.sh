@@ -276,7 +276,7 @@ Where tug's time goes (TUG_TIMING=1 stamps; each row from the previous stamp, ms
 
 | stage | tcx | tcx, expedite-rcu = no | clsact |
 |---|---:|---:|---:|
-$(srow "exec -> main (kernel exec, dynamic loader: $nso shared objects, $linked)" main)
+$(srow "exec -> main (kernel exec, dynamic loader: $nso shared object$([ "$nso" = 1 ] || echo s) besides ld.so, $linked)" main)
 $(srow "options parsed" parsed)
 $(srow "prepared (namespace entered, route lookup to the device, backend chosen)" prepared)
 $(srow "journal locked, knobs checked" "knobs checked")
