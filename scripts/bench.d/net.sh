@@ -327,7 +327,13 @@ clsact's onset and a kernel-owned hold 25-35 ms later, but it keeps clsact's gra
 collateral at both ends. *BPF netfilter links* (6.4+: kernel-owned, registered without a
 synchronous grace period, as iptables-nft is) read packets only through BTF (CO-RE or the
 skb dynptr kfunc), and libbpf's parse of the kernel's BTF alone took 8-15 ms here.
-*Threads* cannot overlap the tcx grace periods, which are taken under the rtnl lock.
+*Threads* cannot overlap the tcx grace periods, which are taken under the rtnl lock;
+verifying the egress program on a second thread while the ingress one is attached
+gained nothing measurable in the whole process (thread start and join cost what the
+overlap saved, on two CPUs). What remains of the program row is the kernel's
+verification (about 0.3 ms) and libbpf 1.1's work around it, about twenty
+\`bpf()\` calls that probe the kernel's features once per process (BTF kinds, global
+data, program names, memcg accounting), which libbpf offers no way to skip.
 
 ### Throughput of untargeted traffic (Gbit/s; no fault: $base)
 
