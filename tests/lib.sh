@@ -18,6 +18,12 @@ export TUG_RUN_DIR="$T_TMP/run" TUG_STATE_DIR="$T_TMP/state"
 t_pass() { echo "ok $1"; }
 t_fail() { echo "FAIL $1"; echo "  $2"; }
 t_skip() { echo "skip $1: $2"; }
+# t_note_expected_failure WHAT TUG-SAID: narrates a run that had to fail. The
+# verdict word tug printed becomes "failed, as it must", so a reader scanning
+# the output for FAIL finds only what went wrong (the check follows).
+t_note_expected_failure() {
+	echo "  $1: failed, as it must: $(sed 's/FAIL: //g; s/^fail | //' <<<"$2")"
+}
 # t_check NAME WHY-IF-FAILED CONDITION...: one result line from a command.
 t_check() {
 	local name=$1 why=$2

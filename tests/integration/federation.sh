@@ -80,7 +80,7 @@ sv once "$L/sv/gateway"
 	--report "$R/broken" >"$T_TMP/broken.out" 2>&1
 rc=$?
 /usr/bin/python3 -c "import json; r = json.load(open('$R/broken/report.json')); print(r['verdict'], '|', r['reason'])" >"$T_TMP/broken.reason" 2>&1
-echo "  broken supervisor (the run must fail, and says why): $(cat "$T_TMP/broken.reason")"
+t_note_expected_failure "broken supervisor" "$(cat "$T_TMP/broken.reason")"
 t_check federation_broken_supervisor_fails "rc=$rc: $(cat "$T_TMP/broken.reason")" \
 	bash -c "[ $rc -eq 1 ] && grep -q '^fail |.*proc kill.*no new process within the bound' '$T_TMP/broken.reason'"
 up=""
