@@ -164,8 +164,8 @@ id=$(json_field "$out" applied id)
 rem=$(echo "$st" | grep "\"id\":\"$id\"" | sed -n 's/.*"remaining_ms":\([0-9]*\).*/\1/p')
 # What is left is the deadline less the time of the status call, whenever
 # the checks above let it run (seconds later in an emulated guest).
-rem_lo=$(($(json_field "$out" applied deadline_ms) - t_st1 - 50))
-rem_hi=$(($(json_field "$out" applied deadline_ms) - t_st0 + 50))
+deadline=$(json_field "$out" applied deadline_ms)
+rem_lo=$((deadline - t_st1 - 50)) rem_hi=$((deadline - t_st0 + 50))
 t_check status_lists_live_fault "status: $st" \
 	bash -c "echo '$st' | grep -q '\"id\":\"$id\".*\"alive\":true'"
 t_check status_remaining_time "remaining_ms=$rem, the deadline less the call: $rem_lo..$rem_hi" \
